@@ -1,0 +1,38 @@
+"""``turing plot``: redraw the figures of a run folder."""
+
+from __future__ import annotations
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "plot",
+        help="redraw the figures of a run folder",
+        description="Redraw the figures of a run folder into DIR/plots/ from its files alone "
+        "(works on unfinished runs too, from the generations written so far).",
+    )
+    parser.add_argument("run_dir", metavar="DIR", help="a folder written by `turing run`")
+    parser.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    from turing.config import RunConfig
+    from turing.errors import UserError
+    from turing.plots import plot_run
+    from turing.registry import make_system
+    from turing.result import Result
+    from turing.rundir import RunDir
+
+    run_dir = RunDir(args.run_dir)
+    config = RunConfig.from_json(run_dir.read_config())
+    system = make_system(config.system, **config.system_options)
+    if run_dir.is_finished():
+        result = Result.load(run_dir.path)
+    else:
+        if not run_dir.read_metrics():
+            raise UserError(f"{run_dir.path} has no generations yet; nothing to plot")
+        truth = system.make_truth(config.true_params)
+        data = {"system": config.system, "mode": config.mode, "seed": config.seed, "true_params": truth.reference}
+        result = Result(path=run_dir.path, config=config, data=data)
+    for path in plot_run(result, system):
+        print(path)
+    return 0

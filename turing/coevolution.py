@@ -1,0 +1,156 @@
+"""Turing Learning proper: models and interrogators coevolved by the paper's ES.
+
+Each generation the :class:`~turing.evaluator.Evaluator` runs all-vs-all trials;
+interrogators are rewarded for correct judgements (fraction of ``2 M``), models for being
+judged genuine (fraction of ``P``); each population is ranked (random tie-break) and
+replaced by its best half plus as many offspring. Modes ``interrogate``, ``passive`` and
+``passive-io`` differ only in what the interrogator may do and see (see the evaluator).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from turing.agents import ModelPopulation
+from turing.evaluator import COEVOLUTION_MODES, Evaluator, interrogator_shape
+from turing.evolution import ESSettings, EvolutionStrategy
+from turing.method import GenerationReport, Method, register_method
+from turing.seeding import (
+    numpy_generator,
+    numpy_state,
+    set_numpy_state,
+    set_torch_state,
+    torch_generator,
+    torch_state,
+)
+
+
+@register_method
+class Coevolution(Method):
+    """Coevolution of models and interrogators (or passive discriminators)."""
+
+    modes = COEVOLUTION_MODES
+    description = "Turing Learning: models coevolve with interrogators (paper's (50+50) ES)"
+
+    def __init__(self, system, truth, config):
+        super().__init__(system, truth, config)
+        seed = config.seed
+        widths = system.highs - system.lows
+        self.model_es = EvolutionStrategy(
+            len(system.parameters),
+            system.lows,
+            system.highs,
+            ESSettings(
+                size=config.models,
+                sigma_init=tuple(config.model_sigma_init * widths),
+                init=config.init,
+            ),
+            numpy_generator(seed, "models"),
+        )
+        self.shape = interrogator_shape(system, config.mode, config.hidden)
+        self.interrogator_es = EvolutionStrategy(
+            self.shape.n_weights,
+            -np.inf,
+            np.inf,
+            ESSettings(size=config.interrogators, sigma_init=config.interrogator_sigma_init, init=config.init),
+            numpy_generator(seed, "interrogators"),
+        )
+        self.simulation = torch_generator(seed, "simulation", self.device)
+        self.evaluator = Evaluator(
+            system,
+            config.mode,
+            torch.tensor(truth.simulation),
+            config.steps,
+            self.device,
+            config.chunk_size,
+        )
+        self.models = self.model_es.population()
+        self.interrogators = self.interrogator_es.population()
+        self._last: dict[str, np.ndarray] = {}
+
+    def generation(self) -> GenerationReport:
+        model_genes = EvolutionStrategy.genes(self.models)
+        weights = torch.as_tensor(EvolutionStrategy.genes(self.interrogators), dtype=torch.float32)
+        judgements = self.evaluator.evaluate(
+            ModelPopulation(self.system, model_genes).simulation(self.device), weights, self.simulation
+        )
+        self._count(2 * len(self.models) * len(self.interrogators), self.config.steps)
+
+        model_fitness = judgements.model_fitness.cpu().numpy()
+        interrogator_fitness = judgements.interrogator_fitness.cpu().numpy()
+        EvolutionStrategy.set_fitness(self.models, model_fitness)
+        EvolutionStrategy.set_fitness(self.interrogators, interrogator_fitness)
+        ranked_models = self.model_es.rank(self.models)
+        ranked_interrogators = self.interrogator_es.rank(self.interrogators)
+
+        ranked_genes = EvolutionStrategy.genes(ranked_models)
+        self._last = {
+            "model_genes": ranked_genes,
+            "model_sigma": EvolutionStrategy.strategies(ranked_models),
+            "model_fitness": np.array([m.fitness.values[0] for m in ranked_models]),
+            "interrogator_weights": EvolutionStrategy.genes(ranked_interrogators),
+            "interrogator_sigma": EvolutionStrategy.strategies(ranked_interrogators),
+            "interrogator_fitness": np.array([i.fitness.values[0] for i in ranked_interrogators]),
+        }
+        accuracy_genuine = float(judgements.accuracy_genuine.mean())
+        accuracy_model = float(judgements.accuracy_model.mean())
+        metrics = {
+            "model_fitness_best": float(ranked_models[0].fitness.values[0]),
+            "model_fitness_mean": float(model_fitness.mean()),
+            "interrogator_accuracy_best": float(ranked_interrogators[0].fitness.values[0]),
+            "interrogator_accuracy_mean": float(interrogator_fitness.mean()),
+            "accuracy_genuine": accuracy_genuine,
+            "accuracy_model": accuracy_model,
+            "failed_models": int(judgements.model_failed.sum()),
+        }
+        self.models, clipped = self.model_es.next_population(ranked_models)
+        self.interrogators, _ = self.interrogator_es.next_population(ranked_interrogators)
+        metrics["clipped_genes"] = clipped
+        return GenerationReport(
+            ranked=ranked_genes,
+            metrics=metrics,
+            progress=f"acc g {accuracy_genuine:.2f} m {accuracy_model:.2f}",
+        )
+
+    def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        arrays = {
+            "model_genes": EvolutionStrategy.genes(self.models),
+            "model_sigma": EvolutionStrategy.strategies(self.models),
+            "interrogator_genes": EvolutionStrategy.genes(self.interrogators),
+            "interrogator_sigma": EvolutionStrategy.strategies(self.interrogators),
+            "simulation_rng": torch_state(self.simulation),
+        }
+        meta = {
+            "models_rng": numpy_state(self.model_es.rng),
+            "interrogators_rng": numpy_state(self.interrogator_es.rng),
+            "simulated_trials": self.simulated_trials,
+            "simulated_steps": self.simulated_steps,
+        }
+        return arrays, meta
+
+    def load_state(self, arrays, meta) -> None:
+        self.models = EvolutionStrategy.from_arrays(arrays["model_genes"], arrays["model_sigma"])
+        self.interrogators = EvolutionStrategy.from_arrays(
+            arrays["interrogator_genes"], arrays["interrogator_sigma"]
+        )
+        set_torch_state(self.simulation, arrays["simulation_rng"])
+        set_numpy_state(self.model_es.rng, meta["models_rng"])
+        set_numpy_state(self.interrogator_es.rng, meta["interrogators_rng"])
+        self.simulated_trials = int(meta["simulated_trials"])
+        self.simulated_steps = int(meta["simulated_steps"])
+
+    def final_arrays(self) -> dict[str, np.ndarray]:
+        return dict(self._last)
+
+    def record_episodes(self, trials: int) -> dict[str, np.ndarray]:
+        """``trials`` pairs of the best interrogator against the genuine system and the best
+        model of the last generation."""
+        if not self._last:
+            return {}
+        generator = torch_generator(self.config.seed, "episodes", self.device)
+        model = ModelPopulation(self.system, self._last["model_genes"][:1]).simulation(self.device)[:, 0]
+        record = self.evaluator.record(model, self._last["interrogator_weights"][0], trials, generator)
+        return {k: v.cpu().numpy() for k, v in record.items()}

@@ -1,0 +1,263 @@
+"""The System contract: what a system under investigation must provide.
+
+A *system* is the thing Turing Learning identifies (an agent, a robot's sensors, ...). Its
+single source of truth is a batched torch simulator that advances ``n`` independent trials
+at once; the genuine system and every model are the same simulator with different
+parameter rows. Gymnasium environments, replays and baselines are all views of it.
+
+Layout convention: **the trial axis is last**. Parameters are ``[S, n]``, observations
+``[obs_size, n]`` and actions ``[action_size, n]``, so that ``a, b = params`` unpacks rows
+and elementwise kernels vectorise over trials (which is what makes a 20,000-trial
+generation fast on a CPU).
+
+Two parameter vectors are involved:
+
+* the *model* parameters (``D`` of them, :attr:`System.parameters`): what is inferred, with
+  bounds, units and genuine (reference) values;
+* the *simulation* parameters (``S`` of them): what the simulator runs with. They are the
+  model parameters mapped by :meth:`System.simulation_params` (the identity by default).
+  A genuine system may lie outside the model space (the real e-puck's sensors face slightly
+  away from their position angles), so the genuine trials run with a :class:`Truth` that
+  carries its own simulation vector and the reference values that errors are measured
+  against.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from turing.errors import UserError
+
+Tensor = torch.Tensor
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One inferred parameter of a system.
+
+    Args:
+        name: identifier used on the command line and in files (``a``, ``theta_3``).
+        low: lower bound (inclusive).
+        high: upper bound (inclusive).
+        genuine: the genuine (true) value by default; errors are measured against it.
+        unit: unit for display (``cm``, ``rad``); empty for dimensionless values.
+        description: one line for ``turing list``.
+        periodic: an angle whose range is one period; errors wrap around it and medians are
+            taken on the circle.
+    """
+
+    name: str
+    low: float
+    high: float
+    genuine: float
+    unit: str = ""
+    description: str = ""
+    periodic: bool = False
+
+    @property
+    def width(self) -> float:
+        return self.high - self.low
+
+    def check(self, value: Any, system: str) -> float:
+        """Returns ``value`` as a float, or raises :class:`UserError` if it is not a number in
+        bounds."""
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise UserError(
+                f"{system}: parameter {self.name}={value!r} is not a number; "
+                f"give a value in [{self.low:g}, {self.high:g}]"
+            ) from None
+        if not math.isfinite(number) or not self.low <= number <= self.high:
+            raise UserError(
+                f"{system}: parameter {self.name}={value} is outside its bounds "
+                f"[{self.low:g}, {self.high:g}]{' ' + self.unit if self.unit else ''}; "
+                "give a value within them"
+            )
+        return number
+
+    def error(self, estimate: np.ndarray | float, truth: float) -> np.ndarray:
+        """Absolute error, wrapped to ``[0, width / 2]`` for periodic parameters."""
+        diff = np.abs(np.asarray(estimate, dtype=np.float64) - truth)
+        if self.periodic:
+            diff = np.mod(diff, self.width)
+            diff = np.minimum(diff, self.width - diff)
+        return diff
+
+    def median(self, values: np.ndarray) -> float:
+        """Median of ``values``; on the circle for periodic parameters (taken relative to the
+        circular mean, so that values either side of the seam are not averaged to the
+        opposite side)."""
+        values = np.asarray(values, dtype=np.float64)
+        if not self.periodic:
+            return float(np.median(values))
+        scale = 2 * math.pi / self.width
+        centre = math.atan2(np.sin(values * scale).mean(), np.cos(values * scale).mean()) / scale
+        offsets = np.mod(values - centre + self.width / 2, self.width) - self.width / 2
+        value = centre + float(np.median(offsets))
+        return float(np.mod(value - self.low, self.width) + self.low)
+
+
+@dataclass(frozen=True)
+class Truth:
+    """The genuine system of a run.
+
+    Attributes:
+        reference: the value of each model parameter that errors are measured against.
+        simulation: the simulation vector the genuine trials run with (length ``S``).
+        spec: the JSON-serialisable overrides that recreate this truth with
+            :meth:`System.make_truth` (stored in ``config.json``).
+    """
+
+    reference: dict[str, float]
+    simulation: tuple[float, ...]
+    spec: dict[str, Any] = field(default_factory=dict)
+
+
+class System(ABC):
+    """Base class of every system. Subclass it, set the class attributes, implement
+    :meth:`reset`, :meth:`step` and :meth:`passive_action`, and register it with
+    :func:`turing.register_system`.
+
+    Class attributes:
+        name: the CLI name (``agent-inference``).
+        env_id: the Gymnasium id (``turing/AgentInference-v0``).
+        description: one line for ``turing list``.
+        parameters: the model parameters (what is inferred).
+        observation_size, observation_low, observation_high: one step's observation, as the
+            interrogator sees it.
+        action_size, action_low, action_high: one step's action; an interrogator's sigmoid
+            output ``o`` in [0, 1] becomes ``low + o * (high - low)``.
+        default_steps: interrogator updates (= observations) per trial.
+        default_generations: the default budget of ``turing run``.
+        default_chunk_size: trials simulated together; bounds memory.
+    """
+
+    name: ClassVar[str]
+    env_id: ClassVar[str]
+    description: ClassVar[str] = ""
+    parameters: tuple[Parameter, ...]
+    observation_size: int
+    observation_low: float = -math.inf
+    observation_high: float = math.inf
+    action_size: int
+    action_low: float = 0.0
+    action_high: float = 1.0
+    observation_names: tuple[str, ...] = ()
+    action_names: tuple[str, ...] = ()
+    default_steps: ClassVar[int] = 100
+    default_generations: ClassVar[int] = 300
+    default_chunk_size: ClassVar[int] = 20_000
+
+    # ----------------------------------------------------------------- parameters
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.parameters)
+
+    @property
+    def lows(self) -> np.ndarray:
+        return np.array([p.low for p in self.parameters], dtype=np.float64)
+
+    @property
+    def highs(self) -> np.ndarray:
+        return np.array([p.high for p in self.parameters], dtype=np.float64)
+
+    @property
+    def genuine(self) -> np.ndarray:
+        return np.array([p.genuine for p in self.parameters], dtype=np.float64)
+
+    def parameter(self, name: str) -> Parameter:
+        for p in self.parameters:
+            if p.name == name:
+                return p
+        raise UserError(
+            f"{self.name} has no parameter {name!r}; its parameters are "
+            f"{', '.join(self.parameter_names)} (see `turing list`)"
+        )
+
+    def simulation_params(self, params: Tensor) -> Tensor:
+        """Maps model parameters ``[D, n]`` to simulation parameters ``[S, n]``."""
+        return params
+
+    def make_truth(self, overrides: Mapping[str, Any] | None = None) -> Truth:
+        """The genuine system: default genuine values with ``overrides`` (name -> value).
+
+        Raises:
+            UserError: for an unknown name or a value that is not a number in bounds.
+        """
+        overrides = dict(overrides or {})
+        values = {p.name: p.genuine for p in self.parameters}
+        spec = {}
+        for name, value in overrides.items():
+            parameter = self.parameter(name)
+            values[name] = parameter.check(value, self.name)
+            spec[name] = values[name]
+        vector = torch.tensor([[values[n]] for n in self.parameter_names], dtype=torch.float64)
+        simulation = tuple(float(v) for v in self.simulation_params(vector)[:, 0])
+        return Truth(reference=values, simulation=simulation, spec=spec)
+
+    # ----------------------------------------------------------------- simulator
+    @abstractmethod
+    def reset(self, params: Tensor, generator: torch.Generator) -> tuple[Any, Tensor]:
+        """Starts ``n = params.shape[-1]`` trials on ``params.device``.
+
+        Args:
+            params: simulation parameters ``[S, n]``.
+            generator: the only source of randomness.
+
+        Returns:
+            ``(state, observation)``: any state object the simulator needs, and the first
+            observation ``[observation_size, n]``.
+        """
+
+    @abstractmethod
+    def step(
+        self, state: Any, params: Tensor, action: Tensor, generator: torch.Generator
+    ) -> tuple[Any, Tensor]:
+        """Applies ``action`` ``[action_size, n]`` and returns ``(state, observation)``."""
+
+    # ----------------------------------------------------------------- passive input
+    def passive_inputs(
+        self, n: int, steps: int, generator: torch.Generator, device: torch.device
+    ) -> Tensor | None:
+        """Exogenous randomness of the passive input for ``n`` trials (last axis ``n``), or
+        ``None``. The genuine and the model trial of one (interrogator, model) pair receive
+        the same inputs."""
+        return None
+
+    @abstractmethod
+    def passive_action(self, t: int, observation: Tensor, params: Tensor, inputs: Tensor | None) -> Tensor:
+        """The action at step ``t`` when no interrogator acts (the system's natural input)."""
+
+    def initial_action(self, n: int, device: torch.device) -> Tensor:
+        """The input that produced the first observation (seen by ``passive-io``
+        discriminators at step 0): zero, clipped into the action bounds."""
+        value = min(max(0.0, self.action_low), self.action_high)
+        return torch.full((self.action_size, n), value, device=device)
+
+    # ----------------------------------------------------------------- reporting
+    def metrics(self, estimate: Mapping[str, float], truth: Truth) -> dict[str, float]:
+        """System-specific summary numbers of one estimate (e.g. a mean angle error)."""
+        return {}
+
+    def plot(self, result: Any, folder: Any) -> list[Any]:
+        """Draws system-specific figures of a finished run into ``folder``; returns paths."""
+        return []
+
+    def errors(self, estimate: Sequence[float] | np.ndarray, truth: Truth) -> dict[str, float]:
+        """Absolute error of each parameter of ``estimate`` against ``truth``."""
+        return {
+            p.name: float(p.error(value, truth.reference[p.name]))
+            for p, value in zip(self.parameters, estimate, strict=True)
+        }
+
+    def options(self) -> dict[str, Any]:
+        """Constructor options that recreate this instance (stored in ``config.json``)."""
+        return {}
