@@ -76,7 +76,7 @@ class InterrogatorPopulation:
 
     def trials(self, index: Tensor) -> ElmanTrials:
         """The networks of ``n`` trials; trial ``k`` is run by interrogator ``index[k]``."""
-        return ElmanTrials(self.shape, self.weights[index].T.contiguous())
+        return ElmanTrials(self.shape, torch.index_select(self.weights.T, 1, index))
 
 
 class ElmanTrials:
@@ -90,30 +90,43 @@ class ElmanTrials:
     def __init__(self, shape: ElmanShape, weights: Tensor):
         self.shape = shape
         self.n = weights.shape[1]
-        self.w_in, self.w_rec, self.w_out = shape.split(weights)
+        w_in, w_rec, w_out = shape.split(weights)
+        # One contiguous [rows, n] block per input column: the step is then a chain of
+        # fused multiply-adds over contiguous memory.
+        self.in_bias = w_in[:, -1].contiguous()
+        self.in_cols = [w_in[:, k].contiguous() for k in range(shape.inputs)]
+        self.rec_cols = [w_rec[:, k].contiguous() for k in range(shape.hidden)]
+        self.out_bias = w_out[:, 0].contiguous()
+        self.out_cols = [w_out[:, k + 1].contiguous() for k in range(shape.hidden)]
 
     def initial_state(self) -> Tensor:
         """``h_0 = 0``: ``[hidden, n]``."""
-        return self.w_in.new_zeros(self.shape.hidden, self.n)
+        # Two hidden buffers used in turn, and one output buffer: a step allocates nothing
+        # (fresh multi-hundred-kB tensors each step cost more in page faults than the
+        # arithmetic).
+        self._hidden = [self.in_bias.new_zeros(self.shape.hidden, self.n) for _ in range(2)]
+        self._out = self.out_bias.new_empty(self.shape.outputs, self.n)
+        return self.in_bias.new_zeros(self.shape.hidden, self.n)
 
     def step(self, hidden: Tensor, inputs: Tensor) -> tuple[Tensor, Tensor]:
         """One step of every trial.
 
         Args:
-            hidden: ``[hidden, n]``.
+            hidden: ``[hidden, n]``, from :meth:`initial_state` or the previous step.
             inputs: ``[inputs, n]`` (without the constant 1).
 
         Returns:
-            ``(hidden, outputs)``, outputs ``[outputs, n]`` in (0, 1).
+            ``(hidden, outputs)``, outputs ``[outputs, n]`` in (0, 1). Both live in
+            buffers reused by later steps: copy them to keep them.
         """
-        w_in, w_rec, w_out = self.w_in, self.w_rec, self.w_out
-        pre = w_in[:, -1].clone()
-        for k in range(self.shape.inputs):
-            pre.addcmul_(w_in[:, k], inputs[k])
-        for k in range(self.shape.hidden):
-            pre.addcmul_(w_rec[:, k], hidden[k])
+        pre = self._hidden[0] if hidden is not self._hidden[0] else self._hidden[1]
+        pre.copy_(self.in_bias)
+        for column, x in zip(self.in_cols, inputs, strict=True):
+            pre.addcmul_(column, x)
+        for column, h in zip(self.rec_cols, hidden, strict=True):
+            pre.addcmul_(column, h)
         hidden = torch.sigmoid_(pre)
-        out = w_out[:, 0].clone()
-        for k in range(self.shape.hidden):
-            out.addcmul_(w_out[:, k + 1], hidden[k])
+        out = self._out.copy_(self.out_bias)
+        for column, h in zip(self.out_cols, hidden, strict=True):
+            out.addcmul_(column, h)
         return hidden, torch.sigmoid_(out)
