@@ -236,6 +236,18 @@ class System(ABC):
     def passive_action(self, t: int, observation: Tensor, params: Tensor, inputs: Tensor | None) -> Tensor:
         """The action at step ``t`` when no interrogator acts (the system's natural input)."""
 
+    def sample_starts(self, n: int, generator: torch.Generator, device: torch.device) -> Any:
+        """The random start conditions of ``n`` trials (e.g. start poses, trial axis last), or
+        ``None`` (the default) when every trial starts alike.
+
+        A system whose trials start at random implements this and accepts the draw as
+        ``reset(params, generator, start=...)``; its ``reset`` without ``start`` draws one
+        with this method (first, before any other draw). Methods use it to start a model
+        trial exactly where a genuine trial started: the ``metric`` baseline compares outputs
+        under identical inputs, which needs identical starts.
+        """
+        return None
+
     def initial_action(self, n: int, device: torch.device) -> Tensor:
         """The input that produced the first observation (seen by ``passive-io``
         discriminators at step 0): zero, clipped into the action bounds."""

@@ -19,8 +19,10 @@ ARENA_SIZE = 50.0
 
 CYLINDER_RADIUS = 1.85
 CYLINDER_HEIGHT = 10.0
+CYLINDER_GRID: tuple[float, ...] = (12.5, 25.0, 37.5)
+"""Coordinates of the cylinder grid lines (the same along x and y)."""
 CYLINDER_CENTRES: tuple[tuple[float, float], ...] = tuple(
-    (x, y) for x in (12.5, 25.0, 37.5) for y in (12.5, 25.0, 37.5)
+    (x, y) for x in CYLINDER_GRID for y in CYLINDER_GRID
 )
 """Nine static cylinders on a 3 x 3 grid."""
 

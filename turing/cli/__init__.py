@@ -35,6 +35,11 @@ def build_parser() -> Parser:
     subparsers.required = True
     for name in SUBCOMMANDS:
         import_module(f"turing.cli.{name}_command").add_parser(subparsers)
+    from turing.cli.common import add_system_module_option
+
+    # Every command can name systems, so every command takes --system-module.
+    for subparser in set(subparsers.choices.values()):
+        add_system_module_option(subparser)
     return parser
 
 
@@ -52,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        from turing.cli.common import load_system_modules
+
+        load_system_modules(args)
         return int(args.handler(args) or 0)
     except UserError as exc:
         print(f"turing {args.command}: error: {exc}", file=sys.stderr)

@@ -76,3 +76,27 @@ def option_values(pairs: dict[str, str]) -> dict[str, object]:
             except ValueError:
                 values[name] = text
     return values
+
+
+def add_system_module_option(parser: argparse.ArgumentParser) -> None:
+    """Adds ``--system-module MODULE`` (repeatable) to a subcommand."""
+    parser.add_argument(
+        "--system-module",
+        metavar="MODULE",
+        action="append",
+        dest="system_modules",
+        help="import MODULE (a dotted module name or a .py file) before anything else, so "
+        "that the systems it registers can be named; repeat for several",
+    )
+
+
+def load_system_modules(args: argparse.Namespace) -> None:
+    """Imports the modules given with ``--system-module``.
+
+    Raises:
+        UserError: for a module that cannot be imported.
+    """
+    from turing.plugins import load_system_module
+
+    for module in getattr(args, "system_modules", None) or ():
+        load_system_module(module)

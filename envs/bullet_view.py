@@ -1,0 +1,339 @@
+"""A PyBullet client for the systems' worlds and replay scenes, with drawing that reaches
+both the GUI window and headless frames.
+
+PyBullet draws debug lines and text only in its GUI window; its offscreen renderers
+(TinyRenderer, EGL) leave them out of ``getCameraImage``. So every ``line``, ``polyline`` and
+``text`` call here is kept as an overlay item too: in the GUI it becomes a debug item
+(updated in place), and :meth:`BulletView.frame` projects it onto the rendered image with
+the same camera. Scenes draw once and get the same picture on screen and in videos.
+
+Coordinates are PyBullet's: metres, z up. pybullet is imported lazily and quietly (its
+import and its EGL plugin print to the C-level stdout, which would pollute CLI output).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from turing.errors import UserError
+
+Color = tuple[float, float, float]
+
+RENDERERS = ("auto", "tiny", "egl")
+
+
+@contextlib.contextmanager
+def quiet_stdout() -> Iterator[None]:
+    """Silences the C-level stdout (PyBullet's build banner and EGL chatter)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        # stdout is not a real file (pytest capture, notebooks): nothing to silence safely.
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), fd)
+            try:
+                yield
+            finally:
+                sys.stdout.flush()
+                os.dup2(saved, fd)
+    finally:
+        os.close(saved)
+
+
+def import_pybullet():
+    """The ``pybullet`` module, imported without its build banner on stdout."""
+    if "pybullet" in sys.modules:
+        return sys.modules["pybullet"]
+    with quiet_stdout():
+        import pybullet
+    return pybullet
+
+
+def has_display() -> bool:
+    """Whether a GUI window can open here (a display on Linux; always elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _hardware_render_device() -> bool:
+    # EGL on a software rasteriser (llvmpipe) measured 3-8x slower than TinyRenderer on a
+    # 2-core CPU, so "auto" uses EGL only where a GPU render node exists.
+    return bool(glob.glob("/dev/dri/renderD*") or glob.glob("/dev/nvidia[0-9]*"))
+
+
+@dataclass
+class Camera:
+    """A camera looking at ``target`` from ``distance`` metres at ``yaw``/``pitch`` degrees
+    (PyBullet's debug-visualiser convention)."""
+
+    target: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    distance: float = 1.0
+    yaw: float = 0.0
+    pitch: float = -89.9
+    fov: float = 45.0
+
+
+@dataclass
+class _Overlay:
+    lines: dict[str, tuple[np.ndarray, Color, float]] = field(default_factory=dict)
+    texts: dict[str, tuple[str, np.ndarray, Color, float]] = field(default_factory=dict)
+
+
+class BulletView:
+    """One PyBullet client (GUI or headless) with a camera and overlay drawing.
+
+    Args:
+        gui: open the PyBullet GUI window (needs a display).
+        size: ``(width, height)`` of rendered frames (and of the window).
+        renderer: offscreen renderer of :meth:`frame`: ``tiny`` (TinyRenderer, CPU),
+            ``egl`` (hardware OpenGL through PyBullet's EGL plugin) or ``auto`` (EGL where
+            the plugin loads and a GPU render device exists, else TinyRenderer).
+
+    Raises:
+        UserError: ``gui`` without a display, or a renderer that cannot be used.
+    """
+
+    def __init__(self, gui: bool = False, size: tuple[int, int] = (480, 270), renderer: str = "auto"):
+        if renderer not in RENDERERS:
+            raise UserError(f"renderer {renderer!r} is unknown; choose from {', '.join(RENDERERS)}")
+        width, height = (int(v) for v in size)
+        if width < 16 or height < 16:
+            raise UserError(f"frame size {width}x{height} is too small; give at least 16x16")
+        self.pb = import_pybullet()
+        self.gui = bool(gui)
+        self.size = (width, height)
+        if self.gui:
+            if not has_display():
+                raise UserError(
+                    "cannot open the PyBullet GUI: no display here (DISPLAY is not set); "
+                    "render headless instead with --video FILE.mp4 (or .gif)"
+                )
+            with quiet_stdout():
+                self.id = self.pb.connect(self.pb.GUI, options=f"--width={width} --height={height}")
+            if self.id < 0:
+                raise UserError(
+                    "cannot open the PyBullet GUI window (connection refused); render "
+                    "headless instead with --video FILE.mp4 (or .gif)"
+                )
+            for flag in ("COV_ENABLE_GUI", "COV_ENABLE_KEYBOARD_SHORTCUTS", "COV_ENABLE_MOUSE_PICKING"):
+                # Side panels off; PyBullet's own shortcuts would steal the scene's keys.
+                self.pb.configureDebugVisualizer(getattr(self.pb, flag), 0, physicsClientId=self.id)
+        else:
+            with quiet_stdout():
+                self.id = self.pb.connect(self.pb.DIRECT)
+        self.renderer = self._choose_renderer(renderer)
+        self.camera = Camera()
+        self._overlay = _Overlay()
+        self._items: dict[str, int] = {}
+        self._drawn_points: dict[str, int] = {}
+        self._font_cache: dict[int, Any] = {}
+        self._closed = False
+
+    # ------------------------------------------------------------------ lifecycle
+    def _choose_renderer(self, renderer: str) -> int:
+        pb = self.pb
+        if self.gui:
+            return pb.ER_BULLET_HARDWARE_OPENGL
+        if renderer == "tiny" or (renderer == "auto" and not _hardware_render_device()):
+            return pb.ER_TINY_RENDERER
+        import pkgutil
+
+        loader = pkgutil.get_loader("eglRenderer")
+        plugin = -1
+        if loader is not None:
+            with quiet_stdout():
+                plugin = pb.loadPlugin(loader.get_filename(), "_eglRendererPlugin", physicsClientId=self.id)
+        if plugin < 0:
+            if renderer == "egl":
+                raise UserError("PyBullet's EGL renderer plugin does not load here; use renderer='tiny'")
+            return pb.ER_TINY_RENDERER
+        return pb.ER_BULLET_HARDWARE_OPENGL
+
+    def is_open(self) -> bool:
+        """False once :meth:`close` ran or the user closed the GUI window."""
+        return not self._closed and bool(self.pb.isConnected(physicsClientId=self.id))
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            with contextlib.suppress(Exception):
+                self.pb.disconnect(physicsClientId=self.id)
+
+    def __enter__(self) -> BulletView:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ camera
+    def set_camera(self, camera: Camera) -> None:
+        """Points the GUI and the frames at ``camera``."""
+        self.camera = camera
+        if self.gui:
+            self.pb.resetDebugVisualizerCamera(
+                camera.distance, camera.yaw, camera.pitch, list(camera.target), physicsClientId=self.id
+            )
+
+    def _matrices(self) -> tuple[list[float], list[float]]:
+        c = self.camera
+        view = self.pb.computeViewMatrixFromYawPitchRoll(list(c.target), c.distance, c.yaw, c.pitch, 0.0, 2)
+        width, height = self.size
+        projection = self.pb.computeProjectionMatrixFOV(c.fov, width / height, c.distance / 100, c.distance * 10)
+        return view, projection
+
+    # ------------------------------------------------------------------ drawing
+    def line(self, key: str, start: Sequence[float], end: Sequence[float], color: Color, width: float = 1.0) -> None:
+        """Draws (or moves) the line called ``key``."""
+        self.polyline(key, [start, end], color, width)
+
+    def polyline(self, key: str, points: Sequence[Sequence[float]] | np.ndarray, color: Color, width: float = 1.0) -> None:
+        """Draws the polyline called ``key`` through ``points`` ``[k, 3]``.
+
+        A polyline that only grew since the last call (a trail) costs one GUI item per new
+        segment; any other change redraws it.
+        """
+        points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+        previous = self._overlay.lines.get(key)
+        self._overlay.lines[key] = (points, tuple(color), float(width))
+        if not self.gui:
+            return
+        drawn = self._drawn_points.get(key, 0)
+        grew = (
+            previous is not None
+            and previous[1] == tuple(color)
+            and len(previous[0]) <= len(points)
+            and np.array_equal(previous[0], points[: len(previous[0])])
+        )
+        if len(points) == 2:
+            # A single segment is moved in place: no flicker, no growing item list.
+            self._items[key] = self.pb.addUserDebugLine(
+                list(points[0]), list(points[1]), list(color), width,
+                replaceItemUniqueId=self._items.get(key, -1), physicsClientId=self.id,
+            )
+            self._drawn_points[key] = 2
+            return
+        if not grew:
+            self._remove_prefix(f"{key}#")
+            drawn = 0
+        for k in range(max(1, drawn), len(points)):
+            self._items[f"{key}#{k}"] = self.pb.addUserDebugLine(
+                list(points[k - 1]), list(points[k]), list(color), width, physicsClientId=self.id
+            )
+        self._drawn_points[key] = len(points)
+
+    def text(self, key: str, text: str, position: Sequence[float], color: Color = (0, 0, 0), size: float = 1.0) -> None:
+        """Writes (or rewrites) the text called ``key`` at ``position``; ``size`` 1 is the
+        standard size."""
+        position = np.asarray(position, dtype=np.float64)
+        self._overlay.texts[key] = (text, position, tuple(color), float(size))
+        if self.gui:
+            self._items[key] = self.pb.addUserDebugText(
+                text, list(position), list(color), 1.2 * size,
+                replaceItemUniqueId=self._items.get(key, -1), physicsClientId=self.id,
+            )
+
+    def clear(self) -> None:
+        """Removes every line and text."""
+        self._overlay = _Overlay()
+        if self.gui and self._items:
+            self.pb.removeAllUserDebugItems(physicsClientId=self.id)
+        self._items.clear()
+        self._drawn_points.clear()
+
+    def _remove_prefix(self, prefix: str) -> None:
+        for name in [k for k in self._items if k.startswith(prefix)]:
+            self.pb.removeUserDebugItem(self._items.pop(name), physicsClientId=self.id)
+
+    # ------------------------------------------------------------------ frames
+    def frame(self) -> np.ndarray:
+        """The scene as an RGB image ``[height, width, 3]`` uint8, overlay included."""
+        width, height = self.size
+        view, projection = self._matrices()
+        image = self.pb.getCameraImage(
+            width, height, view, projection, renderer=self.renderer, physicsClientId=self.id
+        )[2]
+        rgb = np.asarray(image, dtype=np.uint8).reshape(height, width, 4)[..., :3]
+        return self._draw_overlay(np.ascontiguousarray(rgb), view, projection)
+
+    def project(self, points: np.ndarray, view=None, projection=None) -> tuple[np.ndarray, np.ndarray]:
+        """Pixel coordinates ``[k, 2]`` of world points ``[k, 3]`` and whether each lies in
+        front of the camera."""
+        if view is None or projection is None:
+            view, projection = self._matrices()
+        # PyBullet's matrices are column-major flat lists.
+        v = np.asarray(view, dtype=np.float64).reshape(4, 4).T
+        p = np.asarray(projection, dtype=np.float64).reshape(4, 4).T
+        homogeneous = np.concatenate([points, np.ones((len(points), 1))], axis=1)
+        clip = homogeneous @ (p @ v).T
+        w = clip[:, 3:4]
+        front = w[:, 0] > 1e-9
+        ndc = clip[:, :3] / np.where(front[:, None], w, 1.0)
+        width, height = self.size
+        pixels = np.stack([(ndc[:, 0] + 1) * 0.5 * width, (1 - ndc[:, 1]) * 0.5 * height], axis=1)
+        return pixels, front
+
+    def _draw_overlay(self, rgb: np.ndarray, view, projection) -> np.ndarray:
+        if not self._overlay.lines and not self._overlay.texts:
+            return rgb
+        from PIL import Image, ImageDraw
+
+        image = Image.fromarray(rgb)
+        draw = ImageDraw.Draw(image)
+        scale = self.size[1] / 360  # line widths and text sizes are set for 360-pixel-high frames
+        for points, color, width in self._overlay.lines.values():
+            pixels, front = self.project(points, view, projection)
+            if len(pixels) < 2 or not front.all():
+                continue
+            draw.line([tuple(q) for q in pixels], fill=_rgb255(color), width=max(1, round(width * scale)))
+        for text, position, color, size in self._overlay.texts.values():
+            pixels, front = self.project(position.reshape(1, 3), view, projection)
+            if front[0]:
+                draw.text(tuple(pixels[0]), text, fill=_rgb255(color), font=self._font(round(13 * size * scale)))
+        return np.asarray(image)
+
+    def _font(self, pixels: int):
+        from PIL import ImageFont
+
+        pixels = max(8, pixels)
+        if pixels not in self._font_cache:
+            try:
+                self._font_cache[pixels] = ImageFont.load_default(size=pixels)
+            except TypeError:  # Pillow < 10.1: one bitmap size only
+                self._font_cache[pixels] = ImageFont.load_default()
+        return self._font_cache[pixels]
+
+    # ------------------------------------------------------------------ keys
+    def keys(self) -> set[str]:
+        """Keys pressed in the GUI window since the last call (lower-case characters;
+        ``" "`` for space); always empty headless."""
+        if not self.gui or not self.is_open():
+            return set()
+        pressed = set()
+        for code, state in self.pb.getKeyboardEvents(physicsClientId=self.id).items():
+            if state & self.pb.KEY_WAS_TRIGGERED and 0 <= code < 0x110000:
+                pressed.add(chr(code).lower())
+        return pressed
+
+
+def _rgb255(color: Color) -> tuple[int, int, int]:
+    return tuple(int(round(255 * min(1.0, max(0.0, c)))) for c in color)
+
+
+def color_scale(value: float, low: Color = (0.1, 0.7, 0.2), high: Color = (0.9, 0.1, 0.1)) -> Color:
+    """A colour between ``low`` (value 0) and ``high`` (value 1)."""
+    v = min(1.0, max(0.0, float(value)))
+    return tuple(a + (b - a) * v for a, b in zip(low, high, strict=True))

@@ -1,0 +1,383 @@
+"""The batched torch simulator of case study 2: e-pucks in the arena, one sensor layout per trial.
+
+This is the single source of truth of the ``sensor-self-id`` system (the definition is
+``shared/specs/case-study-2-sensors.md``; every number comes from
+:mod:`turing.envs.epuck.constants`). It advances ``n`` independent trials at once, each with
+its own body-frame sensor layout, so that the genuine robot and every model run in one batch.
+The PyBullet world of the Gymnasium env reuses the pieces below (start poses, ray geometry,
+IR response, reading formula, wheel noise), so the two simulators cannot drift apart.
+
+Conventions (the engine's, see :mod:`turing.system`): the trial axis is **last**.
+
+* pose ``[3, n]``: x, y (cm, arena frame, corners (0, 0) and (50, 50)) and heading (rad,
+  counter-clockwise from +x; any value on input, wrapped to [-pi, pi) by :func:`drive`);
+* layout ``[24, n]``: rows 0..7 the sensors' body-frame x, rows 8..15 their body-frame y
+  (cm; x forward, y left), rows 16..23 their facings (rad, 0 = forward, CCW positive);
+* action ``[2, n]``: left and right wheel commands in [-1, 1] (x 12.8 cm/s);
+* readings ``[8, n]``: what an interrogator sees, ``min(1, raw / 3000)`` in [0, 1].
+
+Order of random draws (all from the caller's generator, none inside :func:`control_step`,
+which can therefore be compiled): ``reset`` draws the start poses first
+(:func:`sample_start_poses`), then the IR noise of the first reading; each control step draws
+the wheel factors ``[2, n]`` (:func:`draw_wheel_factors`), then the IR noise ``[8, n]``
+(:func:`draw_ir_noise`). A single-trial env seeded with ``s`` thus starts from the pose of
+the batched simulator with ``n = 1`` seeded with ``s``.
+
+Kinematics: each 0.1 s control step is integrated in 10 substeps of 0.01 s. Wheel speeds are
+constant over a control step, so each substep moves the body along the exact arc of the
+differential drive (a chord of length ``2 v sin(w dt / 2) / w`` in the direction
+``heading + w dt / 2``); after each substep any penetration of a wall or a cylinder is
+resolved by moving the body out along the contact normal (no bounce, heading unchanged).
+Since the cylinders are further apart, and further from the walls, than the body's
+diameter, the body touches at most two walls (in a corner) or one cylinder, so one pass
+resolves every contact exactly.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+
+import torch
+
+from turing.envs.epuck import constants as C
+
+Tensor = torch.Tensor
+
+N = C.N_SENSORS
+LAYOUT_SIZE = 3 * N
+"""Simulation parameters per trial: body-frame x, y and facing of each of the 8 sensors."""
+
+SUBSTEP = C.CONTROL_STEP / C.SUBSTEPS
+"""Seconds per integration substep."""
+
+MIN_CYLINDER_DISTANCE = C.BODY_RADIUS + C.CYLINDER_RADIUS
+"""Closest the body's centre may come to a cylinder's axis."""
+
+_LOW = C.BODY_RADIUS
+_HIGH = C.ARENA_SIZE - C.BODY_RADIUS
+# Grid lines of the cylinders and the midpoints between them: the nearest cylinder of a
+# point is the nearest grid line along x combined with the nearest along y.
+_GRID = C.CYLINDER_GRID
+_GRID_MIDPOINTS = tuple((a + b) / 2 for a, b in zip(_GRID, _GRID[1:], strict=False))
+
+_COS_OFFSET = math.cos(C.RAY_OFFSETS[2])
+_SIN_OFFSET = math.sin(C.RAY_OFFSETS[2])
+_IR_K = C.IR_M * (C.IR_C - C.IR_X0**2)
+
+
+# ----------------------------------------------------------------------------- layouts
+def split_layout(layout: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Views ``(x, y, facing)`` ``[8, n]`` of a layout ``[24, n]``."""
+    return layout[:N], layout[N : 2 * N], layout[2 * N :]
+
+
+def layout_from_polar(theta: Tensor, r: Tensor) -> Tensor:
+    """The layout of a model: sensor ``i`` at ``(r_i cos theta_i, r_i sin theta_i)`` facing
+    ``theta_i``.
+
+    Args:
+        theta: angles ``[8, n]`` (rad).
+        r: radii ``[8, n]`` (cm).
+
+    Returns:
+        the layout ``[24, n]``.
+    """
+    return torch.cat([r * torch.cos(theta), r * torch.sin(theta), theta])
+
+
+def genuine_layout(
+    n: int = 1, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
+) -> Tensor:
+    """The real e-puck's layout (positions ``p_i``, facings ``phi_i``), ``[24, n]``."""
+    column = [x for x, _ in C.SENSOR_POSITIONS]
+    column += [y for _, y in C.SENSOR_POSITIONS]
+    column += list(C.SENSOR_FACINGS)
+    return torch.tensor(column, dtype=dtype, device=device).reshape(-1, 1).expand(-1, n).contiguous()
+
+
+# ----------------------------------------------------------------------------- geometry
+def nearest_cylinder(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    """Centre ``(cx, cy)`` of the cylinder nearest to each point ``(x, y)``."""
+    cx = torch.full_like(x, _GRID[0])
+    cy = torch.full_like(y, _GRID[0])
+    for midpoint, line in zip(_GRID_MIDPOINTS, _GRID[1:], strict=True):
+        cx = torch.where(x >= midpoint, line, cx)
+        cy = torch.where(y >= midpoint, line, cy)
+    return cx, cy
+
+
+def is_free(x: Tensor, y: Tensor) -> Tensor:
+    """Whether a body centred at ``(x, y)`` lies wholly inside the arena and overlaps no
+    cylinder (touching is allowed)."""
+    inside = (x >= _LOW) & (x <= _HIGH) & (y >= _LOW) & (y <= _HIGH)
+    cx, cy = nearest_cylinder(x, y)
+    clear = (x - cx).square() + (y - cy).square() >= MIN_CYLINDER_DISTANCE**2
+    return inside & clear
+
+
+def resolve_contacts(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+    """Moves bodies that penetrate a wall or a cylinder out along the contact normal.
+
+    Args:
+        x, y: body centres ``[n]``.
+
+    Returns:
+        the corrected centres: inside ``[3.7, 46.3]^2`` and at least ``3.7 + 1.85`` from
+        every cylinder's axis (up to rounding).
+    """
+    x = x.clamp(_LOW, _HIGH)
+    y = y.clamp(_LOW, _HIGH)
+    cx, cy = nearest_cylinder(x, y)
+    dx = x - cx
+    dy = y - cy
+    d2 = dx * dx + dy * dy
+    inside = d2 < MIN_CYLINDER_DISTANCE**2
+    # The body moves at most 0.128 cm per substep, so it never reaches a cylinder's axis
+    # (d2 > 0); the clamp only keeps the unused branch finite.
+    scale = MIN_CYLINDER_DISTANCE * torch.rsqrt(d2.clamp_min(1e-12))
+    return torch.where(inside, cx + dx * scale, x), torch.where(inside, cy + dy * scale, y)
+
+
+# ----------------------------------------------------------------------------- randomness
+def sample_start_poses(
+    n: int,
+    generator: torch.Generator,
+    device: torch.device | str = "cpu",
+    dtype: torch.dtype = torch.float32,
+) -> Tensor:
+    """Start poses of ``n`` trials: uniform over the places where the whole body is inside
+    the arena and overlaps no cylinder, heading uniform in [0, 2 pi).
+
+    Rejection sampling, vectorised: every round draws ``[3, m]`` uniforms (x, y, heading)
+    for the ``m`` trials still without a valid pose, until none is left. A trial's pose
+    depends on ``n`` (trials share the stream), but not on anything drawn before: call it
+    first, so that ``n = 1`` with seed ``s`` is reproducible by any simulator.
+
+    Args:
+        n: trials.
+        generator: random stream (on ``device``).
+        device: torch device.
+        dtype: floating point type.
+
+    Returns:
+        poses ``[3, n]``: x, y (cm), heading (rad).
+    """
+    poses = torch.empty(3, n, device=device, dtype=dtype)
+    todo = torch.arange(n, device=device)
+    while todo.numel():
+        u = torch.rand(3, todo.numel(), generator=generator, device=device, dtype=dtype)
+        x = _LOW + (_HIGH - _LOW) * u[0]
+        y = _LOW + (_HIGH - _LOW) * u[1]
+        heading = (2 * math.pi) * u[2]
+        ok = is_free(x, y)
+        poses[:, todo[ok]] = torch.stack([x, y, heading])[:, ok]
+        todo = todo[~ok]
+    return poses
+
+
+def draw_wheel_factors(
+    n: int, generator: torch.Generator, device: torch.device | str = "cpu", dtype=torch.float32
+) -> Tensor:
+    """Wheel noise of one control step: a factor ``U[0.95, 1.05)`` per wheel, ``[2, n]``."""
+    low, high = C.WHEEL_NOISE
+    u = torch.rand(2, n, generator=generator, device=device, dtype=dtype)
+    return u.mul_(high - low).add_(low)
+
+
+def draw_ir_noise(
+    n: int, generator: torch.Generator, device: torch.device | str = "cpu", dtype=torch.float32
+) -> Tensor:
+    """IR noise of one reading, ``N(0, 10^2)`` per sensor (raw units), ``[8, n]``."""
+    return torch.randn(N, n, generator=generator, device=device, dtype=dtype).mul_(C.IR_NOISE_STD)
+
+
+# ----------------------------------------------------------------------------- motion
+def wheel_speeds(action: Tensor, factors: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """Left and right wheel speeds (cm/s) of wheel commands ``[2, n]`` in [-1, 1]: each
+    command times 12.8, times its noise factor, clipped to +-12.8."""
+    speeds = action * C.MAX_WHEEL_SPEED
+    if factors is not None:
+        speeds = speeds * factors
+    speeds = speeds.clamp(-C.MAX_WHEEL_SPEED, C.MAX_WHEEL_SPEED)
+    return speeds[0], speeds[1]
+
+
+def drive(pose: Tensor, v_left: Tensor, v_right: Tensor) -> Tensor:
+    """One control step of differential drive with contact resolution (10 substeps).
+
+    Args:
+        pose: ``[3, n]`` (x, y, heading).
+        v_left, v_right: wheel speeds ``[n]`` (cm/s), constant over the step.
+
+    Returns:
+        the new pose ``[3, n]``, heading wrapped to [-pi, pi).
+    """
+    x, y, heading = pose[0], pose[1], pose[2]
+    v = 0.5 * (v_left + v_right)
+    turn = (v_right - v_left) * (SUBSTEP / C.WHEEL_BASE)  # heading change per substep
+    half = 0.5 * turn
+    # Chord of the arc travelled in one substep; sin(half) / half -> 1 as the turn vanishes.
+    sinc = torch.where(half.abs() > 1e-4, torch.sin(half) / half, torch.ones_like(half))
+    chord = v * SUBSTEP * sinc
+    # Direction of substep k's chord is heading + (k + 1/2) turn: rotate it by `turn` each time.
+    c, s = torch.cos(heading + half), torch.sin(heading + half)
+    cos_turn, sin_turn = torch.cos(turn), torch.sin(turn)
+    for _ in range(C.SUBSTEPS):
+        x, y = resolve_contacts(x + chord * c, y + chord * s)
+        c, s = c * cos_turn - s * sin_turn, s * cos_turn + c * sin_turn
+    heading = torch.remainder(heading + C.SUBSTEPS * turn + math.pi, 2 * math.pi) - math.pi
+    return torch.stack([x, y, heading])
+
+
+# ----------------------------------------------------------------------------- sensors
+def ray_origins(pose: Tensor, layout: Tensor) -> tuple[Tensor, Tensor]:
+    """Arena-frame positions ``(x, y)`` ``[8, n]`` of the sensors (where their rays start)."""
+    sx, sy, _ = split_layout(layout)
+    cos_h, sin_h = torch.cos(pose[2]), torch.sin(pose[2])
+    return pose[0] + sx * cos_h - sy * sin_h, pose[1] + sx * sin_h + sy * cos_h
+
+
+def ray_directions(pose: Tensor, layout: Tensor) -> tuple[Tensor, Tensor]:
+    """Arena-frame unit directions ``(ux, uy)`` ``[3, 8, n]`` of the rays: ray 0 at
+    ``phi - 15 deg``, ray 1 at ``phi``, ray 2 at ``phi + 15 deg``."""
+    facing = pose[2] + split_layout(layout)[2]
+    cx, cy = torch.cos(facing), torch.sin(facing)
+    # Side rays: the centre ray rotated by -15 and +15 degrees.
+    ux = torch.stack([cx * _COS_OFFSET + cy * _SIN_OFFSET, cx, cx * _COS_OFFSET - cy * _SIN_OFFSET])
+    uy = torch.stack([cy * _COS_OFFSET - cx * _SIN_OFFSET, cy, cy * _COS_OFFSET + cx * _SIN_OFFSET])
+    return ux, uy
+
+
+def _wall_distance(origin: Tensor, direction: Tensor) -> Tensor:
+    """Distance along ``direction`` from ``origin`` (inside [0, 50]) to the wall it faces."""
+    bound = torch.where(direction > 0, C.ARENA_SIZE, 0.0)
+    distance = torch.where(direction == 0, math.inf, (bound - origin) / direction)
+    return distance.clamp_min(0.0)
+
+
+def ray_distances(pose: Tensor, layout: Tensor) -> Tensor:
+    """Distance along each ray to the nearest wall or cylinder surface, ``[3, 8, n]``.
+
+    Rays start at the sensor (inside the arena, outside every cylinder) and ignore the
+    robot's own body. Walls are always hit (at most 50 sqrt 2 away); values beyond the
+    sensor's range are kept (:func:`ir_response` maps them to 0).
+    """
+    ox, oy = ray_origins(pose, layout)
+    ux, uy = ray_directions(pose, layout)
+    distance = torch.minimum(_wall_distance(ox, ux), _wall_distance(oy, uy))
+    r2 = C.CYLINDER_RADIUS**2
+    for cx, cy in C.CYLINDER_CENTRES:
+        dx, dy = cx - ox, cy - oy  # [8, n], shared by a sensor's three rays
+        q = dx * dx + dy * dy - r2
+        b = dx * ux + dy * uy  # projection of the axis on the ray, [3, 8, n]
+        disc = b * b - q
+        hit = (disc >= 0) & (b >= 0)
+        t = (b - torch.sqrt(disc.clamp_min(0.0))).clamp_min(0.0)
+        distance = torch.minimum(distance, torch.where(hit, t, math.inf))
+    return distance
+
+
+def ir_response(distance: Tensor) -> Tensor:
+    """F(x) of one ray: 3731 below 0.3 cm, 3731 (c - x0^2) / (x^2 - 2 x0 x + c) up to the
+    range of 12 cm, 0 beyond (and for rays that hit nothing, ``inf``)."""
+    curve = _IR_K / (distance * distance - 2 * C.IR_X0 * distance + C.IR_C)
+    response = torch.where(distance <= C.RAY_RANGE, curve, 0.0)
+    return torch.where(distance < C.IR_X0, C.IR_M, response)
+
+
+def readings_from_distances(distances: Tensor, ir_noise: Tensor | None = None) -> Tensor:
+    """What an interrogator observes, from the three rays' distances of each sensor.
+
+    raw = F(d_left) + [F(d_centre) - 2 F(d_centre / cos 15deg)] + F(d_right) (+ noise),
+    clipped to [0, 3731]; observed ``min(1, raw / 3000)``. The centre-ray correction makes a
+    flat wall seen head-on read F(d_centre).
+
+    Enki (the original simulator) does not reset a ray's value when it hits nothing in
+    range, so its sensors repeat stale readings; here every reading is computed afresh from
+    the current distances, and a ray with nothing in range contributes exactly 0.
+
+    Args:
+        distances: ``[3, 8, n]`` (left, centre, right ray of each sensor).
+        ir_noise: ``[8, n]`` raw-unit noise, or ``None`` for none.
+
+    Returns:
+        readings ``[8, n]`` in [0, 1].
+    """
+    left, centre, right = distances[0], distances[1], distances[2]
+    raw = ir_response(left) + ir_response(centre) + ir_response(right)
+    raw = raw - 2 * ir_response(centre * (1.0 / _COS_OFFSET))
+    if ir_noise is not None:
+        raw = raw + ir_noise
+    return (raw.clamp(0.0, C.IR_MAX) * (1.0 / C.IR_NORMALISER)).clamp_max(1.0)
+
+
+def sensor_readings(pose: Tensor, layout: Tensor, ir_noise: Tensor | None = None) -> Tensor:
+    """Normalised readings ``[8, n]`` of robots at ``pose`` ``[3, n]`` with sensor layouts
+    ``layout`` ``[24, n]``, with the given IR noise (``None``: noise off)."""
+    return readings_from_distances(ray_distances(pose, layout), ir_noise)
+
+
+# ----------------------------------------------------------------------------- one step
+def control_step(
+    pose: Tensor,
+    layout: Tensor,
+    action: Tensor,
+    wheel_factors: Tensor | None = None,
+    ir_noise: Tensor | None = None,
+) -> tuple[Tensor, Tensor]:
+    """One control step: drive for 0.1 s, then read the sensors. Draws nothing, so it can
+    be compiled.
+
+    Args:
+        pose: ``[3, n]``.
+        layout: ``[24, n]``.
+        action: wheel commands ``[2, n]`` in [-1, 1].
+        wheel_factors: ``[2, n]`` (:func:`draw_wheel_factors`) or ``None`` (noise off).
+        ir_noise: ``[8, n]`` (:func:`draw_ir_noise`) or ``None`` (noise off).
+
+    Returns:
+        ``(pose, readings)``.
+    """
+    v_left, v_right = wheel_speeds(action, wheel_factors)
+    pose = drive(pose, v_left, v_right)
+    return pose, sensor_readings(pose, layout, ir_noise)
+
+
+StepFunction = Callable[..., tuple[Tensor, Tensor]]
+_COMPILED: dict[str, StepFunction] = {}
+
+
+def compiled_control_step(device: torch.device | str) -> StepFunction:
+    """:func:`control_step` compiled with ``torch.compile`` for ``device``'s type, built once
+    per process (Inductor also caches its kernels on disk across processes).
+
+    Shapes are dynamic, so chunks of any size share one compilation. If compilation fails
+    (no C++ compiler, no Triton on a GPU), the first call warns and the step runs eagerly.
+    """
+    kind = torch.device(device).type
+    if kind not in _COMPILED:
+        _COMPILED[kind] = _with_eager_fallback(torch.compile(control_step, dynamic=True))
+    return _COMPILED[kind]
+
+
+def _with_eager_fallback(compiled: StepFunction) -> StepFunction:
+    state = {"failed": False}
+
+    def step(*args):
+        if state["failed"]:
+            return control_step(*args)
+        try:
+            return compiled(*args)
+        except Exception as exc:  # compilation errors surface at the first call
+            state["failed"] = True
+            warnings.warn(
+                f"torch.compile of the e-puck step failed ({type(exc).__name__}: {exc}); "
+                "simulating eagerly (pass --no-compile to skip compiling)",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return control_step(*args)
+
+    return step
