@@ -4,5 +4,7 @@ Installed as ``turing.envs``; importing :mod:`turing` registers them.
 """
 
 from turing.envs.agent import AgentInference
+from turing.envs.epuck import SensorSelfId
+from turing.envs.range_sensor import RangeSensorId
 
-__all__ = ["AgentInference"]
+__all__ = ["AgentInference", "RangeSensorId", "SensorSelfId"]

@@ -16,9 +16,9 @@ single-trial Gymnasium env draws the same numbers from the same seed.
 from __future__ import annotations
 
 import torch
+from turing.agents import held_levels, held_levels_at
 
 from turing import Parameter, System, register_system
-from turing.agents import held_levels, held_levels_at
 
 Tensor = torch.Tensor
 
@@ -33,7 +33,9 @@ class AgentInference(System):
 
     name = "agent-inference"
     env_id = "turing/AgentInference-v0"
-    description = "Case study 1: infer a light-responsive agent's behaviour by controlling the light"
+    description = (
+        "Case study 1: infer a light-responsive agent's behaviour by controlling the light"
+    )
     parameters = (
         Parameter("a", 0.0, 1.0, 0.8, description="speed per unit light when calm (v = a L)"),
         Parameter("b", 0.0, 1.0, 0.2, description="speed when startled"),
@@ -59,10 +61,14 @@ class AgentInference(System):
         return {"noise_std": self.noise_std, "hold": self.hold}
 
     def _observe(self, speed: Tensor, generator: torch.Generator) -> Tensor:
-        noise = torch.randn(speed.shape, generator=generator, device=speed.device, dtype=speed.dtype)
+        noise = torch.randn(
+            speed.shape, generator=generator, device=speed.device, dtype=speed.dtype
+        )
         return speed.add_(noise, alpha=self.noise_std).unsqueeze(0)
 
-    def reset(self, params: Tensor, generator: torch.Generator) -> tuple[tuple[Tensor, Tensor], Tensor]:
+    def reset(
+        self, params: Tensor, generator: torch.Generator
+    ) -> tuple[tuple[Tensor, Tensor], Tensor]:
         n = params.shape[-1]
         light = params.new_zeros(n)
         startled = torch.zeros(n, dtype=torch.bool, device=params.device)
@@ -73,7 +79,9 @@ class AgentInference(System):
         previous_light, startled = state
         a, b, delta, p = params
         light = action[0].clamp(0.0, 1.0)
-        calms = torch.rand(light.shape, generator=generator, device=light.device, dtype=light.dtype) < p
+        calms = (
+            torch.rand(light.shape, generator=generator, device=light.device, dtype=light.dtype) < p
+        )
         startles = (light - previous_light) > delta
         startled = torch.where(startled, ~calms, startles)
         speed = torch.where(startled, b, a * light)
@@ -85,6 +93,12 @@ class AgentInference(System):
     def passive_action(self, t, observation, params, inputs):
         # The action at step t is the light of step t + 1.
         return held_levels_at(inputs, t + 1, self.hold).unsqueeze(0)
+
+    def replay_scene(self, options):
+        """The agents on their tracks under their lamps (:mod:`turing.envs.agent_replay`)."""
+        from turing.envs.agent_replay import AgentReplayScene
+
+        return AgentReplayScene(self, options)
 
 
 register_system(AgentInference)

@@ -8,7 +8,7 @@ PyBullet draws debug lines and text only in its GUI window; its offscreen render
 the same camera. Scenes draw once and get the same picture on screen and in videos.
 
 Coordinates are PyBullet's: metres, z up. pybullet is imported lazily and quietly (its
-import and its EGL plugin print to the C-level stdout, which would pollute CLI output).
+import and its EGL plugin print to the C-level streams, which would pollute CLI output).
 """
 
 from __future__ import annotations
@@ -30,34 +30,45 @@ Color = tuple[float, float, float]
 RENDERERS = ("auto", "tiny", "egl")
 
 
-@contextlib.contextmanager
-def quiet_stdout() -> Iterator[None]:
-    """Silences the C-level stdout (PyBullet's build banner and EGL chatter)."""
+def _flush_c_streams() -> None:
+    # PyBullet writes with C stdio, which may buffer: flush it while the streams are muted.
     try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):
-        # stdout is not a real file (pytest capture, notebooks): nothing to silence safely.
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError, TypeError):  # no C library to reach (Windows)
+        pass
+
+
+@contextlib.contextmanager
+def quiet_output() -> Iterator[None]:
+    """Silences the C-level stdout and stderr (PyBullet's build banner, EGL chatter)."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    try:
+        saved = [os.dup(1), os.dup(2)]
+    except OSError:  # no file descriptors to redirect
         yield
         return
-    sys.stdout.flush()
-    saved = os.dup(fd)
+    devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), fd)
-            try:
-                yield
-            finally:
-                sys.stdout.flush()
-                os.dup2(saved, fd)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        yield
     finally:
-        os.close(saved)
+        _flush_c_streams()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, devnull):
+            os.close(fd)
 
 
 def import_pybullet():
-    """The ``pybullet`` module, imported without its build banner on stdout."""
+    """The ``pybullet`` module, imported without its build banner."""
     if "pybullet" in sys.modules:
         return sys.modules["pybullet"]
-    with quiet_stdout():
+    with quiet_output():
         import pybullet
     return pybullet
 
@@ -90,7 +101,7 @@ class Camera:
 @dataclass
 class _Overlay:
     lines: dict[str, tuple[np.ndarray, Color, float]] = field(default_factory=dict)
-    texts: dict[str, tuple[str, np.ndarray, Color, float]] = field(default_factory=dict)
+    texts: dict[str, tuple[str, np.ndarray, Color, float, bool]] = field(default_factory=dict)
 
 
 class BulletView:
@@ -107,7 +118,9 @@ class BulletView:
         UserError: ``gui`` without a display, or a renderer that cannot be used.
     """
 
-    def __init__(self, gui: bool = False, size: tuple[int, int] = (480, 270), renderer: str = "auto"):
+    def __init__(
+        self, gui: bool = False, size: tuple[int, int] = (480, 270), renderer: str = "auto"
+    ):
         if renderer not in RENDERERS:
             raise UserError(f"renderer {renderer!r} is unknown; choose from {', '.join(RENDERERS)}")
         width, height = (int(v) for v in size)
@@ -122,25 +135,32 @@ class BulletView:
                     "cannot open the PyBullet GUI: no display here (DISPLAY is not set); "
                     "render headless instead with --video FILE.mp4 (or .gif)"
                 )
-            with quiet_stdout():
+            with quiet_output():
                 self.id = self.pb.connect(self.pb.GUI, options=f"--width={width} --height={height}")
             if self.id < 0:
                 raise UserError(
-                    "cannot open the PyBullet GUI window (connection refused); render "
-                    "headless instead with --video FILE.mp4 (or .gif)"
+                    "cannot open the PyBullet GUI window (PyBullet allows one per process, and "
+                    "it needs OpenGL); render headless instead with --video FILE.mp4 (or .gif)"
                 )
-            for flag in ("COV_ENABLE_GUI", "COV_ENABLE_KEYBOARD_SHORTCUTS", "COV_ENABLE_MOUSE_PICKING"):
+            for flag in (
+                "COV_ENABLE_GUI",
+                "COV_ENABLE_KEYBOARD_SHORTCUTS",
+                "COV_ENABLE_MOUSE_PICKING",
+            ):
                 # Side panels off; PyBullet's own shortcuts would steal the scene's keys.
                 self.pb.configureDebugVisualizer(getattr(self.pb, flag), 0, physicsClientId=self.id)
         else:
-            with quiet_stdout():
+            with quiet_output():
                 self.id = self.pb.connect(self.pb.DIRECT)
+        self._egl = False
         self.renderer = self._choose_renderer(renderer)
         self.camera = Camera()
         self._overlay = _Overlay()
         self._items: dict[str, int] = {}
         self._drawn_points: dict[str, int] = {}
+        self._gui_texts: dict[str, tuple] = {}
         self._font_cache: dict[int, Any] = {}
+        self._batching = False
         self._closed = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -150,17 +170,20 @@ class BulletView:
             return pb.ER_BULLET_HARDWARE_OPENGL
         if renderer == "tiny" or (renderer == "auto" and not _hardware_render_device()):
             return pb.ER_TINY_RENDERER
-        import pkgutil
+        from importlib.util import find_spec
 
-        loader = pkgutil.get_loader("eglRenderer")
+        spec = find_spec("eglRenderer")  # the plugin ships with pybullet as a module
         plugin = -1
-        if loader is not None:
-            with quiet_stdout():
-                plugin = pb.loadPlugin(loader.get_filename(), "_eglRendererPlugin", physicsClientId=self.id)
+        if spec is not None and spec.origin:
+            with quiet_output():
+                plugin = pb.loadPlugin(spec.origin, "_eglRendererPlugin", physicsClientId=self.id)
         if plugin < 0:
             if renderer == "egl":
-                raise UserError("PyBullet's EGL renderer plugin does not load here; use renderer='tiny'")
+                raise UserError(
+                    "PyBullet's EGL renderer plugin does not load here; use renderer='tiny'"
+                )
             return pb.ER_TINY_RENDERER
+        self._egl = True
         return pb.ER_BULLET_HARDWARE_OPENGL
 
     def is_open(self) -> bool:
@@ -170,7 +193,8 @@ class BulletView:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            with contextlib.suppress(Exception):
+            # The GUI prints its shutdown to the C-level streams.
+            with contextlib.suppress(Exception), quiet_output():
                 self.pb.disconnect(physicsClientId=self.id)
 
     def __enter__(self) -> BulletView:
@@ -185,22 +209,55 @@ class BulletView:
         self.camera = camera
         if self.gui:
             self.pb.resetDebugVisualizerCamera(
-                camera.distance, camera.yaw, camera.pitch, list(camera.target), physicsClientId=self.id
+                camera.distance,
+                camera.yaw,
+                camera.pitch,
+                list(camera.target),
+                physicsClientId=self.id,
             )
 
     def _matrices(self) -> tuple[list[float], list[float]]:
         c = self.camera
-        view = self.pb.computeViewMatrixFromYawPitchRoll(list(c.target), c.distance, c.yaw, c.pitch, 0.0, 2)
+        view = self.pb.computeViewMatrixFromYawPitchRoll(
+            list(c.target), c.distance, c.yaw, c.pitch, 0.0, 2
+        )
         width, height = self.size
-        projection = self.pb.computeProjectionMatrixFOV(c.fov, width / height, c.distance / 100, c.distance * 10)
+        projection = self.pb.computeProjectionMatrixFOV(
+            c.fov, width / height, c.distance / 100, c.distance * 10
+        )
         return view, projection
 
     # ------------------------------------------------------------------ drawing
-    def line(self, key: str, start: Sequence[float], end: Sequence[float], color: Color, width: float = 1.0) -> None:
+    def line(
+        self,
+        key: str,
+        start: Sequence[float],
+        end: Sequence[float],
+        color: Color,
+        width: float = 1.0,
+    ) -> None:
         """Draws (or moves) the line called ``key``."""
-        self.polyline(key, [start, end], color, width)
+        entry = (np.array([start, end], dtype=np.float64), tuple(color), float(width))
+        previous = self._overlay.lines.get(key)
+        self._overlay.lines[key] = entry
+        if self.gui and not _same_line(previous, entry):
+            # Moved in place: no flicker, no growing item list.
+            self._items[key] = self.pb.addUserDebugLine(
+                list(entry[0][0]),
+                list(entry[0][1]),
+                list(color),
+                width,
+                replaceItemUniqueId=self._items.get(key, -1),
+                physicsClientId=self.id,
+            )
 
-    def polyline(self, key: str, points: Sequence[Sequence[float]] | np.ndarray, color: Color, width: float = 1.0) -> None:
+    def polyline(
+        self,
+        key: str,
+        points: Sequence[Sequence[float]] | np.ndarray,
+        color: Color,
+        width: float = 1.0,
+    ) -> None:
         """Draws the polyline called ``key`` through ``points`` ``[k, 3]``.
 
         A polyline that only grew since the last call (a trail) costs one GUI item per new
@@ -214,18 +271,10 @@ class BulletView:
         drawn = self._drawn_points.get(key, 0)
         grew = (
             previous is not None
-            and previous[1] == tuple(color)
-            and len(previous[0]) <= len(points)
-            and np.array_equal(previous[0], points[: len(previous[0])])
+            and previous[1:] == (tuple(color), float(width))
+            and drawn <= len(points)
+            and np.array_equal(previous[0][:drawn], points[:drawn])
         )
-        if len(points) == 2:
-            # A single segment is moved in place: no flicker, no growing item list.
-            self._items[key] = self.pb.addUserDebugLine(
-                list(points[0]), list(points[1]), list(color), width,
-                replaceItemUniqueId=self._items.get(key, -1), physicsClientId=self.id,
-            )
-            self._drawn_points[key] = 2
-            return
         if not grew:
             self._remove_prefix(f"{key}#")
             drawn = 0
@@ -235,15 +284,39 @@ class BulletView:
             )
         self._drawn_points[key] = len(points)
 
-    def text(self, key: str, text: str, position: Sequence[float], color: Color = (0, 0, 0), size: float = 1.0) -> None:
+    def text(
+        self,
+        key: str,
+        text: str,
+        position: Sequence[float],
+        color: Color = (0, 0, 0),
+        size: float = 1.0,
+        centred: bool = True,
+        in_frames: bool = True,
+    ) -> None:
         """Writes (or rewrites) the text called ``key`` at ``position``; ``size`` 1 is the
-        standard size."""
+        standard size; ``centred`` centres it on ``position`` in frames (else it starts
+        there); ``in_frames=False`` shows it in the window only."""
         position = np.asarray(position, dtype=np.float64)
-        self._overlay.texts[key] = (text, position, tuple(color), float(size))
-        if self.gui:
+        entry = (text, position, tuple(color), float(size), bool(centred))
+        previous = self._gui_texts.get(key)
+        if in_frames:
+            self._overlay.texts[key] = entry
+        unchanged = (
+            previous is not None
+            and previous[0] == text
+            and previous[2:] == entry[2:]
+            and np.array_equal(previous[1], position)
+        )
+        if self.gui and not unchanged:
+            self._gui_texts[key] = entry
             self._items[key] = self.pb.addUserDebugText(
-                text, list(position), list(color), 1.2 * size,
-                replaceItemUniqueId=self._items.get(key, -1), physicsClientId=self.id,
+                text,
+                list(position),
+                list(color),
+                1.2 * size,
+                replaceItemUniqueId=self._items.get(key, -1),
+                physicsClientId=self.id,
             )
 
     def clear(self) -> None:
@@ -253,6 +326,25 @@ class BulletView:
             self.pb.removeAllUserDebugItems(physicsClientId=self.id)
         self._items.clear()
         self._drawn_points.clear()
+        self._gui_texts.clear()
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Groups drawing calls: the GUI redraws once after them, not after each (every GUI
+        call waits for the window's next frame). Headless, it does nothing."""
+        if not self.gui or self._batching or not self.is_open():
+            yield
+            return
+        self._batching = True
+        self.pb.configureDebugVisualizer(self.pb.COV_ENABLE_RENDERING, 0, physicsClientId=self.id)
+        try:
+            yield
+        finally:
+            self._batching = False
+            if self.is_open():
+                self.pb.configureDebugVisualizer(
+                    self.pb.COV_ENABLE_RENDERING, 1, physicsClientId=self.id
+                )
 
     def _remove_prefix(self, prefix: str) -> None:
         for name in [k for k in self._items if k.startswith(prefix)]:
@@ -263,13 +355,25 @@ class BulletView:
         """The scene as an RGB image ``[height, width, 3]`` uint8, overlay included."""
         width, height = self.size
         view, projection = self._matrices()
-        image = self.pb.getCameraImage(
-            width, height, view, projection, renderer=self.renderer, physicsClientId=self.id
-        )[2]
+        # The EGL plugin reports its OpenGL vendor on stdout when it renders.
+        quiet = quiet_output() if self._egl else contextlib.nullcontext()
+        with quiet:
+            image = self.pb.getCameraImage(
+                width,
+                height,
+                view,
+                projection,
+                renderer=self.renderer,
+                shadow=0,
+                flags=self.pb.ER_NO_SEGMENTATION_MASK,
+                physicsClientId=self.id,
+            )[2]
         rgb = np.asarray(image, dtype=np.uint8).reshape(height, width, 4)[..., :3]
         return self._draw_overlay(np.ascontiguousarray(rgb), view, projection)
 
-    def project(self, points: np.ndarray, view=None, projection=None) -> tuple[np.ndarray, np.ndarray]:
+    def project(
+        self, points: np.ndarray, view=None, projection=None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Pixel coordinates ``[k, 2]`` of world points ``[k, 3]`` and whether each lies in
         front of the camera."""
         if view is None or projection is None:
@@ -294,15 +398,28 @@ class BulletView:
         image = Image.fromarray(rgb)
         draw = ImageDraw.Draw(image)
         scale = self.size[1] / 360  # line widths and text sizes are set for 360-pixel-high frames
-        for points, color, width in self._overlay.lines.values():
-            pixels, front = self.project(points, view, projection)
-            if len(pixels) < 2 or not front.all():
-                continue
-            draw.line([tuple(q) for q in pixels], fill=_rgb255(color), width=max(1, round(width * scale)))
-        for text, position, color, size in self._overlay.texts.values():
-            pixels, front = self.project(position.reshape(1, 3), view, projection)
-            if front[0]:
-                draw.text(tuple(pixels[0]), text, fill=_rgb255(color), font=self._font(round(13 * size * scale)))
+        lines = list(self._overlay.lines.values())
+        texts = list(self._overlay.texts.values())
+        # One projection of every point: scenes draw hundreds of short lines per frame.
+        points = [line[0] for line in lines] + [text[1].reshape(1, 3) for text in texts]
+        pixels, front = self.project(np.concatenate(points), view, projection)
+        bounds = np.cumsum([0] + [len(p) for p in points])
+        for k, (_, color, width) in enumerate(lines):
+            part = slice(bounds[k], bounds[k + 1])
+            if bounds[k + 1] - bounds[k] >= 2 and front[part].all():
+                xy = pixels[part].ravel().tolist()
+                draw.line(xy, fill=_rgb255(color), width=max(1, round(width * scale)))
+        for k, (text, _, color, size, centred) in enumerate(texts):
+            index = bounds[len(lines) + k]
+            if front[index]:
+                font = self._font(round(13 * size * scale))
+                # Anchors need a TrueType font (Pillow >= 10.1 ships one as the default).
+                anchor = (
+                    ("mm" if centred else "lm")
+                    if hasattr(font, "getbbox") and hasattr(font, "size")
+                    else None
+                )
+                draw.text(tuple(pixels[index]), text, fill=_rgb255(color), font=font, anchor=anchor)
         return np.asarray(image)
 
     def _font(self, pixels: int):
@@ -329,11 +446,52 @@ class BulletView:
         return pressed
 
 
+def _same_line(previous, entry) -> bool:
+    return (
+        previous is not None and previous[1:] == entry[1:] and np.array_equal(previous[0], entry[0])
+    )
+
+
 def _rgb255(color: Color) -> tuple[int, int, int]:
-    return tuple(int(round(255 * min(1.0, max(0.0, c)))) for c in color)
+    return tuple(round(255 * min(1.0, max(0.0, c))) for c in color)
 
 
 def color_scale(value: float, low: Color = (0.1, 0.7, 0.2), high: Color = (0.9, 0.1, 0.1)) -> Color:
     """A colour between ``low`` (value 0) and ``high`` (value 1)."""
     v = min(1.0, max(0.0, float(value)))
     return tuple(a + (b - a) * v for a, b in zip(low, high, strict=True))
+
+
+class BulletScene:
+    """Mixin of replay scenes drawn in a :class:`BulletView` (``self.view``): a scene
+    implements ``draw(view)``; this gives it ``show`` (its drawing batched into one GUI
+    redraw), frames, keys, window state, closing and the GUI's key help."""
+
+    view: BulletView
+
+    def draw(self, view: Any) -> None:
+        """Draws one step (a :class:`turing.replay.StepView`)."""
+        raise NotImplementedError
+
+    def show(self, view: Any) -> None:
+        with self.view.batch():
+            self.draw(view)
+
+    def frame(self) -> np.ndarray:
+        return self.view.frame()
+
+    def keys(self) -> set[str]:
+        return self.view.keys()
+
+    def is_open(self) -> bool:
+        return self.view.is_open()
+
+    def close(self) -> None:
+        self.view.close()
+
+    def show_key_help(self, position: Sequence[float]) -> None:
+        """Writes the replay's keys at ``position`` (GUI only: videos have no keys)."""
+        if self.view.gui:
+            from turing.replay import GUI_KEYS_HELP
+
+            self.view.text("keys", GUI_KEYS_HELP, position, (0.3, 0.3, 0.3), 0.8, in_frames=False)

@@ -19,7 +19,11 @@ def test_interrogation_recovers_a_b_and_delta(tmp_path):
     errors = []
     for seed in range(3):
         result = turing.learn(
-            "agent-inference", generations=150, seed=seed, out=tmp_path / f"s{seed}", progress=False,
+            "agent-inference",
+            generations=150,
+            seed=seed,
+            out=tmp_path / f"s{seed}",
+            progress=False,
         )
         errors.append([result.abs_error["top10_median"][name] for name in ("a", "b", "delta")])
     errors = np.array(errors)

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 from gymnasium.utils.env_checker import check_env
-
-import turing
 from turing.agents import held_levels, held_levels_at
 from turing.envs import AgentInference
+
+import turing
 
 GENUINE = torch.tensor([[0.8], [0.2], [0.3], [0.2]])
 
@@ -38,7 +38,8 @@ def test_gym_env_matches_batched_simulator_step_for_step():
     for t, action in enumerate(actions):
         obs, reward, terminated, truncated, _ = env.step(action.numpy())
         got.append(obs[0])
-        assert reward == 0.0 and not terminated
+        assert reward == 0.0
+        assert not terminated
         assert truncated == (t == 98)
     np.testing.assert_array_equal(np.array(got, dtype=np.float32), expected.numpy())
 
@@ -58,7 +59,9 @@ def test_gym_env_passes_check_env():
 
 
 def test_make_vec_uses_the_batched_simulator():
-    envs = gym.make_vec("turing/AgentInference-v0", num_envs=6, vectorization_mode="vector_entry_point")
+    envs = gym.make_vec(
+        "turing/AgentInference-v0", num_envs=6, vectorization_mode="vector_entry_point"
+    )
     assert envs.num_envs == 6
     actions = torch.full((99, 6), 0.6)
     expected = simulate(AgentInference(), GENUINE.expand(-1, 6).contiguous(), actions, seed=2)
@@ -67,6 +70,7 @@ def test_make_vec_uses_the_batched_simulator():
     for t in range(99):
         obs, reward, terminated, truncated, _ = envs.step(np.full((6, 1), 0.6, np.float32))
         got.append(obs[:, 0])
+        assert (reward == 0).all() and not terminated.any()
         assert truncated.all() == (t == 98)
     np.testing.assert_array_equal(np.array(got), expected.numpy())
     # Next-step autoreset: the step after the last observation starts new trials.

@@ -49,7 +49,11 @@ def snapshot(folder):
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(capsys, tmp_path, argv, message):
-    code, out, err = run_cli(capsys, *argv, *(["--out", str(tmp_path / "run")] if argv[0] == "run" and len(argv) > 1 else []))
+    code, _, err = run_cli(
+        capsys,
+        *argv,
+        *(["--out", str(tmp_path / "run")] if argv[0] == "run" and len(argv) > 1 else []),
+    )
     assert code == 2
     assert message in err
     assert len(err.strip().splitlines()) == 1, err
@@ -60,7 +64,9 @@ def test_out_holding_a_different_run_is_refused_and_untouched(capsys, tmp_path):
     out = tmp_path / "run"
     assert run_cli(capsys, "run", "agent-inference", *TINY, "--out", str(out))[0] == 0
     before = snapshot(out)
-    code, _, err = run_cli(capsys, "run", "agent-inference", *TINY, "--seed", "9", "--out", str(out))
+    code, _, err = run_cli(
+        capsys, "run", "agent-inference", *TINY, "--seed", "9", "--out", str(out)
+    )
     assert code == 2 and "already holds a different run" in err and len(err.splitlines()) == 1
     assert snapshot(out) == before
 
@@ -85,7 +91,9 @@ def test_out_on_a_non_empty_foreign_folder_is_refused(capsys, tmp_path):
 
 def test_run_prints_the_table_and_resume_of_finished_run_exits_0(capsys, tmp_path):
     out = tmp_path / "run"
-    code, stdout, _ = run_cli(capsys, "run", "agent-inference", *TINY, "--true-params", "a=0.6,p=0.35", "--out", str(out))
+    code, stdout, _ = run_cli(
+        capsys, "run", "agent-inference", *TINY, "--true-params", "a=0.6,p=0.35", "--out", str(out)
+    )
     assert code == 0
     for text in ("parameter", "genuine", "best", "top-10 median", "last-50 median", str(out)):
         assert text in stdout
@@ -103,6 +111,7 @@ def test_plot_redraws_the_figures(capsys, tmp_path):
     for png in (out / "plots").glob("*.png"):
         png.unlink()
     code, stdout, _ = run_cli(capsys, "plot", str(out))
+    assert "parameters.png" in stdout
     assert code == 0
     assert (out / "plots" / "parameters.png").stat().st_size > 1000
     assert (out / "plots" / "fitness.png").exists()
@@ -121,25 +130,59 @@ def test_list_shows_systems_parameters_and_modes(capsys):
 
 
 def test_bench_json_reports_the_promised_figures(capsys):
-    code, stdout, _ = run_cli(capsys, "bench", "agent-inference", "--generations", "1", "--models", "4",
-                              "--interrogators", "4", "--gym-seconds", "0.1", "--json")
+    code, stdout, _ = run_cli(
+        capsys,
+        "bench",
+        "agent-inference",
+        "--generations",
+        "1",
+        "--models",
+        "4",
+        "--interrogators",
+        "4",
+        "--gym-seconds",
+        "0.1",
+        "--json",
+    )
     assert code == 0
     figures = json.loads(stdout)
-    for key in ("seconds_per_generation", "steps_per_second", "gym_loop_steps_per_second", "speedup"):
+    for key in (
+        "seconds_per_generation",
+        "steps_per_second",
+        "gym_loop_steps_per_second",
+        "speedup",
+    ):
         assert figures[key] > 0
 
 
 def test_help_documents_every_option():
-    out = subprocess.run([sys.executable, "-m", "turing.cli", "run", "--help"], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "turing.cli", "run", "--help"], capture_output=True, text=True
+    )
     assert out.returncode == 0
-    for flag in ("--mode", "--generations", "--models", "--interrogators", "--steps", "--seed", "--device",
-                 "--true-params", "--out", "--checkpoint-every", "--quiet", "--resume"):
+    for flag in (
+        "--mode",
+        "--generations",
+        "--models",
+        "--interrogators",
+        "--steps",
+        "--seed",
+        "--device",
+        "--true-params",
+        "--out",
+        "--checkpoint-every",
+        "--quiet",
+        "--resume",
+    ):
         assert flag in out.stdout
 
 
 def test_console_error_has_no_traceback():
-    out = subprocess.run([sys.executable, "-m", "turing.cli", "run", "agent-inference", "--true-params", "b=7"],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "turing.cli", "run", "agent-inference", "--true-params", "b=7"],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 2
     assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
 

@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-
 from deap import creator
 
 from turing.evolution import ESSettings, EvolutionStrategy, Individual, mutate, rank, recombine
@@ -134,7 +133,9 @@ def test_ties_are_broken_at_random_and_reproducibly():
 
 
 def test_next_population_keeps_the_best_half_unchanged():
-    es = EvolutionStrategy(3, np.zeros(3), np.ones(3), ESSettings(size=10, sigma_init=0.1), np.random.default_rng(8))
+    es = EvolutionStrategy(
+        3, np.zeros(3), np.ones(3), ESSettings(size=10, sigma_init=0.1), np.random.default_rng(8)
+    )
     population = es.population()
     assert all(np.all(np.asarray(i) == 0) for i in population)
     assert all(np.allclose(np.asarray(i.strategy), 0.1) for i in population)
@@ -150,8 +151,16 @@ def test_next_population_keeps_the_best_half_unchanged():
 
 
 def test_zero_initialisation_is_clamped_into_bounds():
-    es = EvolutionStrategy(2, np.array([0.01, -1.0]), np.array([3.7, 1.0]), ESSettings(size=4), np.random.default_rng(0))
+    es = EvolutionStrategy(
+        2,
+        np.array([0.01, -1.0]),
+        np.array([3.7, 1.0]),
+        ESSettings(size=4),
+        np.random.default_rng(0),
+    )
     assert np.asarray(es.population()[0]).tolist() == [0.01, 0.0]
-    uniform = EvolutionStrategy(2, np.zeros(2), np.ones(2), ESSettings(size=200, init="uniform"), np.random.default_rng(0))
+    uniform = EvolutionStrategy(
+        2, np.zeros(2), np.ones(2), ESSettings(size=200, init="uniform"), np.random.default_rng(0)
+    )
     genes = EvolutionStrategy.genes(uniform.population())
     assert genes.min() >= 0 and genes.max() <= 1 and genes.std() > 0.2

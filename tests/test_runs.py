@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -14,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from turing.agents import InterrogatorPopulation
+from turing.envs import AgentInference
 
 import turing
-from turing.agents import InterrogatorPopulation
 from turing.config import RunConfig
-from turing.envs import AgentInference
 from turing.environment import SystemEnv
 from turing.evaluator import Evaluator, interrogator_shape
 from turing.runner import Runner
@@ -34,8 +33,14 @@ def rows(path: Path) -> list[dict[str, str]]:
 
 def small_run(out, mode="interrogate", seed=3, generations=12, **settings):
     return turing.learn(
-        "agent-inference", mode=mode, generations=generations, seed=seed, out=out,
-        progress=False, checkpoint_every=5, **{**SMALL, **settings},
+        "agent-inference",
+        mode=mode,
+        generations=generations,
+        seed=seed,
+        out=out,
+        progress=False,
+        checkpoint_every=5,
+        **{**SMALL, **settings},
     )
 
 
@@ -51,7 +56,9 @@ def test_same_seed_gives_identical_metrics(tmp_path, mode):
 
 def test_interrupted_run_resumes_bit_identically(tmp_path, monkeypatch):
     reference = small_run(tmp_path / "reference")
-    config = RunConfig(system="agent-inference", generations=12, seed=3, checkpoint_every=5, **SMALL)
+    config = RunConfig(
+        system="agent-inference", generations=12, seed=3, checkpoint_every=5, **SMALL
+    )
     runner = Runner.create(config, out=tmp_path / "interrupted", progress=False)
     original = runner.method.generation
     calls = {"n": 0}
@@ -73,13 +80,31 @@ def test_interrupted_run_resumes_bit_identically(tmp_path, monkeypatch):
 
 def test_killed_process_resumes_bit_identically(tmp_path):
     """A real SIGKILL mid-run: the resumed run continues from the last periodic checkpoint."""
-    args = ["agent-inference", "--generations", "40", "--seed", "5", "--models", "20",
-            "--interrogators", "20", "--checkpoint-every", "4", "--quiet", "--threads", "1"]
+    args = [
+        "agent-inference",
+        "--generations",
+        "40",
+        "--seed",
+        "5",
+        "--models",
+        "20",
+        "--interrogators",
+        "20",
+        "--checkpoint-every",
+        "4",
+        "--quiet",
+        "--threads",
+        "1",
+    ]
     cli = [sys.executable, "-m", "turing.cli", "run"]
-    subprocess.run([*cli, *args, "--out", str(tmp_path / "reference")], check=True, capture_output=True)
+    subprocess.run(
+        [*cli, *args, "--out", str(tmp_path / "reference")], check=True, capture_output=True
+    )
 
     out = tmp_path / "killed"
-    process = subprocess.Popen([*cli, *args, "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [*cli, *args, "--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.time() + 120
     while time.time() < deadline:
         if (out / "metrics.csv").exists() and len(rows(out)) >= 10:
@@ -105,18 +130,36 @@ def test_resume_of_a_finished_run_changes_nothing(tmp_path):
 def test_run_folder_holds_what_the_design_promises(tmp_path):
     result = small_run(tmp_path / "run", generations=6)
     folder = result.path
-    for name in ("config.json", "metrics.csv", "result.json", "populations.npz", "episodes/final.npz",
-                 "plots/parameters.png", "plots/fitness.png"):
+    for name in (
+        "config.json",
+        "metrics.csv",
+        "result.json",
+        "populations.npz",
+        "episodes/final.npz",
+        "plots/parameters.png",
+        "plots/fitness.png",
+    ):
         assert (folder / name).is_file(), name
     assert list((folder / "checkpoints").glob("gen-*.npz"))
     data = json.loads((folder / "result.json").read_text())
-    for key in ("system", "mode", "seed", "generations", "true_params", "estimates", "abs_error",
-                "wall_seconds", "versions"):
+    for key in (
+        "system",
+        "mode",
+        "seed",
+        "generations",
+        "true_params",
+        "estimates",
+        "abs_error",
+        "wall_seconds",
+        "versions",
+    ):
         assert key in data, key
     for key in ("best", "top10_median", "last50_median"):
         assert set(data["estimates"][key]) == {"a", "b", "delta", "p"}
         for name, value in data["estimates"][key].items():
-            assert data["abs_error"][key][name] == pytest.approx(abs(value - data["true_params"][name]))
+            assert data["abs_error"][key][name] == pytest.approx(
+                abs(value - data["true_params"][name])
+            )
     metrics = rows(folder)
     assert len(metrics) == 6 and [int(r["generation"]) for r in metrics] == list(range(6))
     with (folder / "metrics.csv").open() as handle:
@@ -129,7 +172,9 @@ def test_run_folder_holds_what_the_design_promises(tmp_path):
     best = {n: float(metrics[-1][f"best_{n}"]) for n in "a b delta p".split()}
     assert data["estimates"]["best"] == pytest.approx(best)
     last = np.array([[float(r[f"best_{n}"]) for n in "a b delta p".split()] for r in metrics])
-    assert list(data["estimates"]["last50_median"].values()) == pytest.approx(np.median(last, axis=0).tolist())
+    assert list(data["estimates"]["last50_median"].values()) == pytest.approx(
+        np.median(last, axis=0).tolist()
+    )
 
 
 def test_result_loads_again_from_its_folder(tmp_path):
@@ -157,16 +202,22 @@ def test_evaluator_judgements_match_single_trial_simulation():
     and a per-trial Gymnasium loop must give every judgement identically."""
     system = AgentInference(noise_std=0.0)
     rng = np.random.default_rng(0)
-    models = np.array([[0.8, 0.2, 0.3, 1.0], [0.3, 0.9, 0.1, 0.0], [0.8, 0.2, 0.3, 0.0], [0.5, 0.5, 0.5, 1.0]])
+    models = np.array(
+        [[0.8, 0.2, 0.3, 1.0], [0.3, 0.9, 0.1, 0.0], [0.8, 0.2, 0.3, 0.0], [0.5, 0.5, 0.5, 1.0]]
+    )
     genuine = np.array([0.8, 0.2, 0.3, 1.0])
     shape = interrogator_shape(system, "interrogate")
     weights = torch.as_tensor(rng.normal(0, 2, size=(3, shape.n_weights)), dtype=torch.float32)
     evaluator = Evaluator(system, "interrogate", torch.tensor(genuine), steps=20, chunk_size=6)
-    judgements = evaluator.evaluate(torch.as_tensor(models.T, dtype=torch.float32), weights, torch.Generator())
+    judgements = evaluator.evaluate(
+        torch.as_tensor(models.T, dtype=torch.float32), weights, torch.Generator()
+    )
 
     def single(params, interrogator):
         env = SystemEnv(system, params=list(params), steps=20)
-        net = InterrogatorPopulation(shape, weights[interrogator : interrogator + 1]).trials(torch.zeros(1, dtype=torch.long))
+        net = InterrogatorPopulation(shape, weights[interrogator : interrogator + 1]).trials(
+            torch.zeros(1, dtype=torch.long)
+        )
         obs, _ = env.reset(seed=0)
         hidden = net.initial_state()
         for t in range(20):
@@ -212,7 +263,7 @@ def test_genuine_system_producing_nan_is_an_error():
             return state, obs * torch.nan
 
     evaluator = Evaluator(Broken(), "passive", torch.tensor([0.2, 0.2, 0.3, 0.2]), steps=5)
-    with pytest.raises(turing.SystemContractError, match="broken-agent.*genuine"):
+    with pytest.raises(turing.SystemContractError, match=r"broken-agent.*genuine"):
         evaluator.evaluate(torch.rand(4, 2), torch.zeros(2, 41), torch.Generator())
 
 
@@ -231,7 +282,9 @@ def test_wrong_shapes_from_a_system_are_reported():
 
 def test_chunking_bounds_the_batch_without_changing_the_experiment():
     system = AgentInference()
-    evaluator = Evaluator(system, "interrogate", torch.tensor([0.8, 0.2, 0.3, 0.2]), steps=10, chunk_size=14)
+    evaluator = Evaluator(
+        system, "interrogate", torch.tensor([0.8, 0.2, 0.3, 0.2]), steps=10, chunk_size=14
+    )
     seen = []
     original = evaluator.run_trials
 

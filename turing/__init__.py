@@ -11,24 +11,41 @@ Public API::
     print(result.table())
 
 Systems are defined by subclassing :class:`System` and calling :func:`register_system`;
-importing ``turing`` registers the built-in ones (``turing list`` shows them).
+importing ``turing`` registers the built-in ones (``turing list`` shows them), installed
+packages add theirs through the ``turing.systems`` entry-point group, and
+:func:`load_system_module` imports a module of your own (``docs/adding-a-system.md``).
+``gymnasium.make("turing/TuringTest-v0", system=..., models=...)`` turns any registered
+system into a Turing test for interrogators trained by reinforcement learning.
 """
 
 from turing.errors import SystemContractError, UserError
 from turing.system import Parameter, System, Truth
-from turing.registry import get_registration, make_system, register_system, registrations
+from turing.registry import (
+    get_registration,
+    make_system,
+    register_system,
+    registrations,
+    unregister_system,
+    validate_system,
+)
+from turing.plugins import load_plugins, load_system_module
 from turing.config import RunConfig
 from turing.method import GenerationReport, Method, get_method, method_names, register_method
 from turing import coevolution as _coevolution  # noqa: F401  (registers the coevolution modes)
+from turing import baselines as _baselines  # noqa: F401  (registers metric, gan, gan-interrogate, sbi)
 from turing.evaluator import Evaluator, Judgements
 from turing.result import Result
 from turing.api import learn, load, resume
+from turing.compare import Comparison, compare_methods, summarise_comparison
+from turing.summary import Summary
 
 from turing import envs as _envs  # noqa: F401,E402  (registers the built-in systems)
+from turing import turing_test as _turing_test  # noqa: F401,E402  (registers turing/TuringTest-v0)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Comparison",
     "Evaluator",
     "GenerationReport",
     "Judgements",
@@ -37,17 +54,24 @@ __all__ = [
     "Result",
     "RunConfig",
     "System",
+    "Summary",
     "SystemContractError",
     "Truth",
     "UserError",
+    "compare_methods",
     "get_method",
     "get_registration",
     "learn",
     "load",
+    "load_plugins",
+    "load_system_module",
     "make_system",
     "method_names",
     "register_method",
     "register_system",
     "registrations",
     "resume",
+    "summarise_comparison",
+    "unregister_system",
+    "validate_system",
 ]

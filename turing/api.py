@@ -54,7 +54,9 @@ def learn(
     fields = {f.name for f in dataclasses.fields(RunConfig)}
     unknown = sorted(set(settings) - fields)
     if unknown:
-        raise TypeError(f"learn() got unknown settings {unknown}; valid: {sorted(fields - {'system'})}")
+        raise TypeError(
+            f"learn() got unknown settings {unknown}; valid: {sorted(fields - {'system'})}"
+        )
     options = dict(system_options or {})
     if isinstance(system, System):
         options = {**system.options(), **options}

@@ -33,45 +33,58 @@ def benchmark(
     chunk_size: int | None = None,
     system_options: dict[str, Any] | None = None,
     progress: bool = False,
+    compile: bool | None = None,
 ) -> dict[str, Any]:
     """Times ``generations`` generations in interrogation mode and a per-trial Gymnasium
     loop for about ``gym_seconds``.
 
+    Args:
+        compile: time only the compiled (True) or the eager (False) simulator step; ``None``
+            times both where the system supports compilation and reports the compiled one
+            as ``steps_per_second``.
+
     Returns:
         figures: ``seconds_per_generation`` (median), ``steps_per_second`` (trial-steps of
-        the batched evaluator), ``gym_loop_steps_per_second``, ``speedup`` and more.
+        the batched evaluator), ``gym_loop_steps_per_second``, ``speedup``, per
+        configuration ``steps_per_second_compiled`` / ``steps_per_second_eager`` and
+        ``first_generation_seconds_*`` (including compilation), and more.
     """
     system = make_system(system_name, **(system_options or {}))
     shape = interrogator_shape(system, "interrogate")
     rng = numpy_generator(seed, "bench")
     lows, highs = system.lows, system.highs
     genes = rng.uniform(lows, highs, size=(models, len(lows)))
-    model_params = system.simulation_params(torch.as_tensor(genes.T.copy(), dtype=torch.float32, device=device))
-    weights = torch.as_tensor(rng.normal(0, 1, size=(interrogators, shape.n_weights)), dtype=torch.float32)
+    model_params = system.simulation_params(
+        torch.as_tensor(genes.T.copy(), dtype=torch.float32, device=device)
+    )
+    weights = torch.as_tensor(
+        rng.normal(0, 1, size=(interrogators, shape.n_weights)), dtype=torch.float32
+    )
     truth = system.make_truth()
-    evaluator = Evaluator(system, "interrogate", torch.tensor(truth.simulation), system.default_steps, device, chunk_size)
+    genuine = torch.tensor(truth.simulation)
     generator = torch_generator(seed, "simulation", device)
-
-    def synchronize():
-        if torch.device(device).type == "cuda":
-            torch.cuda.synchronize()
-
-    evaluator.evaluate(model_params, weights, generator)  # warm-up (allocations, lazy init)
-    synchronize()
-    times = []
-    for _ in range(generations):
-        start = time.perf_counter()
-        evaluator.evaluate(model_params, weights, generator)
-        synchronize()
-        times.append(time.perf_counter() - start)
-    seconds = float(np.median(times))
+    # Compiled and eager are both timed where the system can compile (the figure asked for
+    # decides `steps_per_second`; by default the compiled one, as runs of this size compile).
+    default = system.supports_compile if compile is None else bool(compile) and system.supports_compile
+    flags = [default] if compile is not None or not system.supports_compile else [True, False]
+    timed: dict[bool, dict[str, Any]] = {}
+    for flag in flags:
+        evaluator = Evaluator(
+            system, "interrogate", genuine, system.default_steps, device, chunk_size, compile=flag
+        )
+        # The other configuration is only the comparison: fewer generations for it.
+        count = generations if flag == default else min(generations, 2)
+        timed[flag] = _time_generations(evaluator, model_params, weights, generator, count, device)
+    seconds = timed[default]["seconds"]
     trials = 2 * models * interrogators
     steps = system.default_steps
 
-    gym_steps, gym_trials, gym_time = _gym_loop(system_name, system_options or {}, shape, weights[0], steps, gym_seconds)
+    gym_steps, gym_trials, gym_time = _gym_loop(
+        system_name, system_options or {}, shape, weights[0], steps, gym_seconds
+    )
     batched_sps = trials * steps / seconds
     gym_sps = gym_steps / gym_time
-    return {
+    figures = {
         "system": system.name,
         "device": str(device),
         "threads": torch.get_num_threads(),
@@ -79,9 +92,10 @@ def benchmark(
         "interrogators": interrogators,
         "steps": steps,
         "trials_per_generation": trials,
+        "compiled": default,
         "generations_timed": generations,
         "seconds_per_generation": seconds,
-        "seconds_per_generation_min": float(np.min(times)),
+        "seconds_per_generation_min": timed[default]["min"],
         "trials_per_second": trials / seconds,
         "steps_per_second": batched_sps,
         "gym_loop_trials": gym_trials,
@@ -92,15 +106,57 @@ def benchmark(
         "seconds_per_1000_generations": 1000 * seconds,
         "env_id": get_registration(system.name).env_id,
     }
+    for flag, timing in timed.items():
+        kind = "compiled" if flag else "eager"
+        figures[f"seconds_per_generation_{kind}"] = timing["seconds"]
+        figures[f"steps_per_second_{kind}"] = trials * steps / timing["seconds"]
+        # The first generation includes building (and, compiled, compiling) the step.
+        figures[f"first_generation_seconds_{kind}"] = timing["first"]
+    return figures
 
 
-def _gym_loop(system_name, options, shape, weights, steps, budget_seconds) -> tuple[int, int, float]:
+def _time_generations(
+    evaluator: Evaluator,
+    model_params: torch.Tensor,
+    weights: torch.Tensor,
+    generator: torch.Generator,
+    generations: int,
+    device: str,
+) -> dict[str, float]:
+    """Median and fastest seconds of ``generations`` generations after a warm-up one."""
+
+    def synchronize():
+        if torch.device(device).type == "cuda":
+            torch.cuda.synchronize()
+
+    start = time.perf_counter()
+    evaluator.evaluate(model_params, weights, generator)  # warm-up (allocations, compilation)
+    synchronize()
+    first = time.perf_counter() - start
+    times = []
+    for _ in range(generations):
+        start = time.perf_counter()
+        evaluator.evaluate(model_params, weights, generator)
+        synchronize()
+        times.append(time.perf_counter() - start)
+    return {"seconds": float(np.median(times)), "min": float(np.min(times)), "first": first}
+
+
+def _gym_loop(
+    system_name, options, shape, weights, steps, budget_seconds
+) -> tuple[int, int, float]:
     """One interrogator stepping one Gymnasium env, trial after trial, for about
     ``budget_seconds`` (at least 3 trials)."""
     env = gymnasium.make(get_registration(system_name).env_id, **options)
-    system = env.unwrapped.system if hasattr(env.unwrapped, "system") else make_system(system_name, **options)
+    system = (
+        env.unwrapped.system
+        if hasattr(env.unwrapped, "system")
+        else make_system(system_name, **options)
+    )
     low, span = float(system.action_low), float(system.action_high) - float(system.action_low)
-    net = InterrogatorPopulation(shape, weights.reshape(1, -1)).trials(torch.zeros(1, dtype=torch.long))
+    net = InterrogatorPopulation(shape, weights.reshape(1, -1)).trials(
+        torch.zeros(1, dtype=torch.long)
+    )
     total_steps, trials = 0, 0
     start = time.perf_counter()
     while trials < 3 or time.perf_counter() - start < budget_seconds:
@@ -112,7 +168,7 @@ def _gym_loop(system_name, options, shape, weights, steps, budget_seconds) -> tu
             if t == steps - 1:
                 break
             action = (low + span * out[1:, 0]).numpy()
-            obs, _, terminated, truncated, _ = env.step(action)
+            obs, *_ = env.step(action)
         trials += 1
     elapsed = time.perf_counter() - start
     env.close()

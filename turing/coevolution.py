@@ -55,7 +55,11 @@ class Coevolution(Method):
             self.shape.n_weights,
             -np.inf,
             np.inf,
-            ESSettings(size=config.interrogators, sigma_init=config.interrogator_sigma_init, init=config.init),
+            ESSettings(
+                size=config.interrogators,
+                sigma_init=config.interrogator_sigma_init,
+                init=config.init,
+            ),
             numpy_generator(seed, "interrogators"),
         )
         self.simulation = torch_generator(seed, "simulation", self.device)
@@ -66,6 +70,7 @@ class Coevolution(Method):
             config.steps,
             self.device,
             config.chunk_size,
+            compile=bool(config.compile),
         )
         self.models = self.model_es.population()
         self.interrogators = self.interrogator_es.population()
@@ -75,7 +80,9 @@ class Coevolution(Method):
         model_genes = EvolutionStrategy.genes(self.models)
         weights = torch.as_tensor(EvolutionStrategy.genes(self.interrogators), dtype=torch.float32)
         judgements = self.evaluator.evaluate(
-            ModelPopulation(self.system, model_genes).simulation(self.device), weights, self.simulation
+            ModelPopulation(self.system, model_genes).simulation(self.device),
+            weights,
+            self.simulation,
         )
         self._count(2 * len(self.models) * len(self.interrogators), self.config.steps)
 
@@ -151,6 +158,10 @@ class Coevolution(Method):
         if not self._last:
             return {}
         generator = torch_generator(self.config.seed, "episodes", self.device)
-        model = ModelPopulation(self.system, self._last["model_genes"][:1]).simulation(self.device)[:, 0]
-        record = self.evaluator.record(model, self._last["interrogator_weights"][0], trials, generator)
+        model = ModelPopulation(self.system, self._last["model_genes"][:1]).simulation(self.device)[
+            :, 0
+        ]
+        record = self.evaluator.record(
+            model, self._last["interrogator_weights"][0], trials, generator
+        )
         return {k: v.cpu().numpy() for k, v in record.items()}

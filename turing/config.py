@@ -46,6 +46,11 @@ class RunConfig:
         compile: compile the per-step simulation with torch.compile where the system
             supports it; ``None`` = the system's default.
         method_options: options of non-evolutionary methods.
+        budget: simulated trial-steps instead of ``generations``: the run gets as many
+            generations as fit (at least one), each costing what the method's
+            :meth:`~turing.method.Method.trials_per_generation` times ``steps``.
+        c2st_trials: trials per class of the C2ST judge at the end of the run (genuine vs
+            best estimate under random inputs, see :mod:`turing.c2st`); 0 skips it.
     """
 
     system: str
@@ -67,6 +72,8 @@ class RunConfig:
     threads: int | None = None
     compile: bool | None = None
     method_options: dict[str, Any] = field(default_factory=dict)
+    budget: int | None = None
+    c2st_trials: int = 1000
 
     def validate(self) -> RunConfig:
         """Checks sizes and choices.
@@ -83,6 +90,7 @@ class RunConfig:
             "chunk_size": self.chunk_size,
             "hidden": self.hidden,
             "threads": self.threads,
+            "budget": self.budget,
         }
         for name, value in positive.items():
             if value is None:
@@ -96,12 +104,26 @@ class RunConfig:
                     f"--{name} must be at least 2 (the evolution strategy keeps the best half "
                     f"as parents), got {getattr(self, name)}"
                 )
+        if (
+            isinstance(self.c2st_trials, bool)
+            or not isinstance(self.c2st_trials, int)
+            or not (self.c2st_trials == 0 or self.c2st_trials >= 10)
+        ):
+            raise UserError(
+                f"--c2st-trials must be 0 (skip the C2ST) or at least 10, got {self.c2st_trials!r}"
+            )
+        if not isinstance(self.method_options, dict):
+            raise UserError(
+                f"method_options must be a dict of NAME: VALUE, got {self.method_options!r}"
+            )
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise UserError(f"--seed must be a non-negative whole number, got {self.seed!r}")
         for name in ("model_sigma_init", "interrogator_sigma_init"):
             value = getattr(self, name)
             if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
-                raise UserError(f"--{name.replace('_', '-')} must be a positive number, got {value!r}")
+                raise UserError(
+                    f"--{name.replace('_', '-')} must be a positive number, got {value!r}"
+                )
         if self.init not in ("zero", "uniform"):
             raise UserError(f"--init must be 'zero' or 'uniform', got {self.init!r}")
         return self

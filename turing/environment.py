@@ -91,7 +91,14 @@ class SystemEnv(gymnasium.Env):
 
     metadata = {"render_modes": []}
 
-    def __init__(self, system: str | System = "agent-inference", params: ParamsLike = None, steps: int | None = None, render_mode=None, **options):
+    def __init__(
+        self,
+        system: str | System = "agent-inference",
+        params: ParamsLike = None,
+        steps: int | None = None,
+        render_mode=None,
+        **options,
+    ):
         self.system = make_system(system, **options)
         self.steps = int(steps or self.system.default_steps)
         self.params = simulation_params(self.system, params, 1)
@@ -145,15 +152,29 @@ class SystemVectorEnv(VectorEnv):
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
 
-    def __init__(self, num_envs: int = 1, system: str | System = "agent-inference", params: ParamsLike = None, steps: int | None = None, device: str = "cpu", max_episode_steps: int | None = None, render_mode=None, **options):
+    def __init__(
+        self,
+        num_envs: int = 1,
+        system: str | System = "agent-inference",
+        params: ParamsLike = None,
+        steps: int | None = None,
+        device: str = "cpu",
+        max_episode_steps: int | None = None,
+        render_mode=None,
+        **options,
+    ):
         self.system = make_system(system, **options)
         self.num_envs = int(num_envs)
         self.steps = int(steps or max_episode_steps or self.system.default_steps)
         self.device = torch.device(device)
         self.params = simulation_params(self.system, params, self.num_envs, self.device)
         self.single_observation_space, self.single_action_space = _spaces(self.system)
-        self.observation_space = gymnasium.vector.utils.batch_space(self.single_observation_space, self.num_envs)
-        self.action_space = gymnasium.vector.utils.batch_space(self.single_action_space, self.num_envs)
+        self.observation_space = gymnasium.vector.utils.batch_space(
+            self.single_observation_space, self.num_envs
+        )
+        self.action_space = gymnasium.vector.utils.batch_space(
+            self.single_action_space, self.num_envs
+        )
         self.render_mode = render_mode
         self._generator = torch.Generator(device=self.device)
         self._seeded = False
@@ -182,7 +203,10 @@ class SystemVectorEnv(VectorEnv):
         if self._needs_reset:
             obs, info = self.reset()
             return obs, zeros, false, false, info
-        action = torch.as_tensor(np.asarray(actions, dtype=np.float32).reshape(self.num_envs, -1).T.copy(), device=self.device)
+        action = torch.as_tensor(
+            np.asarray(actions, dtype=np.float32).reshape(self.num_envs, -1).T.copy(),
+            device=self.device,
+        )
         self._state, obs = self.system.step(self._state, self.params, action, self._generator)
         self._t += 1
         truncated = np.full(self.num_envs, self._t >= self.steps - 1)

@@ -92,6 +92,8 @@ class Evaluator:
         device: torch device of the simulation.
         chunk_size: most trials simulated at once (rounded down to whole pairs).
         dtype: floating point type of the simulation.
+        compile: simulate with the system's compiled step where it has one (see
+            :meth:`turing.System.prepare`); the runner resolves ``RunConfig.compile``.
     """
 
     def __init__(
@@ -103,6 +105,7 @@ class Evaluator:
         device: torch.device | str = "cpu",
         chunk_size: int | None = None,
         dtype: torch.dtype = torch.float32,
+        compile: bool = False,
     ):
         if mode not in COEVOLUTION_MODES:
             raise ValueError(f"unknown mode {mode!r}; choose from {', '.join(COEVOLUTION_MODES)}")
@@ -110,6 +113,7 @@ class Evaluator:
         self.mode = mode
         self.device = torch.device(device)
         self.dtype = dtype
+        self.compile = bool(compile)
         self.genuine = torch.as_tensor(genuine, dtype=dtype, device=self.device).reshape(-1, 1)
         self.steps = int(steps)
         self.chunk_size = max(2, int(chunk_size or system.default_chunk_size) // 2 * 2)
@@ -142,7 +146,9 @@ class Evaluator:
             is_model = (trial % 2).bool()
             params = torch.where(is_model, models[:, pair % n_models], self.genuine)
             nets = population.trials(pair // n_models)
-            judgement, bad = self.run_trials(params, nets, n_pairs=(stop - start) // 2, generator=generator)
+            judgement, bad = self.run_trials(
+                params, nets, n_pairs=(stop - start) // 2, generator=generator
+            )
             if bad.any():
                 bad_genuine = bad & ~is_model
                 if bad_genuine.any():
@@ -178,7 +184,8 @@ class Evaluator:
         model = torch.as_tensor(model, dtype=self.dtype, device=self.device).reshape(-1, 1)
         params = torch.where(is_model, model, self.genuine)
         population = InterrogatorPopulation(
-            self.shape, torch.as_tensor(weights, dtype=self.dtype, device=self.device).reshape(1, -1)
+            self.shape,
+            torch.as_tensor(weights, dtype=self.dtype, device=self.device).reshape(1, -1),
         )
         nets = population.trials(torch.zeros(n, dtype=torch.long, device=self.device))
         record: dict[str, list[Tensor]] = {"observation": [], "output": [], "action": []}
@@ -210,6 +217,9 @@ class Evaluator:
             ``(judged_genuine, failed)``, both ``[n]`` bool.
         """
         system = self.system
+        # Every batch re-selects its step: evaluators with and without compilation may
+        # share one system instance (the benchmark times both).
+        system.prepare(self.device, self.compile)
         n = params.shape[-1]
         passive = self.mode != "interrogate"
         inputs = None
@@ -217,10 +227,12 @@ class Evaluator:
             inputs = system.passive_inputs(n_pairs, self.steps, generator, self.device)
             if inputs is not None:
                 inputs = inputs.repeat_interleave(2, dim=-1)
-        state, obs = system.reset(params, generator)
+        state, obs = self._outputs(system.reset(params, generator), "reset")
         self._check(obs, "reset", n, system.observation_size)
         hidden = nets.initial_state()
-        previous_action = system.initial_action(n, self.device) if self.mode == "passive-io" else None
+        previous_action = (
+            system.initial_action(n, self.device) if self.mode == "passive-io" else None
+        )
         # A non-finite observation makes this running sum non-finite for good; checking it
         # once at the end costs one add per step instead of a test and a sync.
         health = torch.zeros(n, dtype=obs.dtype, device=self.device)
@@ -235,20 +247,28 @@ class Evaluator:
                 break
             if passive:
                 action = system.passive_action(t, obs, params, inputs)
+                self._check(action, "passive_action", n, system.action_size)
             else:
                 action = out[1:].mul(self._action_span).add_(self._action_low)
-            self._check(action, "passive_action", n, system.action_size)
             if record is not None:
                 record["action"].append(action.clone())
-            state, obs = system.step(state, params, action, generator)
+            state, obs = self._outputs(system.step(state, params, action, generator), "step")
             self._check(obs, "step", n, system.observation_size)
             if previous_action is not None:
                 previous_action = action
         failed = ~torch.isfinite(health)
         return (out[0] >= 0.5) & ~failed, failed
 
+    def _outputs(self, result, what: str):
+        if not self._checked and not (isinstance(result, tuple) and len(result) == 2):
+            raise SystemContractError(
+                f"{self.system.name}: {what} returned {type(result).__name__}, expected a "
+                "(state, observation) pair"
+            )
+        return result
+
     def _check(self, value: Tensor, what: str, n: int, size: int) -> None:
-        # Shapes are checked until the first step has passed: enough to catch a system
+        # Outputs are checked until the first step has passed: enough to catch a system
         # that breaks the contract, without a cost per step.
         if self._checked:
             return
@@ -257,6 +277,16 @@ class Evaluator:
             raise SystemContractError(
                 f"{self.system.name}: {what} returned shape {got}, expected ({size}, {n}) "
                 "(features first, trial axis last)"
+            )
+        if not value.is_floating_point():
+            raise SystemContractError(
+                f"{self.system.name}: {what} returned a {value.dtype} tensor, expected floating "
+                "point (create it like params, e.g. params.new_zeros)"
+            )
+        if value.device.type != self.device.type:
+            raise SystemContractError(
+                f"{self.system.name}: {what} returned a tensor on {value.device}, expected "
+                f"{self.device} (create tensors on params.device)"
             )
         if what == "step":
             self._checked = True

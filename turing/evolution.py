@@ -122,7 +122,9 @@ def mutate(
             sigma_min, sigma[outside] * global_factor * np.exp(tau * rng.standard_normal(k))
         )
         new_genes[outside] = genes[outside] + new_sigma[outside] * rng.standard_normal(k)
-        outside = outside[(new_genes[outside] < low[outside]) | (new_genes[outside] > high[outside])]
+        outside = outside[
+            (new_genes[outside] < low[outside]) | (new_genes[outside] > high[outside])
+        ]
     clipped = int(outside.size)
     if clipped:
         new_genes = np.clip(new_genes, low, high)
@@ -211,7 +213,9 @@ class EvolutionStrategy:
 
     @staticmethod
     def set_fitness(population: list, fitness: np.ndarray) -> None:
-        for individual, value in zip(population, np.asarray(fitness, dtype=np.float64), strict=True):
+        for individual, value in zip(
+            population, np.asarray(fitness, dtype=np.float64), strict=True
+        ):
             individual.fitness.values = (float(value),)
 
     @staticmethod

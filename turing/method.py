@@ -51,6 +51,9 @@ class Method(ABC):
 
     modes: ClassVar[tuple[str, ...]] = ()
     description: ClassVar[str] = ""
+    default_generations: ClassVar[int | None] = None
+    """Generations when neither ``--generations`` nor ``--budget`` is given; ``None``: the
+    system's default."""
 
     def __init__(self, system: System, truth: Truth, config: RunConfig):
         self.system = system
@@ -63,6 +66,25 @@ class Method(ABC):
     @classmethod
     def check_supported(cls, system: System, mode: str) -> None:
         """Raises :class:`UserError` if ``system`` cannot be identified by this method."""
+        return None
+
+    @classmethod
+    def check_config(cls, config: RunConfig, system: System) -> None:
+        """Raises :class:`UserError` for a configuration this method cannot run (e.g. an
+        unknown ``method_options`` key); called before anything is written."""
+        if config.method_options:
+            raise UserError(
+                f"--method-options: mode {config.mode} takes no method options, got "
+                f"{', '.join(sorted(config.method_options))}"
+            )
+
+    @classmethod
+    def trials_per_generation(cls, config: RunConfig, system: System) -> int:
+        """Trials one generation simulates: the unit in which ``--budget`` (simulated
+        trial-steps) becomes generations. A coevolution generation simulates
+        ``2 x models x interrogators`` trials; baselines that match it compare at equal
+        ``--generations``."""
+        return 2 * config.models * config.interrogators
 
     @abstractmethod
     def generation(self) -> GenerationReport:

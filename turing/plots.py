@@ -14,9 +14,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # files only; never needs a display
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from turing.system import System  # noqa: E402
+from turing.system import System
 
 
 def plot_run(result, system: System) -> list[Path]:
@@ -38,14 +38,29 @@ def plot_parameters(history, system: System, result, path: Path) -> Path:
     names = system.parameter_names
     cols = min(4, len(names))
     rows = math.ceil(len(names) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.6 * rows), squeeze=False, sharex=True)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(3.4 * cols, 2.6 * rows), squeeze=False, sharex=True
+    )
     generation = history["generation"]
     for k, parameter in enumerate(system.parameters):
         ax = axes[k // cols][k % cols]
         name = parameter.name
-        ax.plot(generation, history[f"best_{name}"], lw=0.8, color="tab:blue", alpha=0.6, label="best model")
+        ax.plot(
+            generation,
+            history[f"best_{name}"],
+            lw=0.8,
+            color="tab:blue",
+            alpha=0.6,
+            label="best model",
+        )
         if f"top10_{name}" in history:
-            ax.plot(generation, history[f"top10_{name}"], lw=1.4, color="tab:orange", label="top-10 median")
+            ax.plot(
+                generation,
+                history[f"top10_{name}"],
+                lw=1.4,
+                color="tab:orange",
+                label="top-10 median",
+            )
         ax.axhline(result.true_params[name], color="k", ls="--", lw=1, label="genuine")
         unit = f" ({parameter.unit})" if parameter.unit else ""
         ax.set_title(f"{name}{unit}", fontsize=10)
@@ -93,4 +108,3 @@ def plot_fitness(history, result, path: Path) -> Path | None:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
-

@@ -222,6 +222,18 @@ def _import_file(path: Path, text: str) -> ModuleType:
             f"--system-module {text}: a different module named {name!r} is already imported "
             f"({getattr(existing, '__file__', 'built in')}); rename the file"
         )
+    if not name.isidentifier():
+        raise UserError(f"--system-module {text}: {name!r} is not a module name; rename the file (letters, digits, _)")
+    found = _find_spec(name)
+    if found is not None and found.origin and Path(found.origin).resolve() != path:
+        raise UserError(
+            f"--system-module {text}: another module named {name!r} is installed "
+            f"({found.origin}); rename the file"
+        )
+    # Its folder goes on sys.path so that worker processes (which inherit sys.path) can
+    # import it by name, as the module that registered the system.
+    if str(path.parent) not in sys.path:
+        sys.path.append(str(path.parent))
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise UserError(f"--system-module {text}: cannot import this file; give a .py file")
@@ -238,6 +250,13 @@ def _import_file(path: Path, text: str) -> ModuleType:
         del sys.modules[name]
         raise UserError(f"--system-module {text}: importing it failed: {_describe(exc)}") from None
     return loaded
+
+
+def _find_spec(name: str):
+    try:
+        return importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
 
 
 def _remember(module: str) -> None:

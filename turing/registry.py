@@ -55,13 +55,20 @@ class Registration:
         factory: the System subclass (or any callable returning a System) built with the
             system's options as keyword arguments.
         env_id: Gymnasium id.
-        source: where it came from (the defining module, and the plugin that loaded it).
+        source: the module that defines it (what a worker process imports to know it).
+        plugin: the installed package's entry point that loaded it, if any.
     """
 
     name: str
     factory: Callable[..., System]
     env_id: str
     source: str
+    plugin: str = ""
+
+    @property
+    def origin(self) -> str:
+        """Where it came from, for messages: the module, and the plugin if any."""
+        return f"{self.source} ({self.plugin})" if self.plugin else self.source
 
 
 _REGISTRY: dict[str, Registration] = {}
@@ -148,6 +155,12 @@ def register_system(
         )
     if env_id in RESERVED_ENV_IDS:
         raise SystemContractError(f"{name}: env_id {env_id!r} is reserved by turing; choose another")
+    try:
+        gymnasium.envs.registration.parse_env_id(env_id)
+    except (gymnasium.error.Error, TypeError):
+        raise SystemContractError(
+            f"{name}: env_id {env_id!r} is not a Gymnasium id; use 'namespace/Name-v0'"
+        ) from None
     if inspect.isclass(factory):
         _check_class(factory, name)
     _check_callable_without_arguments(factory, name)
@@ -156,13 +169,13 @@ def register_system(
     if existing is not None and not replace and not _same_definition(existing.factory, factory):
         raise UserError(
             f"cannot register {label} as {name!r}: that name is already registered by "
-            f"{existing.source}; choose another name (or pass replace=True)"
+            f"{existing.origin}; choose another name (or pass replace=True)"
         )
     for other in _REGISTRY.values():
         if other.env_id == env_id and other.name != name and not replace:
             raise UserError(
                 f"cannot register {name!r} as {env_id!r}: that Gymnasium id belongs to system "
-                f"{other.name!r} ({other.source}); choose another env_id"
+                f"{other.name!r} ({other.origin}); choose another env_id"
             )
     ours = {r.env_id for r in _REGISTRY.values()}
     if env_id in gymnasium.registry and env_id not in ours and not replace:
@@ -172,11 +185,11 @@ def register_system(
         )
 
     module = getattr(factory, "__module__", None) or "?"
-    plugin = _SOURCE.get()
-    source = f"{module} ({plugin})" if plugin else module
     if existing is not None and existing.env_id != env_id:
         gymnasium.registry.pop(existing.env_id, None)
-    _REGISTRY[name] = Registration(name=name, factory=factory, env_id=env_id, source=source)
+    _REGISTRY[name] = Registration(
+        name=name, factory=factory, env_id=env_id, source=module, plugin=_SOURCE.get() or ""
+    )
     # Deleting first avoids Gymnasium's "overriding environment" warning on re-registration.
     gymnasium.registry.pop(env_id, None)
     gymnasium.register(
@@ -298,6 +311,8 @@ def contract_problems(system: System | type[System]) -> list[str]:
     problems: list[str] = []
 
     def get(attribute: str) -> Any:
+        if is_class and isinstance(inspect.getattr_static(system, attribute, None), property):
+            return _MISSING  # computed per instance: checked when the system is built
         value = getattr(system, attribute, _MISSING)
         if value is _MISSING and not is_class:
             problems.append(f"it has no `{attribute}`")

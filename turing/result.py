@@ -16,7 +16,11 @@ import numpy as np
 from turing.config import RunConfig
 from turing.rundir import RunDir
 
-ESTIMATE_LABELS = {"best": "best", "top10_median": "top-10 median", "last50_median": "last-50 median"}
+ESTIMATE_LABELS = {
+    "best": "best",
+    "top10_median": "top-10 median",
+    "last50_median": "last-50 median",
+}
 
 
 @dataclass
@@ -91,20 +95,35 @@ class Result:
         """The result as a plain-text table."""
         names = list(self.true_params)
         keys = list(ESTIMATE_LABELS)
-        header = ["parameter", "genuine", *[ESTIMATE_LABELS[k] for k in keys], *[f"err {ESTIMATE_LABELS[k]}" for k in keys]]
+        header = [
+            "parameter",
+            "genuine",
+            *[ESTIMATE_LABELS[k] for k in keys],
+            *[f"err {ESTIMATE_LABELS[k]}" for k in keys],
+        ]
         rows = []
         for name in names:
             row = [name, _fmt(self.true_params[name])]
             row += [_fmt(self.estimates[k][name]) for k in keys]
             row += [_fmt(self.abs_error[k][name]) for k in keys]
             rows.append(row)
-        extra = [k for k, v in self.data.items() if isinstance(v, dict) and set(v) == set(keys) and k not in ("estimates", "abs_error")]
+        extra = [
+            k
+            for k, v in self.data.items()
+            if isinstance(v, dict) and set(v) == set(keys) and k not in ("estimates", "abs_error")
+        ]
         for key in extra:
             values = self.data[key]
             if all(isinstance(values[k], int | float) for k in keys):
                 rows.append([key, "", *[_fmt(values[k]) for k in keys], "", "", ""])
         widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-        lines = ["  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))) for r in [header, *rows]]
+        lines = [
+            "  ".join(
+                str(c).rjust(w) if i else str(c).ljust(w)
+                for i, (c, w) in enumerate(zip(r, widths, strict=True))
+            )
+            for r in [header, *rows]
+        ]
         lines.insert(1, "  ".join("-" * w for w in widths))
         return "\n".join(lines)
 

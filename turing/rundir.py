@@ -145,9 +145,13 @@ class RunDir:
             UserError: if the folder is not a run folder.
         """
         if not self.path.exists():
-            raise UserError(f"{self.path} does not exist; give the folder of a run (it holds {CONFIG})")
+            raise UserError(
+                f"{self.path} does not exist; give the folder of a run (it holds {CONFIG})"
+            )
         if not self.path.is_dir():
-            raise UserError(f"{self.path} is not a folder; give the folder of a run (it holds {CONFIG})")
+            raise UserError(
+                f"{self.path} is not a folder; give the folder of a run (it holds {CONFIG})"
+            )
         if not self.is_run():
             raise UserError(
                 f"{self.path} is not a run folder (no {CONFIG}); give the folder a "
@@ -156,7 +160,9 @@ class RunDir:
         try:
             return json.loads(self.config_path.read_text())
         except (OSError, json.JSONDecodeError) as exc:
-            raise UserError(f"{self.config_path} cannot be read ({exc}); the run folder is damaged") from None
+            raise UserError(
+                f"{self.config_path} cannot be read ({exc}); the run folder is damaged"
+            ) from None
 
     def write_config(self, config: Mapping[str, Any]) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
@@ -214,7 +220,9 @@ class RunDir:
         atomic_write_bytes(self.metrics_path, buffer.getvalue().encode())
 
     # ------------------------------------------------------------------ checkpoints
-    def save_checkpoint(self, generation: int, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]) -> Path:
+    def save_checkpoint(
+        self, generation: int, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]
+    ) -> Path:
         """Writes ``checkpoints/gen-NNNNNN.npz`` and removes older ones beyond the last two."""
         path = self.checkpoint_dir / f"gen-{generation:06d}.npz"
         payload = dict(arrays)
@@ -229,7 +237,9 @@ class RunDir:
             return []
         return sorted(self.checkpoint_dir.glob("gen-*.npz"))
 
-    def load_checkpoint(self, path: Path | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
+    def load_checkpoint(
+        self, path: Path | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
         """The latest (or the given) checkpoint as ``(arrays, meta)``, or None."""
         paths = [path] if path else self.checkpoints()
         if not paths:
@@ -256,7 +266,9 @@ class RunDir:
     def read_populations(self) -> dict[str, np.ndarray]:
         path = self.path / POPULATIONS
         if not path.is_file():
-            raise UserError(f"{self.path} holds no {POPULATIONS}; it is not a finished run of an evolutionary method")
+            raise UserError(
+                f"{self.path} holds no {POPULATIONS}; it is not a finished run of an evolutionary method"
+            )
         return load_npz(path)
 
 

@@ -22,7 +22,7 @@ import sys
 import time
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -34,17 +34,51 @@ from turing.registry import make_system
 from turing.rundir import RunDir, new_run_path
 from turing.system import System
 
+if TYPE_CHECKING:  # result.py imports this module
+    from turing.result import Result
+
 ESTIMATES = ("best", "top10_median", "last50_median")
 EPISODE_TRIALS = 4
 
 
 def resolve_config(config: RunConfig, system: System) -> RunConfig:
-    """Fills the system's defaults into ``config`` (generations, steps, chunk size)."""
-    return dataclasses.replace(
+    """Fills the system's defaults into ``config`` (generations, steps, chunk size), and
+    turns a ``budget`` of simulated trial-steps into generations of the method.
+
+    Raises:
+        UserError: if both ``generations`` and a ``budget`` that implies other generations
+            are given.
+    """
+    config = dataclasses.replace(
         config,
-        generations=config.generations or system.default_generations,
         steps=config.steps or system.default_steps,
         chunk_size=config.chunk_size or system.default_chunk_size,
+    )
+    generations = config.generations
+    if config.budget is not None:
+        per_generation = (
+            get_method(config.mode).trials_per_generation(config, system) * config.steps
+        )
+        from_budget = max(1, config.budget // per_generation)
+        if generations is not None and generations != from_budget:
+            raise UserError(
+                f"give --generations or --budget, not both (--budget {config.budget} means "
+                f"{from_budget} generations of {per_generation:,} trial-steps for {config.mode})"
+            )
+        generations = from_budget
+    default = get_method(config.mode).default_generations or system.default_generations
+    generations = generations or default
+    compile = config.compile
+    if compile is None:
+        per_generation = get_method(config.mode).trials_per_generation(config, system)
+        compile = system.default_compile(per_generation * config.steps * generations)
+    return dataclasses.replace(
+        config,
+        generations=generations,
+        compile=bool(compile) and system.supports_compile,
+        # The genuine system as make_truth recreates it: a layout file given on the command
+        # line is stored in config.json by value, so the run folder stands alone.
+        true_params=system.make_truth(config.true_params).spec,
     )
 
 
@@ -62,11 +96,17 @@ def _check_device(device: str) -> None:
     try:
         parsed = torch.device(device)
     except RuntimeError:
-        raise UserError(f"--device {device!r} is not a torch device; use cpu, cuda or cuda:N") from None
+        raise UserError(
+            f"--device {device!r} is not a torch device; use cpu, cuda or cuda:N"
+        ) from None
     if parsed.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"--device {device}: CUDA is not available on this machine; use --device cpu")
+        raise UserError(
+            f"--device {device}: CUDA is not available on this machine; use --device cpu"
+        )
     if parsed.type == "mps" and not torch.backends.mps.is_available():
-        raise UserError(f"--device {device}: MPS is not available on this machine; use --device cpu")
+        raise UserError(
+            f"--device {device}: MPS is not available on this machine; use --device cpu"
+        )
 
 
 class Runner:
@@ -99,7 +139,9 @@ class Runner:
         system = make_system(config.system, **config.system_options)
         config = resolve_config(dataclasses.replace(config, system=system.name), system)
         system.make_truth(config.true_params)
-        get_method(config.mode).check_supported(system, config.mode)
+        method = get_method(config.mode)
+        method.check_supported(system, config.mode)
+        method.check_config(config, system)
         return config, system
 
     @classmethod
@@ -152,7 +194,9 @@ class Runner:
         try:
             config = RunConfig.from_json(run_dir.read_config())
         except TypeError as exc:
-            raise UserError(f"{run_dir.config_path} is not a valid run configuration ({exc})") from None
+            raise UserError(
+                f"{run_dir.config_path} is not a valid run configuration ({exc})"
+            ) from None
         config, system = cls.prepare(config)
         if config.threads:
             torch.set_num_threads(config.threads)
@@ -190,7 +234,7 @@ class Runner:
         self.run_dir.truncate_metrics(self.generation)
 
     # ------------------------------------------------------------------ loop
-    def run(self) -> Result:  # noqa: F821 (imported lazily to avoid a cycle)
+    def run(self) -> Result:
         """Runs the remaining generations and finishes the run; returns its Result. On a
         finished run it changes nothing and returns the stored result."""
         from turing.result import Result
@@ -230,7 +274,9 @@ class Runner:
         return self._finish()
 
     def _record(self, report: GenerationReport, seconds: float) -> None:
-        ranked = np.asarray(report.ranked, dtype=np.float64).reshape(-1, len(self.system.parameters))
+        ranked = np.asarray(report.ranked, dtype=np.float64).reshape(
+            -1, len(self.system.parameters)
+        )
         self.last_report = report
         self.best_history.append(ranked[0].copy())
         row: dict[str, Any] = {"generation": self.generation}
@@ -283,7 +329,11 @@ class Runner:
     def _progress_text(self, report: GenerationReport) -> str:
         best = self._as_dict(np.asarray(report.ranked)[0])
         errors = self.system.errors(list(best.values()), self.truth)
-        metrics = {k: v for k, v in self.system.metrics(best, self.truth).items() if isinstance(v, float | int)}
+        metrics = {
+            k: v
+            for k, v in self.system.metrics(best, self.truth).items()
+            if isinstance(v, float | int)
+        }
         if metrics:
             text = " ".join(f"{k} {v:.3g}" for k, v in metrics.items())
         elif len(errors) <= 6:
@@ -320,12 +370,30 @@ class Runner:
             "true_params": self.truth.reference,
             "true_params_overrides": self.truth.spec,
             "estimates": estimates,
-            "abs_error": {k: self.system.errors(list(v.values()), self.truth) for k, v in estimates.items()},
+            "abs_error": {
+                k: self.system.errors(list(v.values()), self.truth) for k, v in estimates.items()
+            },
         }
         per_estimate = {k: self.system.metrics(v, self.truth) for k, v in estimates.items()}
         for key in per_estimate["best"]:
             result[key] = {k: per_estimate[k][key] for k in ESTIMATES}
         result["final"] = dict(self.last_report.metrics)
+        if self.config.c2st_trials:
+            # The neutral judge of every method: genuine vs the best estimate under fresh
+            # random inputs, seeded from the run's seed (its own streams).
+            from turing.c2st import c2st
+
+            judged = c2st(
+                self.system,
+                self.truth,
+                estimates["best"],
+                trials=self.config.c2st_trials,
+                seed=self.config.seed,
+                steps=self.config.steps,
+                device=self.method.device,
+            )
+            result["c2st"] = judged.accuracy
+            result["c2st_details"] = {**judged.to_json(), "estimate_name": "best"}
         result["simulated"] = {
             "trials": self.method.simulated_trials,
             "steps": self.method.simulated_steps,

@@ -28,10 +28,14 @@ def numpy_generator(root_seed: int, name: str) -> np.random.Generator:
 
 def torch_seed(root_seed: int, name: str) -> int:
     """A 63-bit integer seed for the torch stream ``name``."""
-    return int(_seed_sequence(root_seed, name).generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+    return int(
+        _seed_sequence(root_seed, name).generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)
+    )
 
 
-def torch_generator(root_seed: int, name: str, device: str | torch.device = "cpu") -> torch.Generator:
+def torch_generator(
+    root_seed: int, name: str, device: str | torch.device = "cpu"
+) -> torch.Generator:
     """A torch generator on ``device`` for the stream ``name``."""
     generator = torch.Generator(device=torch.device(device))
     generator.manual_seed(torch_seed(root_seed, name))

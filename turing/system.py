@@ -124,7 +124,15 @@ class Truth:
 class System(ABC):
     """Base class of every system. Subclass it, set the class attributes, implement
     :meth:`reset`, :meth:`step` and :meth:`passive_action`, and register it with
-    :func:`turing.register_system`.
+    :func:`turing.register_system` (``docs/adding-a-system.md`` walks through one).
+
+    Conventions: the trial axis is last; every random number is drawn from the
+    ``generator`` argument, in a fixed order; tensors are created on ``params.device``
+    with ``params.dtype``. :func:`turing.register_system` checks the declarations below
+    (bounds, genuine values, sizes) and the evaluator checks the outputs of the first step
+    (shapes, dtype, device), each failure naming the system. A model whose simulation
+    yields a non-finite observation is judged counterfeit; the genuine system yielding one
+    is an error.
 
     Class attributes:
         name: the CLI name (``agent-inference``).
@@ -138,6 +146,9 @@ class System(ABC):
         default_steps: interrogator updates (= observations) per trial.
         default_generations: the default budget of ``turing run``.
         default_chunk_size: trials simulated together; bounds memory.
+        supports_compile: :meth:`prepare` can compile the simulator's step (torch.compile).
+        compile_min_steps: simulated trial-steps of a run from which compiling pays off
+            (runs compile by default at or above it); ``None``: never by default.
     """
 
     name: ClassVar[str]
@@ -155,6 +166,8 @@ class System(ABC):
     default_steps: ClassVar[int] = 100
     default_generations: ClassVar[int] = 300
     default_chunk_size: ClassVar[int] = 20_000
+    supports_compile: ClassVar[bool] = False
+    compile_min_steps: ClassVar[int | None] = None
 
     # ----------------------------------------------------------------- parameters
     @property
@@ -204,6 +217,22 @@ class System(ABC):
         return Truth(reference=values, simulation=simulation, spec=spec)
 
     # ----------------------------------------------------------------- simulator
+    def prepare(self, device: torch.device | str, compile: bool) -> None:
+        """Readies the simulator before trials run on ``device``: with ``compile``, a
+        system that :attr:`supports_compile` switches to its compiled step (built once per
+        process and cached), without it to its eager step. The evaluator calls it before
+        every batch; the default does nothing. Compiled and eager steps must simulate the
+        same system (results may differ by rounding only)."""
+        return None
+
+    def default_compile(self, trial_steps: int) -> bool:
+        """Whether a run simulating ``trial_steps`` trial-steps compiles by default."""
+        return (
+            self.supports_compile
+            and self.compile_min_steps is not None
+            and trial_steps >= self.compile_min_steps
+        )
+
     @abstractmethod
     def reset(self, params: Tensor, generator: torch.Generator) -> tuple[Any, Tensor]:
         """Starts ``n = params.shape[-1]`` trials on ``params.device``.
@@ -221,7 +250,17 @@ class System(ABC):
     def step(
         self, state: Any, params: Tensor, action: Tensor, generator: torch.Generator
     ) -> tuple[Any, Tensor]:
-        """Applies ``action`` ``[action_size, n]`` and returns ``(state, observation)``."""
+        """Advances every trial by one step.
+
+        Args:
+            state: what :meth:`reset` or the previous step returned.
+            params: simulation parameters ``[S, n]`` (the same as at reset).
+            action: ``[action_size, n]``, within ``[action_low, action_high]``.
+            generator: the only source of randomness.
+
+        Returns:
+            ``(state, observation)``, the observation ``[observation_size, n]``.
+        """
 
     # ----------------------------------------------------------------- passive input
     def passive_inputs(
@@ -234,7 +273,19 @@ class System(ABC):
 
     @abstractmethod
     def passive_action(self, t: int, observation: Tensor, params: Tensor, inputs: Tensor | None) -> Tensor:
-        """The action at step ``t`` when no interrogator acts (the system's natural input)."""
+        """The action at step ``t`` when no interrogator acts (the system's natural input,
+        used by the ``passive`` modes).
+
+        Args:
+            t: the step (0 for the action that follows the first observation).
+            observation: the observation of step ``t``, ``[observation_size, n]`` (for a
+                system that reacts to its own output, such as a robot's own controller).
+            params: simulation parameters ``[S, n]`` (a model drives itself as it is).
+            inputs: what :meth:`passive_inputs` drew for these trials, or ``None``.
+
+        Returns:
+            the action ``[action_size, n]``.
+        """
 
     def sample_starts(self, n: int, generator: torch.Generator, device: torch.device) -> Any:
         """The random start conditions of ``n`` trials (e.g. start poses, trial axis last), or
@@ -262,6 +313,22 @@ class System(ABC):
     def plot(self, result: Any, folder: Any) -> list[Any]:
         """Draws system-specific figures of a finished run into ``folder``; returns paths."""
         return []
+
+    def replay_scene(self, options: Any) -> Any | None:
+        """The scene that shows ``turing replay`` of this system, or ``None`` (the default).
+
+        A scene (a :class:`turing.replay.ReplayScene`) simulates a genuine and a model
+        trial side by side in a world it can draw: a PyBullet window, frames for videos.
+        Without one, a replay runs the trials on :meth:`reset` and :meth:`step` and draws
+        them as a chart (observations, actions and the interrogator's judgement over time).
+        Import the scene's dependencies inside this method: replays are rare, imports of
+        the system are not.
+
+        Args:
+            options: a :class:`turing.replay.SceneOptions` (window or headless, frame size,
+                the trials' labels).
+        """
+        return None
 
     def errors(self, estimate: Sequence[float] | np.ndarray, truth: Truth) -> dict[str, float]:
         """Absolute error of each parameter of ``estimate`` against ``truth``."""

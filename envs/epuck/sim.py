@@ -31,16 +31,22 @@ resolved by moving the body out along the contact normal (no bounce, heading unc
 Since the cylinders are further apart, and further from the walls, than the body's
 diameter, the body touches at most two walls (in a corner) or one cylinder, so one pass
 resolves every contact exactly.
+
+Speed: everything is elementwise over the trial axis, written so that ``torch.compile``
+fuses a whole control step (10 substeps; 24 rays, each against 4 walls and the 3 cylinders
+it can reach) into a few vectorised loops over contiguous trial vectors
+(:func:`compiled_control_step`); eagerly, each of its few hundred small operations is a
+separate pass over memory, about ten times slower.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from collections.abc import Callable
 
 import torch
-
 from turing.envs.epuck import constants as C
 
 Tensor = torch.Tensor
@@ -60,7 +66,17 @@ _HIGH = C.ARENA_SIZE - C.BODY_RADIUS
 # Grid lines of the cylinders and the midpoints between them: the nearest cylinder of a
 # point is the nearest grid line along x combined with the nearest along y.
 _GRID = C.CYLINDER_GRID
-_GRID_MIDPOINTS = tuple((a + b) / 2 for a, b in zip(_GRID, _GRID[1:], strict=False))
+_GRID_MIDPOINTS = tuple((a + b) / 2 for a, b in itertools.pairwise(_GRID))
+_SPACING = _GRID[1] - _GRID[0]
+# The ray caster tests 3 candidate cylinders per ray (see ray_distances): exact only on a
+# regular grid whose diagonal neighbours lie beyond the reach of a ray's half-segment.
+if any(abs(b - a - _SPACING) > 1e-9 for a, b in itertools.pairwise(_GRID)) or not (
+    _SPACING / math.sqrt(2) > 0.5 * C.RAY_RANGE + C.CYLINDER_RADIUS
+):
+    raise RuntimeError(
+        "constants.CYLINDER_GRID must be regular with spacing > sqrt(2) (RAY_RANGE / 2 + "
+        "CYLINDER_RADIUS); sim.ray_distances relies on it"
+    )
 
 _COS_OFFSET = math.cos(C.RAY_OFFSETS[2])
 _SIN_OFFSET = math.sin(C.RAY_OFFSETS[2])
@@ -94,7 +110,9 @@ def genuine_layout(
     column = [x for x, _ in C.SENSOR_POSITIONS]
     column += [y for _, y in C.SENSOR_POSITIONS]
     column += list(C.SENSOR_FACINGS)
-    return torch.tensor(column, dtype=dtype, device=device).reshape(-1, 1).expand(-1, n).contiguous()
+    return (
+        torch.tensor(column, dtype=dtype, device=device).reshape(-1, 1).expand(-1, n).contiguous()
+    )
 
 
 # ----------------------------------------------------------------------------- geometry
@@ -258,25 +276,51 @@ def _wall_distance(origin: Tensor, direction: Tensor) -> Tensor:
 
 
 def ray_distances(pose: Tensor, layout: Tensor) -> Tensor:
-    """Distance along each ray to the nearest wall or cylinder surface, ``[3, 8, n]``.
+    """Distance along each ray to the nearest wall or cylinder surface within the sensor's
+    range (12 cm), ``inf`` where nothing is in range; ``[3, 8, n]``.
 
     Rays start at the sensor (inside the arena, outside every cylinder) and ignore the
-    robot's own body. Walls are always hit (at most 50 sqrt 2 away); values beyond the
-    sensor's range are kept (:func:`ir_response` maps them to 0).
+    robot's own body. A ray from outside a cylinder of radius rc hits it iff the axis
+    projects ahead of the origin (``b >= 0``) and passes within rc (``b^2 - q >= 0``, ``q``
+    the squared distance to the axis minus rc^2), first at ``t = b - sqrt(b^2 - q)``.
+
+    Only three cylinders can be hit within range, and they are found by arithmetic: a hit
+    axis lies within rc of the ray's 12 cm segment, so within 6 + rc of its midpoint m; on
+    a square grid of spacing 12.5 > sqrt(2) (6 + rc) those are at most the grid point
+    nearest to m and its neighbours towards m along x and along y. Testing these three
+    instead of all nine cylinders is exact and halves the cost of a step.
     """
     ox, oy = ray_origins(pose, layout)
     ux, uy = ray_directions(pose, layout)
     distance = torch.minimum(_wall_distance(ox, ux), _wall_distance(oy, uy))
-    r2 = C.CYLINDER_RADIUS**2
-    for cx, cy in C.CYLINDER_CENTRES:
-        dx, dy = cx - ox, cy - oy  # [8, n], shared by a sensor's three rays
-        q = dx * dx + dy * dy - r2
-        b = dx * ux + dy * uy  # projection of the axis on the ray, [3, 8, n]
-        disc = b * b - q
-        hit = (disc >= 0) & (b >= 0)
-        t = (b - torch.sqrt(disc.clamp_min(0.0))).clamp_min(0.0)
-        distance = torch.minimum(distance, torch.where(hit, t, math.inf))
-    return distance
+    mx = ox + (0.5 * C.RAY_RANGE) * ux
+    my = oy + (0.5 * C.RAY_RANGE) * uy
+    cx, cy = nearest_cylinder(mx, my)
+    nx = cx + torch.where(mx >= cx, _SPACING, -_SPACING)
+    ny = cy + torch.where(my >= cy, _SPACING, -_SPACING)
+    distance = torch.minimum(distance, _cylinder_distance(ox, oy, ux, uy, cx, cy))
+    along_x = _cylinder_distance(ox, oy, ux, uy, nx, cy)
+    distance = torch.minimum(distance, torch.where(_on_grid(nx), along_x, math.inf))
+    along_y = _cylinder_distance(ox, oy, ux, uy, cx, ny)
+    distance = torch.minimum(distance, torch.where(_on_grid(ny), along_y, math.inf))
+    return torch.where(distance <= C.RAY_RANGE, distance, math.inf)
+
+
+def _cylinder_distance(
+    ox: Tensor, oy: Tensor, ux: Tensor, uy: Tensor, cx: Tensor, cy: Tensor
+) -> Tensor:
+    """Distance from ``(ox, oy)`` along ``(ux, uy)`` to the cylinder on axis ``(cx, cy)``,
+    ``inf`` if the ray misses it."""
+    dx, dy = cx - ox, cy - oy
+    b = dx * ux + dy * uy
+    disc = b * b - (dx * dx + dy * dy - C.CYLINDER_RADIUS**2)
+    t = (b - torch.sqrt(disc.clamp_min(0.0))).clamp_min(0.0)
+    return torch.where((disc >= 0) & (b >= 0), t, math.inf)
+
+
+def _on_grid(line: Tensor) -> Tensor:
+    """Whether a grid coordinate computed as a neighbour is one of the cylinder grid lines."""
+    return (line > _GRID[0] - 0.5 * _SPACING) & (line < _GRID[-1] + 0.5 * _SPACING)
 
 
 def ir_response(distance: Tensor) -> Tensor:
@@ -299,7 +343,7 @@ def readings_from_distances(distances: Tensor, ir_noise: Tensor | None = None) -
     the current distances, and a ray with nothing in range contributes exactly 0.
 
     Args:
-        distances: ``[3, 8, n]`` (left, centre, right ray of each sensor).
+        distances: ``[3, 8, n]``: the left, centre and right ray of each sensor.
         ir_noise: ``[8, n]`` raw-unit noise, or ``None`` for none.
 
     Returns:

@@ -11,7 +11,7 @@ import sys
 
 from turing.errors import UserError
 
-SUBCOMMANDS = ("list", "run", "plot", "bench")
+SUBCOMMANDS = ("list", "run", "compare", "plot", "replay", "bench")
 
 
 class Parser(argparse.ArgumentParser):

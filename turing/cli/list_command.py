@@ -12,7 +12,9 @@ def add_parser(subparsers) -> None:
         description="List every registered system (built-in and plugins) with its Gymnasium "
         "id and its parameters (bounds, units, genuine values), and the available modes.",
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object instead of tables"
+    )
     parser.set_defaults(handler=run)
 
 
@@ -31,7 +33,14 @@ def run(args) -> int:
                 "default_generations": system.default_generations,
                 "steps": system.default_steps,
                 "parameters": [
-                    {"name": p.name, "low": p.low, "high": p.high, "unit": p.unit, "genuine": p.genuine, "description": p.description}
+                    {
+                        "name": p.name,
+                        "low": p.low,
+                        "high": p.high,
+                        "unit": p.unit,
+                        "genuine": p.genuine,
+                        "description": p.description,
+                    }
                     for p in system.parameters
                 ],
             }
@@ -43,12 +52,18 @@ def run(args) -> int:
         print(f"{entry['name']}  ({entry['env_id']})")
         if entry["description"]:
             print(f"  {entry['description']}")
-        print(f"  {entry['steps']} steps per trial, {entry['default_generations']} generations by default")
+        print(
+            f"  {entry['steps']} steps per trial, {entry['default_generations']} generations by default"
+        )
         width = max(len(p["name"]) for p in entry["parameters"])
-        print(f"  {'parameter'.ljust(width)}  {'bounds':>16}  {'unit':>4}  {'genuine':>8}  description")
+        print(
+            f"  {'parameter'.ljust(width)}  {'bounds':>16}  {'unit':>4}  {'genuine':>8}  description"
+        )
         for p in entry["parameters"]:
             bounds = f"[{p['low']:.4g}, {p['high']:.4g}]"
-            print(f"  {p['name'].ljust(width)}  {bounds:>16}  {p['unit']:>4}  {p['genuine']:>8.4g}  {p['description']}")
+            print(
+                f"  {p['name'].ljust(width)}  {bounds:>16}  {p['unit']:>4}  {p['genuine']:>8.4g}  {p['description']}"
+            )
         print()
     print("modes: " + ", ".join(method_names()))
     return 0

@@ -31,7 +31,12 @@ def run(args) -> int:
         if not run_dir.read_metrics():
             raise UserError(f"{run_dir.path} has no generations yet; nothing to plot")
         truth = system.make_truth(config.true_params)
-        data = {"system": config.system, "mode": config.mode, "seed": config.seed, "true_params": truth.reference}
+        data = {
+            "system": config.system,
+            "mode": config.mode,
+            "seed": config.seed,
+            "true_params": truth.reference,
+        }
         result = Result(path=run_dir.path, config=config, data=data)
     for path in plot_run(result, system):
         print(path)
