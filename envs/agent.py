@@ -16,9 +16,9 @@ single-trial Gymnasium env draws the same numbers from the same seed.
 from __future__ import annotations
 
 import torch
-from turing.agents import held_levels, held_levels_at
 
 from turing import Parameter, System, register_system
+from turing.agents import held_levels, held_levels_at
 
 Tensor = torch.Tensor
 

@@ -19,9 +19,9 @@ import math
 
 import numpy as np
 import torch
+
 from turing.envs.agent import AgentInference
 from turing.envs.bullet_view import BulletScene, BulletView, Camera, color_scale
-
 from turing.replay import SceneOptions, SimulatedScene, StepView
 
 TRACK_RADIUS = 0.3

@@ -41,9 +41,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from turing.envs.epuck import constants as C
 
 from turing import Parameter, System, Truth, register_system
+from turing.envs.epuck import constants as C
 
 Tensor = torch.Tensor
 
@@ -64,7 +64,9 @@ _SUBSTEP = C.CONTROL_STEP / C.SUBSTEPS
 
 
 # ----------------------------------------------------------------------------- world
-def sample_poses(n: int, generator: torch.Generator, device: Any = "cpu", dtype=torch.float32) -> Tensor:
+def sample_poses(
+    n: int, generator: torch.Generator, device: Any = "cpu", dtype=torch.float32
+) -> Tensor:
     """Start poses ``[3, n]`` (x, y in cm, heading in rad): the body wholly inside the empty
     arena, heading uniform in [0, 2 pi)."""
     u = torch.rand(3, n, generator=generator, device=device, dtype=dtype)
@@ -181,11 +183,15 @@ class RangeSensorId(System):
 
     def _read(self, pose: Tensor, params: Tensor, generator: torch.Generator) -> Tensor:
         k, b = params
-        noise = torch.randn(pose.shape[1], generator=generator, device=pose.device, dtype=pose.dtype)
+        noise = torch.randn(
+            pose.shape[1], generator=generator, device=pose.device, dtype=pose.dtype
+        )
         return response(front_distance(pose), k, b).add_(noise, alpha=self.noise_std).unsqueeze(0)
 
     # ------------------------------------------------------------------ passive input
-    def passive_action(self, t: int, observation: Tensor, params: Tensor, inputs: Tensor | None) -> Tensor:
+    def passive_action(
+        self, t: int, observation: Tensor, params: Tensor, inputs: Tensor | None
+    ) -> Tensor:
         k, b = params
         # The robot reads its sensor through its own calibration (see the module docstring):
         # a wall is within 5 cm when the reading is below what its sensor reads at 5 cm.
@@ -213,15 +219,35 @@ class RangeSensorId(System):
         ax = figure.add_subplot()
         truth = result.true_params
         genuine = response(distance, truth["k"], truth["b"])
-        ax.fill_between(distance, genuine - 2 * self.noise_std, genuine + 2 * self.noise_std, color="k", alpha=0.15, lw=0)
-        ax.plot(distance, genuine, color="k", lw=2, label=f"genuine (k={truth['k']:.3g}, b={truth['b']:.3g})")
+        ax.fill_between(
+            distance,
+            genuine - 2 * self.noise_std,
+            genuine + 2 * self.noise_std,
+            color="k",
+            alpha=0.15,
+            lw=0,
+        )
+        ax.plot(
+            distance,
+            genuine,
+            color="k",
+            lw=2,
+            label=f"genuine (k={truth['k']:.3g}, b={truth['b']:.3g})",
+        )
         styles = {"best": ("tab:blue", "--"), "top10_median": ("tab:orange", ":")}
         estimates = getattr(result, "data", {}).get("estimates", {})
         for key, (color, style) in styles.items():
             if key in estimates:
                 e = estimates[key]
                 label = f"{key.replace('_', ' ')} (k={e['k']:.3g}, b={e['b']:.3g})"
-                ax.plot(distance, response(distance, e["k"], e["b"]), color=color, ls=style, lw=1.5, label=label)
+                ax.plot(
+                    distance,
+                    response(distance, e["k"], e["b"]),
+                    color=color,
+                    ls=style,
+                    lw=1.5,
+                    label=label,
+                )
         ax.axvline(AVOID_DISTANCE, color="tab:red", lw=0.8, ls="-.", label="passive robot turns")
         ax.set_xlabel("distance from the front edge to the wall (cm)")
         ax.set_ylabel("reading")

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 from gymnasium.utils.env_checker import check_env
-from turing.agents import held_levels, held_levels_at
-from turing.envs import AgentInference
 
 import turing
+from turing.agents import held_levels, held_levels_at
+from turing.envs import AgentInference
 
 GENUINE = torch.tensor([[0.8], [0.2], [0.3], [0.2]])
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from turing.envs import AgentInference
 
 import turing
 from turing.baselines.rollout import replayed_rollout
 from turing.config import RunConfig
+from turing.envs import AgentInference
 from turing.method import get_method
 from turing.runner import Runner
 

@@ -16,7 +16,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 TUTORIAL = ROOT / "docs" / "adding-a-system.md"
 
-BLOCK = re.compile(r"(?:<!-- file: (?P<file>\S+) -->\n)?```(?P<language>\w+)\n(?P<code>.*?)\n```", re.S)
+BLOCK = re.compile(
+    r"(?:<!-- file: (?P<file>\S+) -->\n)?```(?P<language>\w+)\n(?P<code>.*?)\n```", re.S
+)
 
 
 @dataclass
@@ -44,10 +46,14 @@ def tutorial_environment(root: Path) -> tuple[dict[str, str], Path]:
     python = bin_dir / "python"
     site = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     parents = [p for p in sys.path if p.endswith("site-packages")]
-    Path(site, "_turing_parent.pth").write_text("".join(f"import site; site.addsitedir({p!r})\n" for p in parents))
+    Path(site, "_turing_parent.pth").write_text(
+        "".join(f"import site; site.addsitedir({p!r})\n" for p in parents)
+    )
     for name, body in {
         "pip": f'#!/bin/sh\nexec "{python}" -m pip "$@"\n',
         "turing": f'#!/bin/sh\nexec "{python}" -m turing.cli "$@"\n',
@@ -55,8 +61,14 @@ def tutorial_environment(root: Path) -> tuple[dict[str, str], Path]:
         (bin_dir / name).write_text(body)
         (bin_dir / name).chmod(0o755)
     parent_bin = str(Path(sys.executable).parent)
-    path = [str(bin_dir)] + [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p != parent_bin]
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PIP_", "TURING_", "VIRTUAL_ENV"))}
+    path = [str(bin_dir)] + [
+        p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p != parent_bin
+    ]
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PYTHON", "PIP_", "TURING_", "VIRTUAL_ENV"))
+    }
     environment.update(
         PATH=os.pathsep.join(path),
         VIRTUAL_ENV=str(folder),
@@ -98,13 +110,24 @@ def test_every_code_block_runs_as_written(tmp_path):
             command = ["bash", "-euo", "pipefail", "-c", block.code]
         else:
             pytest.fail(f"{where}: a {block.language} block must name its file")
-        done = subprocess.run(command, cwd=work, env=environment, capture_output=True, text=True, timeout=900)
-        assert done.returncode == 0, f"{where} failed:\n{block.code}\n--- stdout\n{done.stdout[-3000:]}\n--- stderr\n{done.stderr[-3000:]}"
+        done = subprocess.run(
+            command, cwd=work, env=environment, capture_output=True, text=True, timeout=900
+        )
+        assert done.returncode == 0, (
+            f"{where} failed:\n{block.code}\n--- stdout\n{done.stdout[-3000:]}\n--- stderr\n{done.stderr[-3000:]}"
+        )
         assert "Traceback" not in done.stderr, f"{where}:\n{done.stderr[-3000:]}"
     # What the tutorial promises, checked once at the end.
     assert (work / "runs" / "my-range-sensor" / "result.json").exists()
     assert (work / "compare-my-range-sensor" / "summary.csv").exists()
-    listed = subprocess.run(["turing", "list"], cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=300)
+    listed = subprocess.run(
+        ["turing", "list"],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert "my-range-sensor  (turing/MyRangeSensor-v0)" in listed.stdout, listed.stderr
 
 
@@ -117,12 +140,19 @@ def test_the_tutorial_module_is_the_built_in_system(tmp_path, monkeypatch):
 
     code = "\n".join(b.code for b in blocks(TUTORIAL.read_text()) if b.file == "my_range_sensor.py")
     path = tmp_path / "tutorial_range_sensor.py"
-    path.write_text(code.replace("my-range-sensor", "tutorial-range-sensor").replace("MyRangeSensor-v0", "TutorialRangeSensor-v0"))
+    path.write_text(
+        code.replace("my-range-sensor", "tutorial-range-sensor").replace(
+            "MyRangeSensor-v0", "TutorialRangeSensor-v0"
+        )
+    )
     monkeypatch.setattr(sys, "path", list(sys.path))
     monkeypatch.delenv("TURING_SYSTEM_MODULES", raising=False)
     turing.load_system_module(str(path))
     try:
-        ours, built_in = turing.make_system("tutorial-range-sensor"), turing.make_system("range-sensor-id")
+        ours, built_in = (
+            turing.make_system("tutorial-range-sensor"),
+            turing.make_system("range-sensor-id"),
+        )
         params = torch.tensor([[2.0, 0.5, 3.0], [1.0, 2.0, 0.0]])
         readings = []
         for system in (ours, built_in):
@@ -130,7 +160,11 @@ def test_the_tutorial_module_is_the_built_in_system(tmp_path, monkeypatch):
             state, reading = system.reset(params, generator)
             trace = [reading]
             for t in range(30):
-                action = system.passive_action(t, reading, params, None) if t % 2 else torch.full((2, 3), 0.9)
+                action = (
+                    system.passive_action(t, reading, params, None)
+                    if t % 2
+                    else torch.full((2, 3), 0.9)
+                )
                 state, reading = system.step(state, params, action, generator)
                 trace.append(reading)
             readings.append(torch.cat(trace))

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 import torch
 from gymnasium.utils.env_checker import check_env
+
+import turing  # noqa: F401  (registers the systems and their envs)
 from turing.envs.bullet_view import BulletView
 from turing.envs.epuck import constants as C
 from turing.envs.epuck import sim
 from turing.envs.epuck.bullet import EpuckWorld
 from turing.envs.epuck.env import SensorSelfIdEnv
-
-import turing  # noqa: F401  (registers the systems and their envs)
 from turing.errors import UserError
 
 ENV_ID = "turing/SensorSelfId-v0"

@@ -12,6 +12,7 @@ import math
 
 import pytest
 import torch
+
 from turing.envs.epuck import constants as C
 from turing.envs.epuck import sim
 

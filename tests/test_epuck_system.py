@@ -11,11 +11,11 @@ import sys
 import numpy as np
 import pytest
 import torch
-from turing.envs.epuck import SensorSelfId, parse_layout, sim
-from turing.envs.epuck import constants as C
 
 import turing
 from turing.config import RunConfig
+from turing.envs.epuck import SensorSelfId, parse_layout, sim
+from turing.envs.epuck import constants as C
 from turing.runner import resolve_config
 
 EPUCK = [(x, y, phi) for (x, y), phi in zip(C.SENSOR_POSITIONS, C.SENSOR_FACINGS, strict=True)]

@@ -24,7 +24,6 @@ def test_a_run_on_cuda_is_reproducible_and_learns(tmp_path):
 
 def test_cuda_and_cpu_judge_a_deterministic_agent_identically():
     from turing.envs import AgentInference
-
     from turing.evaluator import Evaluator
 
     system = AgentInference(noise_std=0.0)

@@ -18,7 +18,7 @@ import turing
 from turing import UserError, plugins
 from turing.cli import build_parser, main
 
-SYSTEM_SOURCE = '''
+SYSTEM_SOURCE = """
 import torch
 from turing import Parameter, System, register_system
 
@@ -42,7 +42,7 @@ class {cls}(System):
 
     def passive_action(self, t, observation, params, inputs):
         return torch.full_like(observation, 0.5)
-'''
+"""
 
 
 def system_module(cls: str, name: str, register: bool = True) -> str:
@@ -69,18 +69,28 @@ def fresh_plugins(monkeypatch):
             del sys.modules[name]
 
 
-def fake_entry_points(monkeypatch, tmp_path, modules: dict[str, str], entries: list[tuple[str, str]]):
+def fake_entry_points(
+    monkeypatch, tmp_path, modules: dict[str, str], entries: list[tuple[str, str]]
+):
     """Writes ``modules`` into an importable folder and makes ``entries`` (name, value) the
     installed ``turing.systems`` entry points."""
     for name, source in modules.items():
         (tmp_path / f"{name}.py").write_text(source)
     monkeypatch.syspath_prepend(str(tmp_path))
-    points = [metadata.EntryPoint(name, value, plugins.ENTRY_POINT_GROUP) for name, value in entries]
-    monkeypatch.setattr(plugins.metadata, "entry_points", lambda group: points if group == plugins.ENTRY_POINT_GROUP else [])
+    points = [
+        metadata.EntryPoint(name, value, plugins.ENTRY_POINT_GROUP) for name, value in entries
+    ]
+    monkeypatch.setattr(
+        plugins.metadata,
+        "entry_points",
+        lambda group: points if group == plugins.ENTRY_POINT_GROUP else [],
+    )
 
 
 # ----------------------------------------------------------------------------- entry points
-def test_entry_points_naming_a_module_a_function_or_a_class_are_loaded(fresh_plugins, monkeypatch, tmp_path):
+def test_entry_points_naming_a_module_a_function_or_a_class_are_loaded(
+    fresh_plugins, monkeypatch, tmp_path
+):
     modules = {
         "plug_module": system_module("ModuleSystem", "plug-module"),
         "plug_function": system_module("FunctionSystem", "plug-function", register=False)
@@ -102,7 +112,12 @@ def test_entry_points_naming_a_module_a_function_or_a_class_are_loaded(fresh_plu
 
 
 def test_plugins_are_loaded_when_a_system_is_looked_up(fresh_plugins, monkeypatch, tmp_path):
-    fake_entry_points(monkeypatch, tmp_path, {"plug_lazy": system_module("Lazy", "plug-lazy")}, [("lazy", "plug_lazy")])
+    fake_entry_points(
+        monkeypatch,
+        tmp_path,
+        {"plug_lazy": system_module("Lazy", "plug-lazy")},
+        [("lazy", "plug_lazy")],
+    )
     assert "plug_lazy" not in sys.modules
     assert turing.make_system("plug-lazy").name == "plug-lazy"
     assert turing.get_registration("agent-inference")  # built-ins need no plugin
@@ -113,7 +128,8 @@ def test_a_broken_plugin_is_skipped_with_one_line(fresh_plugins, monkeypatch, tm
         "plug_good": system_module("Good", "plug-good"),
         "plug_raises": "raise RuntimeError('the lab server is down')\n",
         # Registers one system, then fails: the plugin is skipped whole.
-        "plug_half": system_module("Half", "plug-half") + "\nraise ImportError('missing dependency')\n",
+        "plug_half": system_module("Half", "plug-half")
+        + "\nraise ImportError('missing dependency')\n",
         "plug_duplicate": system_module("Duplicate", "agent-inference"),
     }
     entries = [
@@ -146,7 +162,12 @@ def test_a_broken_plugin_is_skipped_with_one_line(fresh_plugins, monkeypatch, tm
 
 
 def test_turing_list_survives_a_broken_plugin(fresh_plugins, monkeypatch, tmp_path, capsys):
-    fake_entry_points(monkeypatch, tmp_path, {"plug_ok": system_module("Ok", "plug-ok")}, [("ok", "plug_ok"), ("bad", "plug_missing")])
+    fake_entry_points(
+        monkeypatch,
+        tmp_path,
+        {"plug_ok": system_module("Ok", "plug-ok")},
+        [("ok", "plug_ok"), ("bad", "plug_missing")],
+    )
     assert main(["list"]) == 0
     assert "plug-ok  (plugin-tests/Ok-v0)" in capsys.readouterr().out
 
@@ -172,12 +193,22 @@ def test_load_system_module_by_path_and_by_name(fresh_plugins, tmp_path):
     [
         (None, "plug_nowhere_xyz", "no module named 'plug_nowhere_xyz'"),
         (None, "missing/plug.py", "no such file"),
-        ("import plug_dependency_xyz\n", "plug_bad_import.py", "importing it failed: ModuleNotFoundError"),
-        ("x = 1\nraise ValueError('bad calibration')\n", "plug_raises_value.py", r"ValueError: bad calibration \(.*plug_raises_value.py:2\)"),
+        (
+            "import plug_dependency_xyz\n",
+            "plug_bad_import.py",
+            "importing it failed: ModuleNotFoundError",
+        ),
+        (
+            "x = 1\nraise ValueError('bad calibration')\n",
+            "plug_raises_value.py",
+            r"ValueError: bad calibration \(.*plug_raises_value.py:2\)",
+        ),
         ("", "colorsys.py", "(another|a different) module named 'colorsys'"),
     ],
 )
-def test_a_module_that_cannot_be_imported_is_a_user_error(fresh_plugins, tmp_path, source, argument, message):
+def test_a_module_that_cannot_be_imported_is_a_user_error(
+    fresh_plugins, tmp_path, source, argument, message
+):
     if source is not None:
         (tmp_path / argument).write_text(source)
         argument = str(tmp_path / argument)
@@ -197,7 +228,23 @@ def test_system_module_on_the_command_line(fresh_plugins, tmp_path, capsys):
     path = tmp_path / "plug_cli.py"
     path.write_text(system_module("Cli", "plug-cli"))
     out = tmp_path / "run"
-    code = main(["run", "plug-cli", "--system-module", str(path), "--models", "4", "--interrogators", "4", "--quiet", "--c2st-trials", "0", "--out", str(out)])
+    code = main(
+        [
+            "run",
+            "plug-cli",
+            "--system-module",
+            str(path),
+            "--models",
+            "4",
+            "--interrogators",
+            "4",
+            "--quiet",
+            "--c2st-trials",
+            "0",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     assert turing.load(out).system == "plug-cli"
     code = main(["list", "--system-module", "plug_nowhere_xyz"])
@@ -210,7 +257,9 @@ def test_child_processes_inherit_the_loaded_modules(fresh_plugins, tmp_path):
     path.write_text(system_module("Child", "plug-child"))
     turing.load_system_module(str(path))
     code = "import turing; print(turing.make_system('plug-child').name)"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "plug-child"
 
@@ -236,7 +285,9 @@ py-modules = ["{module}"]
 def make_package(root: Path, dist: str, module: str, source: str, entries: str) -> Path:
     folder = root / dist
     folder.mkdir()
-    (folder / "pyproject.toml").write_text(PLUGIN_PYPROJECT.format(dist=dist, module=module, entries=entries))
+    (folder / "pyproject.toml").write_text(
+        PLUGIN_PYPROJECT.format(dist=dist, module=module, entries=entries)
+    )
     (folder / f"{module}.py").write_text(source)
     return folder
 
@@ -249,7 +300,9 @@ def child_venv(path: Path) -> Path:
     python = path / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     site = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     parents = [p for p in sys.path if p.endswith("site-packages")]
     lines = "".join(f"import site; site.addsitedir({p!r})\n" for p in parents)
@@ -259,24 +312,49 @@ def child_venv(path: Path) -> Path:
 
 def test_a_pip_installed_plugin_is_discovered_and_a_broken_one_skipped(tmp_path):
     good = make_package(
-        tmp_path, "turing-tiny-plugin", "tiny_plugin", system_module("Tiny", "tiny-plugin-system"),
+        tmp_path,
+        "turing-tiny-plugin",
+        "tiny_plugin",
+        system_module("Tiny", "tiny-plugin-system"),
         'tiny = "tiny_plugin"',
     )
     broken = make_package(
-        tmp_path, "turing-broken-plugin", "broken_plugin", "import numpy\nraise ImportError('needs lab_driver')\n",
+        tmp_path,
+        "turing-broken-plugin",
+        "broken_plugin",
+        "import numpy\nraise ImportError('needs lab_driver')\n",
         'broken = "broken_plugin"',
     )
     python = child_venv(tmp_path / "venv")
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PIP_", "TURING_"))}
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PIP_", "TURING_"))
+    }
     environment["PIP_NO_INDEX"] = "1"  # never the network
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", str(good), str(broken)],
-        capture_output=True, text=True, env=environment, timeout=300,
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            str(good),
+            str(broken),
+        ],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
     )
     assert install.returncode == 0, install.stderr
 
     listed = subprocess.run(
-        [str(python), "-m", "turing.cli", "list"], capture_output=True, text=True, env=environment, timeout=300
+        [str(python), "-m", "turing.cli", "list"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
     )
     assert listed.returncode == 0, listed.stderr
     assert "tiny-plugin-system  (plugin-tests/Tiny-v0)" in listed.stdout

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import torch
 from gymnasium.utils.env_checker import check_env
-from turing.envs import range_sensor as rs
-from turing.envs.epuck import constants as C
 
 import turing
+from turing.envs import range_sensor as rs
+from turing.envs.epuck import constants as C
 
 ROOT = Path(__file__).resolve().parents[1]
 GENUINE = torch.tensor([[2.0], [1.0]])
@@ -27,10 +27,17 @@ def poses(*rows):
 
 
 def test_front_distance_is_from_the_front_edge_to_the_wall_ahead():
-    distance = rs.front_distance(poses(
-        (25, 25, 0), (25, 25, math.pi / 2), (25, 25, math.pi), (10, 25, math.pi),
-        (25, 25, math.pi / 4), (3.7, 3.7, math.pi + math.pi / 4), (40, 10, -math.pi / 2),
-    ))
+    distance = rs.front_distance(
+        poses(
+            (25, 25, 0),
+            (25, 25, math.pi / 2),
+            (25, 25, math.pi),
+            (10, 25, math.pi),
+            (25, 25, math.pi / 4),
+            (3.7, 3.7, math.pi + math.pi / 4),
+            (40, 10, -math.pi / 2),
+        )
+    )
     # In a corner, facing it: the front edge is 3.7 (1 - 1/sqrt 2) from both walls, and the
     # diagonal ray covers that times sqrt 2.
     corner = 3.7 * math.sqrt(2) - 3.7
@@ -50,7 +57,9 @@ def test_reading_is_k_min_x_over_20_plus_b_with_the_specified_noise():
     noisy = rs.RangeSensorId()
     n = 20_000
     start = poses(*[(25, 25, 0)] * n)
-    _, reading = noisy.reset(GENUINE.expand(2, n).double(), torch.Generator().manual_seed(1), start=start)
+    _, reading = noisy.reset(
+        GENUINE.expand(2, n).double(), torch.Generator().manual_seed(1), start=start
+    )
     assert reading.mean().item() == pytest.approx(3.0, abs=0.002)
     assert reading.std().item() == pytest.approx(0.02, rel=0.03)
 
@@ -69,7 +78,9 @@ def test_differential_drive_speeds_and_turns():
     for _ in range(10):
         pose = rs.drive(pose, speed([4.0]), speed([6.0]))
     radius = 5.0 / (2.0 / C.WHEEL_BASE)
-    assert math.hypot(pose[0, 0].item() - 25, pose[1, 0].item() - (25 + radius)) == pytest.approx(radius, abs=1e-9)
+    assert math.hypot(pose[0, 0].item() - 25, pose[1, 0].item() - (25 + radius)) == pytest.approx(
+        radius, abs=1e-9
+    )
 
 
 def test_walls_stop_the_body():
@@ -82,7 +93,9 @@ def test_walls_stop_the_body():
 
 
 def test_kinematics_match_case_study_2_away_from_obstacles():
-    sim = pytest.importorskip("turing.envs.epuck.sim", reason="case study 2's simulator is not present")
+    sim = pytest.importorskip(
+        "turing.envs.epuck.sim", reason="case study 2's simulator is not present"
+    )
     generator = torch.Generator().manual_seed(0)
     # Start in the free band between the south wall and the first cylinder row, heading east.
     pose = poses(*[(8 + 2 * k, 6.0, 0.05 * k - 0.1) for k in range(5)]).float()
@@ -99,7 +112,12 @@ def test_passive_robot_turns_while_its_own_reading_says_a_wall_is_within_5_cm():
     k = torch.tensor([2.0, 2.0, 0.4, 0.4])
     b = torch.tensor([1.0, 1.0, 3.0, 3.0])
     # Readings at 4.9 and 5.1 cm of each robot's own sensor.
-    reading = torch.stack([rs.response(torch.tensor(d), kk, bb) for d, kk, bb in zip([4.9, 5.1, 4.9, 5.1], k, b, strict=True)])
+    reading = torch.stack(
+        [
+            rs.response(torch.tensor(d), kk, bb)
+            for d, kk, bb in zip([4.9, 5.1, 4.9, 5.1], k, b, strict=True)
+        ]
+    )
     action = system.passive_action(0, reading.unsqueeze(0), torch.stack([k, b]), None)
     turn, cruise = rs.TURN_SPEED / C.MAX_WHEEL_SPEED, rs.CRUISE_SPEED / C.MAX_WHEEL_SPEED
     assert action[:, 0].tolist() == pytest.approx([-turn, turn])
@@ -150,7 +168,9 @@ def test_gym_env_matches_the_batched_simulator_and_passes_check_env():
     assert obs[0] == pytest.approx(reading[0, 0].item(), abs=1e-6)
     for action in ([1.0, 1.0], [-0.5, 0.5], [0.3, 0.9]):
         obs, *_ = env.step(np.array(action, np.float32))
-        state, reading = system.step(state, params, torch.tensor([[action[0]], [action[1]]]), generator)
+        state, reading = system.step(
+            state, params, torch.tensor([[action[0]], [action[1]]]), generator
+        )
         assert obs[0] == pytest.approx(reading[0, 0].item(), abs=1e-6)
 
 
@@ -159,9 +179,20 @@ def test_metrics_and_response_figure(tmp_path):
     truth = system.make_truth()
     assert system.metrics({"k": 2.0, "b": 1.0}, truth) == {"response_error": 0.0}
     # k off by 0.4: the reading is off by 0.4 x / 20, 0.2 on average over 0..20 cm.
-    assert system.metrics({"k": 2.4, "b": 1.0}, truth)["response_error"] == pytest.approx(0.2, abs=1e-3)
-    result = turing.learn("range-sensor-id", generations=2, models=6, interrogators=6, seed=0,
-                          threads=1, c2st_trials=0, out=tmp_path / "run", progress=False)
+    assert system.metrics({"k": 2.4, "b": 1.0}, truth)["response_error"] == pytest.approx(
+        0.2, abs=1e-3
+    )
+    result = turing.learn(
+        "range-sensor-id",
+        generations=2,
+        models=6,
+        interrogators=6,
+        seed=0,
+        threads=1,
+        c2st_trials=0,
+        out=tmp_path / "run",
+        progress=False,
+    )
     assert (tmp_path / "run" / "plots" / "response.png").exists()
     assert set(result.data["response_error"]) == {"best", "top10_median", "last50_median"}
 
@@ -170,8 +201,17 @@ def test_metrics_and_response_figure(tmp_path):
 def test_turing_learning_identifies_the_sensor():
     errors = []
     for seed in range(3):
-        result = turing.learn("range-sensor-id", generations=40, models=50, interrogators=50, seed=seed,
-                              threads=1, c2st_trials=0, out=f"run-{seed}", progress=False)
+        result = turing.learn(
+            "range-sensor-id",
+            generations=40,
+            models=50,
+            interrogators=50,
+            seed=seed,
+            threads=1,
+            c2st_trials=0,
+            out=f"run-{seed}",
+            progress=False,
+        )
         errors.append(result.data["response_error"]["top10_median"])
     assert np.median(errors) < 0.1, errors
 
@@ -182,11 +222,19 @@ def test_written_against_the_public_api_only(module):
     shared pieces in turing.envs and turing.agents)."""
     tree = ast.parse((ROOT / module).read_text())
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "turing":
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.module.split(".")[0] == "turing"
+        ):
             if node.module == "turing":
                 assert all(alias.name in turing.__all__ for alias in node.names), ast.unparse(node)
             else:
                 assert node.module.startswith(("turing.envs", "turing.agents")), ast.unparse(node)
         if isinstance(node, ast.Import):
             for alias in node.names:
-                assert alias.name == "turing" or alias.name.startswith(("turing.envs", "turing.agents")) or not alias.name.startswith("turing"), alias.name
+                assert (
+                    alias.name == "turing"
+                    or alias.name.startswith(("turing.envs", "turing.agents"))
+                    or not alias.name.startswith("turing")
+                ), alias.name

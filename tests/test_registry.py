@@ -31,7 +31,9 @@ class Echo(System):
     default_generations = 3
 
     def _observe(self, value: torch.Tensor, params: torch.Tensor, generator) -> torch.Tensor:
-        noise = torch.randn(value.shape, generator=generator, device=value.device, dtype=value.dtype)
+        noise = torch.randn(
+            value.shape, generator=generator, device=value.device, dtype=value.dtype
+        )
         value = torch.where(params[0] > 1.5, torch.nan, value)
         return (value + 0.05 * noise).unsqueeze(0)
 
@@ -79,7 +81,9 @@ def test_a_system_defined_in_a_test_file_registers_with_turing_and_gymnasium():
     obs, _ = env.reset(seed=0)
     obs, *_ = env.step(np.array([0.5], np.float32))
     assert obs.shape == (1,) and abs(obs[0] - 0.6) < 0.3
-    vector = gymnasium.make_vec("turing-tests/Echo-v0", num_envs=8, vectorization_mode="vector_entry_point")
+    vector = gymnasium.make_vec(
+        "turing-tests/Echo-v0", num_envs=8, vectorization_mode="vector_entry_point"
+    )
     assert vector.reset(seed=0)[0].shape == (8, 1)
 
 
@@ -91,15 +95,32 @@ def test_it_appears_in_turing_list(capsys):
     code, out, _ = run_cli(capsys, "list", "--json")
     entry = next(s for s in json.loads(out)["systems"] if s["name"] == "test-echo")
     assert entry["parameters"][0] == {
-        "name": "gain", "low": 0.0, "high": 2.0, "unit": "", "genuine": 1.2, "description": "response per unit input"
+        "name": "gain",
+        "low": 0.0,
+        "high": 2.0,
+        "unit": "",
+        "genuine": 1.2,
+        "description": "response per unit input",
     }
 
 
 def test_turing_run_end_to_end(capsys, tmp_path):
     out = tmp_path / "run"
     code, stdout, err = run_cli(
-        capsys, "run", "test-echo", "--models", "6", "--interrogators", "6", "--seed", "3", "--quiet",
-        "--c2st-trials", "0", "--out", str(out),
+        capsys,
+        "run",
+        "test-echo",
+        "--models",
+        "6",
+        "--interrogators",
+        "6",
+        "--seed",
+        "3",
+        "--quiet",
+        "--c2st-trials",
+        "0",
+        "--out",
+        str(out),
     )
     assert code == 0, err
     result = turing.load(out)
@@ -109,12 +130,32 @@ def test_turing_run_end_to_end(capsys, tmp_path):
     assert "gain" in stdout
 
 
-@pytest.mark.skipif("compare" not in SUBCOMMANDS, reason="`turing compare` is not part of this version yet")
+@pytest.mark.skipif(
+    "compare" not in SUBCOMMANDS, reason="`turing compare` is not part of this version yet"
+)
 def test_turing_compare_end_to_end(capsys, tmp_path):
     code, stdout, err = run_cli(
-        capsys, "compare", "test-echo", "--methods", "interrogate,passive", "--seeds", "2",
-        "--generations", "2", "--models", "4", "--interrogators", "4", "--workers", "1",
-        "--c2st-trials", "0", "--quiet", "--no-plots", "--out", str(tmp_path / "cmp"),
+        capsys,
+        "compare",
+        "test-echo",
+        "--methods",
+        "interrogate,passive",
+        "--seeds",
+        "2",
+        "--generations",
+        "2",
+        "--models",
+        "4",
+        "--interrogators",
+        "4",
+        "--workers",
+        "1",
+        "--c2st-trials",
+        "0",
+        "--quiet",
+        "--no-plots",
+        "--out",
+        str(tmp_path / "cmp"),
     )
     assert code == 0, err
     assert "interrogate" in stdout and "passive" in stdout
@@ -131,7 +172,9 @@ def test_a_variant_registers_under_its_own_name():
     )
     system = turing.make_system("test-echo-variant")
     assert system.name == "test-echo-variant" and system.env_id == "turing-tests/EchoVariant-v0"
-    assert gymnasium.make("turing-tests/EchoVariant-v0").unwrapped.system.name == "test-echo-variant"
+    assert (
+        gymnasium.make("turing-tests/EchoVariant-v0").unwrapped.system.name == "test-echo-variant"
+    )
 
 
 def test_unregister_removes_it_from_turing_and_gymnasium():
@@ -156,11 +199,17 @@ def test_a_name_already_registered_is_refused():
 @pytest.mark.parametrize(
     ("attributes", "message"),
     [
-        ({"parameters": (Parameter("gain", 0.0, 2.0, 2.5),)}, "genuine value 2.5 is outside its bounds"),
+        (
+            {"parameters": (Parameter("gain", 0.0, 2.0, 2.5),)},
+            "genuine value 2.5 is outside its bounds",
+        ),
         ({"parameters": (Parameter("gain", 1.0, 1.0, 1.0),)}, "low < high"),
         ({"parameters": (Parameter("gain", 0.0, float("inf"), 1.0),)}, "finite"),
         ({"parameters": (Parameter("a b", 0.0, 1.0, 0.5),)}, "must be an identifier"),
-        ({"parameters": (Parameter("g", 0.0, 1.0, 0.5), Parameter("g", 0.0, 1.0, 0.5))}, "used twice"),
+        (
+            {"parameters": (Parameter("g", 0.0, 1.0, 0.5), Parameter("g", 0.0, 1.0, 0.5))},
+            "used twice",
+        ),
         ({"parameters": ()}, "non-empty tuple"),
         ({"observation_size": 0}, "observation_size must be a whole number >= 1"),
         ({"action_size": 1.5}, "action_size must be a whole number"),
@@ -194,7 +243,9 @@ def test_missing_methods_and_foreign_classes_are_refused():
     with pytest.raises(SystemContractError, match="does not implement passive_action, step"):
         register_system(Half)
     with pytest.raises(SystemContractError, match=r"not a subclass of turing\.System"):
-        register_system(type("Plain", (), {"name": "test-broken", "env_id": "turing-tests/Broken-v0"}))
+        register_system(
+            type("Plain", (), {"name": "test-broken", "env_id": "turing-tests/Broken-v0"})
+        )
     with pytest.raises(SystemContractError, match="needs a `name` and an `env_id`"):
         register_system(subclass(name=None))
 
@@ -223,9 +274,21 @@ def test_genuine_values_outside_their_bounds_are_refused():
 @pytest.mark.parametrize(
     ("method", "replacement", "message"),
     [
-        ("step", lambda self, s, p, a, g: (None, p[0] * a[0]), r"step returned shape \(4,\), expected \(1, 4\)"),
-        ("reset", lambda self, p, g: p.new_zeros(1, p.shape[-1]), "reset returned Tensor, expected a \\(state, observation\\) pair"),
-        ("step", lambda self, s, p, a, g: (None, torch.zeros(1, p.shape[-1], dtype=torch.long)), "step returned a torch.int64 tensor"),
+        (
+            "step",
+            lambda self, s, p, a, g: (None, p[0] * a[0]),
+            r"step returned shape \(4,\), expected \(1, 4\)",
+        ),
+        (
+            "reset",
+            lambda self, p, g: p.new_zeros(1, p.shape[-1]),
+            "reset returned Tensor, expected a \\(state, observation\\) pair",
+        ),
+        (
+            "step",
+            lambda self, s, p, a, g: (None, torch.zeros(1, p.shape[-1], dtype=torch.long)),
+            "step returned a torch.int64 tensor",
+        ),
         ("passive_action", lambda self, t, o, p, i: o[0], r"passive_action returned shape \(4,\)"),
     ],
 )
@@ -259,8 +322,15 @@ def test_a_model_producing_nan_is_judged_counterfeit_and_counted():
 
 def test_a_run_with_failing_models_completes_and_reports_them(tmp_path):
     result = turing.learn(
-        "test-echo", generations=2, models=10, interrogators=4, seed=0, init="uniform",
-        c2st_trials=0, out=tmp_path / "run", progress=False,
+        "test-echo",
+        generations=2,
+        models=10,
+        interrogators=4,
+        seed=0,
+        init="uniform",
+        c2st_trials=0,
+        out=tmp_path / "run",
+        progress=False,
     )
     failed = result.history["failed_models"]
     assert failed.sum() > 0  # uniform genes in [0, 2]: about a quarter lie above 1.5
@@ -268,6 +338,16 @@ def test_a_run_with_failing_models_completes_and_reports_them(tmp_path):
 
 
 def test_the_genuine_system_producing_nan_is_an_error(tmp_path):
-    with pytest.raises(SystemContractError, match="test-echo: the genuine system produced a non-finite"):
-        turing.learn("test-echo", true_params={"gain": 1.8}, generations=1, models=4, interrogators=4,
-                     c2st_trials=0, out=tmp_path / "run", progress=False)
+    with pytest.raises(
+        SystemContractError, match="test-echo: the genuine system produced a non-finite"
+    ):
+        turing.learn(
+            "test-echo",
+            true_params={"gain": 1.8},
+            generations=1,
+            models=4,
+            interrogators=4,
+            c2st_trials=0,
+            out=tmp_path / "run",
+            progress=False,
+        )

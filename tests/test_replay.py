@@ -10,10 +10,10 @@ import sys
 import numpy as np
 import pytest
 import torch
-from turing.agents import ModelPopulation
 
 import turing
 from turing import Parameter, System
+from turing.agents import ModelPopulation
 from turing.cli import main
 from turing.evaluator import Evaluator
 from turing.registry import register_system, unregister_system

@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from turing.agents import InterrogatorPopulation
-from turing.envs import AgentInference
 
 import turing
+from turing.agents import InterrogatorPopulation
 from turing.config import RunConfig
 from turing.environment import SystemEnv
+from turing.envs import AgentInference
 from turing.evaluator import Evaluator, interrogator_shape
 from turing.runner import Runner
 

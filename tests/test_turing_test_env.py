@@ -53,7 +53,9 @@ def test_passes_gymnasium_check_env(system, models):
 
 @pytest.mark.parametrize("system", ["agent-inference", "range-sensor-id"])
 def test_passes_stable_baselines3_check_env(system):
-    sb3 = pytest.importorskip("stable_baselines3.common.env_checker", reason="the `rl` extra is not installed")
+    sb3 = pytest.importorskip(
+        "stable_baselines3.common.env_checker", reason="the `rl` extra is not installed"
+    )
     sb3.check_env(make(system=system), warn=False)
 
 
@@ -149,8 +151,12 @@ def test_bad_actions_and_options_are_user_errors():
 # ----------------------------------------------------------------------------- batched
 def test_vector_env_runs_all_trials_in_one_batch():
     envs = gymnasium.make_vec(
-        "turing/TuringTest-v0", num_envs=512, vectorization_mode="vector_entry_point",
-        system="agent-inference", models=MODELS, steps=5,
+        "turing/TuringTest-v0",
+        num_envs=512,
+        vectorization_mode="vector_entry_point",
+        system="agent-inference",
+        models=MODELS,
+        steps=5,
     )
     assert isinstance(envs.unwrapped, TuringTestVectorEnv)
     obs, _ = envs.reset(seed=3)
@@ -163,7 +169,10 @@ def test_vector_env_runs_all_trials_in_one_batch():
     assert terminated.all() and not truncated.any()
     assert np.array_equal(rewards, info["genuine"].astype(float))  # everything judged genuine
     assert 0.43 < info["genuine"].mean() < 0.57
-    assert set(info["model"][~info["genuine"]]) == {0, 1} and (info["model"][info["genuine"]] == -1).all()
+    assert (
+        set(info["model"][~info["genuine"]]) == {0, 1}
+        and (info["model"][info["genuine"]] == -1).all()
+    )
     assert info["params"].shape == (512, 4)
     obs, rewards, terminated, _, _ = envs.step(actions)  # next-step autoreset
     assert obs.shape == (512, 1) and not terminated.any() and not rewards.any()
@@ -215,18 +224,37 @@ def test_a_model_producing_nan_is_judged_counterfeit(fragile):
 
 def test_the_genuine_system_producing_nan_is_an_error(fragile):
     env = make(system="test-fragile", true_params={"gain": 1.5}, steps=4)
-    with pytest.raises(turing.SystemContractError, match="test-fragile: the genuine system produced a non-finite"):
+    with pytest.raises(
+        turing.SystemContractError, match="test-fragile: the genuine system produced a non-finite"
+    ):
         play(env, 1.0, {"genuine": True})
 
 
 # ----------------------------------------------------------------------------- PPO
 def test_ppo_interrogator_smoke(tmp_path):
-    pytest.importorskip("stable_baselines3", reason="the `rl` extra is not installed (pip install -e '.[rl]')")
+    pytest.importorskip(
+        "stable_baselines3", reason="the `rl` extra is not installed (pip install -e '.[rl]')"
+    )
     out = tmp_path / "ppo"
     command = [
-        sys.executable, str(ROOT / "experiments" / "ppo_interrogator.py"),
-        "--total-steps", "800", "--envs", "8", "--rollout", "50", "--steps", "10", "--history", "10",
-        "--models", "2", "--eval-trials", "40", "--out", str(out),
+        sys.executable,
+        str(ROOT / "experiments" / "ppo_interrogator.py"),
+        "--total-steps",
+        "800",
+        "--envs",
+        "8",
+        "--rollout",
+        "50",
+        "--steps",
+        "10",
+        "--history",
+        "10",
+        "--models",
+        "2",
+        "--eval-trials",
+        "40",
+        "--out",
+        str(out),
     ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -235,6 +263,8 @@ def test_ppo_interrogator_smoke(tmp_path):
         assert 0.0 <= result[key]["accuracy"] <= 1.0 and result[key]["trials"] == 40
         assert len(result[key]["accuracy_per_model"]) == 2
     assert result["training_steps"] >= 800
-    assert {"timesteps", "training_accuracy"} <= set((out / "learning_curve.csv").read_text().splitlines()[0].split(","))
+    assert {"timesteps", "training_accuracy"} <= set(
+        (out / "learning_curve.csv").read_text().splitlines()[0].split(",")
+    )
     assert "mlp_extractor.policy_net.0.weight" in np.load(out / "policy.npz")
     assert "PPO interrogator accuracy" in done.stdout

@@ -18,8 +18,13 @@ packages add theirs through the ``turing.systems`` entry-point group, and
 system into a Turing test for interrogators trained by reinforcement learning.
 """
 
+from turing.api import learn, load, resume
+from turing.compare import Comparison, compare_methods, summarise_comparison
+from turing.config import RunConfig
 from turing.errors import SystemContractError, UserError
-from turing.system import Parameter, System, Truth
+from turing.evaluator import Evaluator, Judgements
+from turing.method import GenerationReport, Method, get_method, method_names, register_method
+from turing.plugins import load_plugins, load_system_module
 from turing.registry import (
     get_registration,
     make_system,
@@ -28,19 +33,18 @@ from turing.registry import (
     unregister_system,
     validate_system,
 )
-from turing.plugins import load_plugins, load_system_module
-from turing.config import RunConfig
-from turing.method import GenerationReport, Method, get_method, method_names, register_method
-from turing import coevolution as _coevolution  # noqa: F401  (registers the coevolution modes)
-from turing import baselines as _baselines  # noqa: F401  (registers metric, gan, gan-interrogate, sbi)
-from turing.evaluator import Evaluator, Judgements
 from turing.result import Result
-from turing.api import learn, load, resume
-from turing.compare import Comparison, compare_methods, summarise_comparison
 from turing.summary import Summary
+from turing.system import Parameter, System, Truth
 
-from turing import envs as _envs  # noqa: F401,E402  (registers the built-in systems)
-from turing import turing_test as _turing_test  # noqa: F401,E402  (registers turing/TuringTest-v0)
+# Registrations last (these modules import the public names above from `turing`), in the
+# order `turing list` shows the modes.
+# isort: off
+from turing import coevolution as _coevolution  # noqa: F401  (interrogate, passive, passive-io)
+from turing import baselines as _baselines  # noqa: F401  (metric, gan, gan-interrogate, sbi)
+from turing import envs as _envs  # noqa: F401  (the built-in systems)
+from turing import turing_test as _turing_test  # noqa: F401  (turing/TuringTest-v0)
+# isort: on
 
 __version__ = "0.1.0"
 
@@ -53,8 +57,8 @@ __all__ = [
     "Parameter",
     "Result",
     "RunConfig",
-    "System",
     "Summary",
+    "System",
     "SystemContractError",
     "Truth",
     "UserError",

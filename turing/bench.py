@@ -65,7 +65,9 @@ def benchmark(
     generator = torch_generator(seed, "simulation", device)
     # Compiled and eager are both timed where the system can compile (the figure asked for
     # decides `steps_per_second`; by default the compiled one, as runs of this size compile).
-    default = system.supports_compile if compile is None else bool(compile) and system.supports_compile
+    default = (
+        system.supports_compile if compile is None else bool(compile) and system.supports_compile
+    )
     flags = [default] if compile is not None or not system.supports_compile else [True, False]
     timed: dict[bool, dict[str, Any]] = {}
     for flag in flags:

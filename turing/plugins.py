@@ -148,7 +148,9 @@ def load_system_module(module: str | os.PathLike) -> ModuleType:
     path = Path(text).expanduser()
     if text.endswith(".py") or os.sep in text or (os.altsep and os.altsep in text):
         if not path.is_file():
-            raise UserError(f"--system-module {text}: no such file; give the path of a .py file or a module name")
+            raise UserError(
+                f"--system-module {text}: no such file; give the path of a .py file or a module name"
+            )
         loaded = _import_file(path.resolve(), text)
         _remember(str(path.resolve()))
         return loaded
@@ -202,7 +204,9 @@ def _register_from(loaded: Any, value: str) -> None:
     if callable(loaded):
         loaded()
         return
-    raise TypeError(f"{value} is a {type(loaded).__name__}; name a module, a System subclass or a function")
+    raise TypeError(
+        f"{value} is a {type(loaded).__name__}; name a module, a System subclass or a function"
+    )
 
 
 def _import(text: str) -> ModuleType:
@@ -223,7 +227,9 @@ def _import_file(path: Path, text: str) -> ModuleType:
             f"({getattr(existing, '__file__', 'built in')}); rename the file"
         )
     if not name.isidentifier():
-        raise UserError(f"--system-module {text}: {name!r} is not a module name; rename the file (letters, digits, _)")
+        raise UserError(
+            f"--system-module {text}: {name!r} is not a module name; rename the file (letters, digits, _)"
+        )
     found = _find_spec(name)
     if found is not None and found.origin and Path(found.origin).resolve() != path:
         raise UserError(

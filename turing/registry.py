@@ -154,7 +154,9 @@ def register_system(
             "'-', '_' or '.' (it names run folders), e.g. 'my-system'"
         )
     if env_id in RESERVED_ENV_IDS:
-        raise SystemContractError(f"{name}: env_id {env_id!r} is reserved by turing; choose another")
+        raise SystemContractError(
+            f"{name}: env_id {env_id!r} is reserved by turing; choose another"
+        )
     try:
         gymnasium.envs.registration.parse_env_id(env_id)
     except (gymnasium.error.Error, TypeError):
@@ -299,7 +301,9 @@ def validate_system(system: System) -> System:
     """
     problems = contract_problems(system)
     if problems:
-        raise SystemContractError(f"{getattr(system, 'name', type(system).__name__)}: " + "; ".join(problems))
+        raise SystemContractError(
+            f"{getattr(system, 'name', type(system).__name__)}: " + "; ".join(problems)
+        )
     return system
 
 
@@ -323,11 +327,19 @@ def contract_problems(system: System | type[System]) -> list[str]:
         problems += _parameter_problems(parameters)
     for attribute in ("observation_size", "action_size"):
         value = get(attribute)
-        if value is not _MISSING and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        if value is not _MISSING and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
             problems.append(f"{attribute} must be a whole number >= 1, got {value!r}")
     low, high = get("action_low"), get("action_high")
     if low is not _MISSING and high is not _MISSING:
-        if not (_is_number(low) and _is_number(high) and math.isfinite(low) and math.isfinite(high) and low < high):
+        if not (
+            _is_number(low)
+            and _is_number(high)
+            and math.isfinite(low)
+            and math.isfinite(high)
+            and low < high
+        ):
             problems.append(
                 f"action bounds must be finite numbers with action_low < action_high, got "
                 f"[{low!r}, {high!r}] (an interrogator's output in [0, 1] is scaled into them)"
@@ -335,14 +347,22 @@ def contract_problems(system: System | type[System]) -> list[str]:
     low, high = get("observation_low"), get("observation_high")
     if low is not _MISSING and high is not _MISSING:
         if not (_is_number(low) and _is_number(high) and low < high):
-            problems.append(f"observation bounds must satisfy observation_low < observation_high, got [{low!r}, {high!r}]")
+            problems.append(
+                f"observation bounds must satisfy observation_low < observation_high, got [{low!r}, {high!r}]"
+            )
     for names, size in (("observation_names", "observation_size"), ("action_names", "action_size")):
         value, n = getattr(system, names, ()), getattr(system, size, None)
         if value and isinstance(n, int) and len(value) != n:
             problems.append(f"{names} has {len(value)} names but {size} is {n}")
-    for attribute, least in (("default_steps", 1), ("default_generations", 1), ("default_chunk_size", 2)):
+    for attribute, least in (
+        ("default_steps", 1),
+        ("default_generations", 1),
+        ("default_chunk_size", 2),
+    ):
         value = get(attribute)
-        if value is not _MISSING and (isinstance(value, bool) or not isinstance(value, int) or value < least):
+        if value is not _MISSING and (
+            isinstance(value, bool) or not isinstance(value, int) or value < least
+        ):
             problems.append(f"{attribute} must be a whole number >= {least}, got {value!r}")
     return problems
 
@@ -366,7 +386,9 @@ def _parameter_problems(parameters: Any) -> list[str]:
         seen.add(p.name)
         bounds = (p.low, p.high, p.genuine)
         if not all(_is_number(v) and math.isfinite(v) for v in bounds) or not p.low < p.high:
-            problems.append(f"parameter {p.name}: bounds must be finite with low < high, got [{p.low!r}, {p.high!r}]")
+            problems.append(
+                f"parameter {p.name}: bounds must be finite with low < high, got [{p.low!r}, {p.high!r}]"
+            )
         elif not p.low <= p.genuine <= p.high:
             problems.append(
                 f"parameter {p.name}: genuine value {p.genuine:g} is outside its bounds "
@@ -400,7 +422,12 @@ def _check_callable_without_arguments(factory: Callable[..., Any], name: str) ->
         p.name
         for p in signature.parameters.values()
         if p.default is inspect.Parameter.empty
-        and p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        and p.kind
+        in (
+            inspect.Parameter.POSITIONAL_ONLY,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            inspect.Parameter.KEYWORD_ONLY,
+        )
     ]
     if required:
         raise SystemContractError(

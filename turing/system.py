@@ -272,7 +272,9 @@ class System(ABC):
         return None
 
     @abstractmethod
-    def passive_action(self, t: int, observation: Tensor, params: Tensor, inputs: Tensor | None) -> Tensor:
+    def passive_action(
+        self, t: int, observation: Tensor, params: Tensor, inputs: Tensor | None
+    ) -> Tensor:
         """The action at step ``t`` when no interrogator acts (the system's natural input,
         used by the ``passive`` modes).
 

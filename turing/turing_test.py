@@ -59,10 +59,14 @@ from turing.system import System
 ENV_ID = "turing/TuringTest-v0"
 JUDGEMENT_THRESHOLD = 0.5
 
-ModelsLike = Sequence[Mapping[str, Any]] | Sequence[Sequence[float]] | np.ndarray | Mapping[str, Any] | None
+ModelsLike = (
+    Sequence[Mapping[str, Any]] | Sequence[Sequence[float]] | np.ndarray | Mapping[str, Any] | None
+)
 
 
-def model_table(system: System, models: ModelsLike, reference: Mapping[str, float] | None = None) -> np.ndarray | None:
+def model_table(
+    system: System, models: ModelsLike, reference: Mapping[str, float] | None = None
+) -> np.ndarray | None:
     """The models of a Turing test as a ``[M, D]`` array of parameter values.
 
     Args:
@@ -84,7 +88,9 @@ def model_table(system: System, models: ModelsLike, reference: Mapping[str, floa
     if isinstance(models, Mapping):
         models = [models]
     if len(models) == 0:
-        raise UserError(f"{system.name}: models is empty; give at least one model, or None for random models")
+        raise UserError(
+            f"{system.name}: models is empty; give at least one model, or None for random models"
+        )
     rows = []
     for model in models:
         if isinstance(model, Mapping):
@@ -133,7 +139,9 @@ class TuringTest:
         options: Mapping[str, Any],
     ):
         if system is None:
-            raise UserError(f"{ENV_ID} needs a system: gymnasium.make({ENV_ID!r}, system=NAME) (see `turing list`)")
+            raise UserError(
+                f"{ENV_ID} needs a system: gymnasium.make({ENV_ID!r}, system=NAME) (see `turing list`)"
+            )
         self.system = make_system(system, **options)
         self.truth = self.system.make_truth(true_params)
         self.models = model_table(self.system, models, self.truth.reference)
@@ -141,7 +149,9 @@ class TuringTest:
         if self.steps < 1:
             raise UserError(f"{ENV_ID}: steps must be at least 1, got {steps}")
         if not 0.0 <= float(genuine_probability) <= 1.0:
-            raise UserError(f"{ENV_ID}: genuine_probability must be in [0, 1], got {genuine_probability}")
+            raise UserError(
+                f"{ENV_ID}: genuine_probability must be in [0, 1], got {genuine_probability}"
+            )
         self.genuine_probability = float(genuine_probability)
         self.device = torch.device(device)
 
@@ -157,7 +167,9 @@ class TuringTest:
         self.action_space = spaces.Box(low=low, high=high, dtype=np.float32)
         names = system.action_names or tuple(f"action_{k}" for k in range(system.action_size))
         self.action_names = (*names, "judgement")
-        self.genuine_simulation = torch.tensor(self.truth.simulation, dtype=torch.float32, device=self.device)
+        self.genuine_simulation = torch.tensor(
+            self.truth.simulation, dtype=torch.float32, device=self.device
+        )
         self.generator = torch.Generator(device=self.device)
 
         self.state: Any = None
@@ -170,14 +182,18 @@ class TuringTest:
         self.failed = np.zeros(0, dtype=bool)
         self.last = np.zeros((0, system.observation_size), dtype=np.float32)
 
-    def start(self, n: int, rng: np.random.Generator, options: Mapping[str, Any] | None) -> np.ndarray:
+    def start(
+        self, n: int, rng: np.random.Generator, options: Mapping[str, Any] | None
+    ) -> np.ndarray:
         """Chooses ``n`` trials (genuine or which model) and returns their first
         observations ``[n, obs]``. Every draw comes from ``rng``, so a seeded ``rng``
         replays the same trials."""
         options = dict(options or {})
         unknown = set(options) - {"genuine", "model"}
         if unknown:
-            raise UserError(f"{ENV_ID}: unknown reset options {sorted(unknown)}; use 'genuine' or 'model'")
+            raise UserError(
+                f"{ENV_ID}: unknown reset options {sorted(unknown)}; use 'genuine' or 'model'"
+            )
         self.generator.manual_seed(int(rng.integers(2**63 - 1)))
         genuine = rng.random(n) < self.genuine_probability
         if self.models is not None:
@@ -185,14 +201,18 @@ class TuringTest:
             rows = self.models[model]
         else:
             model = np.full(n, -1)
-            rows = rng.uniform(self.system.lows, self.system.highs, size=(n, len(self.system.parameters)))
+            rows = rng.uniform(
+                self.system.lows, self.system.highs, size=(n, len(self.system.parameters))
+            )
         if "genuine" in options:
             genuine[:] = bool(options["genuine"])
         if "model" in options:
             index = int(options["model"])
             if self.models is None or not 0 <= index < len(self.models):
                 count = 0 if self.models is None else len(self.models)
-                raise UserError(f"{ENV_ID}: no model {options['model']!r}; this env has {count} models")
+                raise UserError(
+                    f"{ENV_ID}: no model {options['model']!r}; this env has {count} models"
+                )
             genuine[:], model[:], rows = False, index, self.models[np.full(n, index)]
         model = np.where(genuine, -1, model)
         reference = np.array([self.truth.reference[p] for p in self.system.parameter_names])
@@ -206,7 +226,9 @@ class TuringTest:
         self.failed = np.zeros(n, dtype=bool)
         self.t = 0
         self.running = True
-        self.state, obs = _pair(self.system.reset(self.params, self.generator), self.system, "reset")
+        self.state, obs = _pair(
+            self.system.reset(self.params, self.generator), self.system, "reset"
+        )
         return self.observe(obs, "reset")
 
     def advance(self, actions: np.ndarray) -> np.ndarray:
@@ -214,7 +236,9 @@ class TuringTest:
         observations ``[n, obs]``."""
         drive = np.clip(actions[:, :-1], self.action_space.low[:-1], self.action_space.high[:-1])
         action = torch.as_tensor(drive.T.copy(), device=self.device)
-        self.state, obs = _pair(self.system.step(self.state, self.params, action, self.generator), self.system, "step")
+        self.state, obs = _pair(
+            self.system.step(self.state, self.params, action, self.generator), self.system, "step"
+        )
         self.t += 1
         return self.observe(obs, "step")
 
@@ -306,7 +330,9 @@ class TuringTestEnv(gymnasium.Env):
     ):
         if render_mode is not None:
             raise UserError(f"{ENV_ID} draws nothing; use render_mode=None")
-        self.test = TuringTest(system, models, steps, true_params, genuine_probability, "cpu", options)
+        self.test = TuringTest(
+            system, models, steps, true_params, genuine_probability, "cpu", options
+        )
         self.system, self.steps, self.models = self.test.system, self.test.steps, self.test.models
         self.observation_space = self.test.observation_space
         self.action_space = self.test.action_space
@@ -341,7 +367,9 @@ class TuringTestEnv(gymnasium.Env):
             return self.test.advance(actions)[0], 0.0, False, False, {"t": self.test.t}
         reward, truth = self.test.judge(actions)
         info = {"t": self.test.t, **{k: _scalar(v[0]) for k, v in truth.items() if k != "params"}}
-        info["params"] = dict(zip(self.system.parameter_names, map(float, truth["params"][0]), strict=True))
+        info["params"] = dict(
+            zip(self.system.parameter_names, map(float, truth["params"][0]), strict=True)
+        )
         return self.test.last[0].copy(), float(reward[0]), True, False, info
 
 
@@ -376,13 +404,19 @@ class TuringTestVectorEnv(VectorEnv):
     ):
         if render_mode is not None:
             raise UserError(f"{ENV_ID} draws nothing; use render_mode=None")
-        self.test = TuringTest(system, models, steps, true_params, genuine_probability, device, options)
+        self.test = TuringTest(
+            system, models, steps, true_params, genuine_probability, device, options
+        )
         self.system, self.steps, self.models = self.test.system, self.test.steps, self.test.models
         self.num_envs = int(num_envs)
         self.single_observation_space = self.test.observation_space
         self.single_action_space = self.test.action_space
-        self.observation_space = gymnasium.vector.utils.batch_space(self.single_observation_space, self.num_envs)
-        self.action_space = gymnasium.vector.utils.batch_space(self.single_action_space, self.num_envs)
+        self.observation_space = gymnasium.vector.utils.batch_space(
+            self.single_observation_space, self.num_envs
+        )
+        self.action_space = gymnasium.vector.utils.batch_space(
+            self.single_action_space, self.num_envs
+        )
         self.action_names = self.test.action_names
         self.render_mode = None
         self._needs_reset = False

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+
 from turing.envs.bullet_view import BulletView, color_scale
 from turing.envs.epuck import constants as C
 from turing.envs.epuck import sim

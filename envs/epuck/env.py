@@ -34,9 +34,9 @@ import gymnasium
 import numpy as np
 import torch
 from gymnasium import spaces
+
 from turing.envs.epuck import constants as C
 from turing.envs.epuck import sim
-
 from turing.errors import UserError
 from turing.registry import make_system
 

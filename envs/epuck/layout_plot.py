@@ -20,8 +20,8 @@ import matplotlib
 matplotlib.use("Agg")  # files only; never needs a display
 import matplotlib.pyplot as plt
 import numpy as np
-from turing.envs.epuck import constants as C
 
+from turing.envs.epuck import constants as C
 from turing.system import Truth
 
 N = C.N_SENSORS

@@ -15,11 +15,11 @@ the Gymnasium env would show under the same seed.
 from __future__ import annotations
 
 import torch
+
 from turing.envs.bullet_view import BulletScene, BulletView, Camera
 from turing.envs.epuck import constants as C
 from turing.envs.epuck import sim
 from turing.envs.epuck.bullet import ARENA_SPACING, TRAIL_COLORS, EpuckWorld
-
 from turing.replay import ReplayScene, SceneOptions, StepView
 
 M = C.METRES_PER_CM

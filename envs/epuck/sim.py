@@ -47,6 +47,7 @@ import warnings
 from collections.abc import Callable
 
 import torch
+
 from turing.envs.epuck import constants as C
 
 Tensor = torch.Tensor

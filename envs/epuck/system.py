@@ -37,10 +37,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from turing.envs.epuck import constants as C
-from turing.envs.epuck import sim
 
 from turing import Parameter, System, Truth, register_system
+from turing.envs.epuck import constants as C
+from turing.envs.epuck import sim
 from turing.errors import UserError
 
 Tensor = torch.Tensor

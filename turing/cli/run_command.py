@@ -148,7 +148,9 @@ def run(args) -> int:
         )
     else:
         if args.generations is not None and args.budget is not None:
-            raise UserError("give --generations or --budget, not both (the budget sets the generations)")
+            raise UserError(
+                "give --generations or --budget, not both (the budget sets the generations)"
+            )
         if not args.system:
             raise UserError(
                 "name a SYSTEM to run (see `turing list`) or continue one with --resume DIR"
