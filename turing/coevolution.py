@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from deap import tools
 
 from turing.agents import ModelPopulation
 from turing.evaluator import COEVOLUTION_MODES, Evaluator, interrogator_shape
@@ -75,6 +76,12 @@ class Coevolution(Method):
         self.models = self.model_es.population()
         self.interrogators = self.interrogator_es.population()
         self._last: dict[str, np.ndarray] = {}
+        # DEAP statistics of both populations' fitness, and a Logbook of this process's
+        # generations for Python users (metrics.csv is the run's complete record).
+        self.statistics = tools.Statistics(key=lambda individual: individual.fitness.values[0])
+        self.statistics.register("best", np.max)
+        self.statistics.register("mean", np.mean)
+        self.logbook = tools.Logbook()
 
     def generation(self) -> GenerationReport:
         model_genes = EvolutionStrategy.genes(self.models)
@@ -104,11 +111,16 @@ class Coevolution(Method):
         }
         accuracy_genuine = float(judgements.accuracy_genuine.mean())
         accuracy_model = float(judgements.accuracy_model.mean())
+        # Interrogator fitness is the fraction of correct judgements: its accuracy.
+        record = {
+            "models": self.statistics.compile(self.models),
+            "interrogators": self.statistics.compile(self.interrogators),
+        }
         metrics = {
-            "model_fitness_best": float(ranked_models[0].fitness.values[0]),
-            "model_fitness_mean": float(model_fitness.mean()),
-            "interrogator_accuracy_best": float(ranked_interrogators[0].fitness.values[0]),
-            "interrogator_accuracy_mean": float(interrogator_fitness.mean()),
+            "model_fitness_best": float(record["models"]["best"]),
+            "model_fitness_mean": float(record["models"]["mean"]),
+            "interrogator_accuracy_best": float(record["interrogators"]["best"]),
+            "interrogator_accuracy_mean": float(record["interrogators"]["mean"]),
             "accuracy_genuine": accuracy_genuine,
             "accuracy_model": accuracy_model,
             "failed_models": int(judgements.model_failed.sum()),
@@ -116,6 +128,7 @@ class Coevolution(Method):
         self.models, clipped = self.model_es.next_population(ranked_models)
         self.interrogators, _ = self.interrogator_es.next_population(ranked_interrogators)
         metrics["clipped_genes"] = clipped
+        self.logbook.record(**metrics)
         return GenerationReport(
             ranked=ranked_genes,
             metrics=metrics,

@@ -107,6 +107,7 @@ class SystemEnv(gymnasium.Env):
         self._generator = torch.Generator()
         self._seeded = False
         self._state = None
+        self._started = False
         self._t = 0
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -118,11 +119,12 @@ class SystemEnv(gymnasium.Env):
             self._generator.manual_seed(int(self.np_random.integers(2**63 - 1)))
             self._seeded = True
         self._state, obs = self.system.reset(self.params, self._generator)
+        self._started = True
         self._t = 0
         return self._observation(obs), {"t": 0}
 
     def step(self, action):
-        if self._state is None:
+        if not self._started:
             raise gymnasium.error.ResetNeeded("call reset() before step()")
         action = torch.as_tensor(np.asarray(action, dtype=np.float32).reshape(-1, 1))
         self._state, obs = self.system.step(self._state, self.params, action, self._generator)
@@ -179,6 +181,7 @@ class SystemVectorEnv(VectorEnv):
         self._generator = torch.Generator(device=self.device)
         self._seeded = False
         self._state = None
+        self._started = False
         self._t = 0
         self._needs_reset = False
 
@@ -191,12 +194,13 @@ class SystemVectorEnv(VectorEnv):
             self._generator.manual_seed(int(self.np_random.integers(2**63 - 1)))
             self._seeded = True
         self._state, obs = self.system.reset(self.params, self._generator)
+        self._started = True
         self._t = 0
         self._needs_reset = False
         return self._observation(obs), {}
 
     def step(self, actions):
-        if self._state is None:
+        if not self._started:
             raise gymnasium.error.ResetNeeded("call reset() before step()")
         zeros = np.zeros(self.num_envs, dtype=np.float64)
         false = np.zeros(self.num_envs, dtype=bool)

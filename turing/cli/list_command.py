@@ -19,11 +19,17 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
+    import sys
+
     from turing import make_system, method_names, registrations
 
     systems = []
     for name, registration in sorted(registrations().items()):
-        system = make_system(name)
+        try:
+            system = make_system(name)
+        except Exception as exc:  # one broken plugin must not hide the others
+            print(f"turing list: skipping {name} ({registration.source}): {exc}", file=sys.stderr)
+            continue
         systems.append(
             {
                 "name": name,
