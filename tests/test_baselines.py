@@ -16,6 +16,7 @@ import pytest
 import torch
 
 import turing
+from turing.baselines.networks import Elman, initialise
 from turing.baselines.rollout import replayed_rollout
 from turing.config import RunConfig
 from turing.envs import AgentInference
@@ -77,11 +78,19 @@ def test_sbi_runs_end_to_end(tmp_path, system):
     assert np.isfinite(float(rows(result.path)[0]["validation_loss"]))
 
 
-@pytest.mark.parametrize("mode", ["metric", "gan", "gan-interrogate"])
+@pytest.mark.parametrize(
+    ("mode", "options"),
+    [
+        ("metric", {}),
+        ("gan", {}),
+        ("gan-interrogate", {}),
+        ("gan-interrogate", {"cell": "rnn"}),
+    ],
+)
 def test_same_seed_same_metrics_and_interrupted_run_resumes_bit_identically(
-    tmp_path, monkeypatch, mode
+    tmp_path, monkeypatch, mode, options
 ):
-    settings = {**TINY, "checkpoint_every": 2}
+    settings = {**TINY, "checkpoint_every": 2, "method_options": options}
     reference = tiny_run(tmp_path / "reference", mode, generations=5, **settings)
     again = tiny_run(tmp_path / "again", mode, generations=5, **settings)
     assert rows(again.path) == rows(reference.path)
@@ -193,11 +202,58 @@ def test_gan_discriminator_loss_falls(tmp_path, mode):
     assert result.history["discriminator_accuracy"][-2:].mean() > 0.62
 
 
+def test_elman_is_torch_rnn_with_a_hand_written_backward():
+    """The discriminator's Elman network computes ``torch.nn.RNN``'s function (its two
+    biases summed) and the same gradients; stepping it computes the same states bit for
+    bit, and handing those states back gives bit-identical gradients."""
+    generator = torch.Generator().manual_seed(3)
+    elman = initialise(Elman(3, 6, device="meta"), generator, "cpu").double()
+    reference = torch.nn.RNN(3, 6).double()
+    with torch.no_grad():
+        reference.weight_ih_l0.copy_(elman.weight_ih)
+        reference.weight_hh_l0.copy_(elman.weight_hh)
+        reference.bias_ih_l0.copy_(elman.bias)
+        reference.bias_hh_l0.zero_()
+    inputs = torch.randn(12, 5, 3, generator=generator, dtype=torch.float64, requires_grad=True)
+    weights = torch.randn(12, 5, 6, generator=generator, dtype=torch.float64)
+
+    def gradients(module, states):
+        (states * weights).sum().backward()
+        found = [inputs.grad.clone()] + [p.grad.clone() for p in module.parameters()]
+        inputs.grad = None
+        module.zero_grad()
+        return found
+
+    states = elman(inputs)
+    expected = reference(inputs)[0]
+    torch.testing.assert_close(states, expected)
+    ours, theirs = gradients(elman, states), gradients(reference, expected)
+    for a, b in zip(ours[:3], theirs[:3], strict=True):  # inputs, weight_ih, weight_hh
+        torch.testing.assert_close(a, b)
+    torch.testing.assert_close(ours[3], theirs[3])  # bias = bias_ih (+ bias_hh)
+    assert torch.autograd.gradcheck(
+        lambda x: elman(x), (inputs[:4, :2].detach().clone().requires_grad_(),)
+    )
+
+    with torch.no_grad():
+        hidden, stepped = None, []
+        for t in range(12):
+            hidden = elman.step(inputs[t], hidden)
+            stepped.append(hidden)
+    stepped = torch.stack(stepped)
+    assert torch.equal(stepped, states.detach())
+    reused = elman(inputs, stepped)
+    for a, b in zip(gradients(elman, reused), ours, strict=True):
+        assert torch.equal(a, b)
+
+
 def test_method_options_are_checked_before_anything_is_written(tmp_path):
     with pytest.raises(turing.UserError, match="gan has no option 'learning_rate'"):
         tiny_run(tmp_path / "bad", "gan", method_options={"learning_rate": 0.1})
     with pytest.raises(turing.UserError, match="batch"):
         tiny_run(tmp_path / "bad", "gan", method_options={"batch": 0})
+    with pytest.raises(turing.UserError, match="cell='lstm' must be one of rnn, gru"):
+        tiny_run(tmp_path / "bad", "gan-interrogate", method_options={"cell": "lstm"})
     with pytest.raises(turing.UserError, match="takes no method options"):
         tiny_run(tmp_path / "bad", "interrogate", method_options={"batch": 10})
     with pytest.raises(turing.UserError, match="not both"):

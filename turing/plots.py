@@ -3,7 +3,8 @@
 ``plots/parameters.png``: each parameter's best and top-10-median value per generation,
 with the genuine value as a line (one panel per parameter). ``plots/fitness.png``: fitness
 of both populations and the interrogators' accuracy on genuine and on model trials per
-generation. A system may add its own (e.g. a sensor layout drawing).
+generation, and a method's losses (the gradient-trained baselines') on an axis of their own.
+A system may add its own (e.g. a sensor layout drawing).
 """
 
 from __future__ import annotations
@@ -95,14 +96,31 @@ def plot_fitness(history, result, path: Path) -> Path | None:
     generation = history["generation"]
     for key, label, color, style in present:
         ax.plot(generation, history[key], color=color, ls=style, lw=1.2, label=label)
-    for key in losses:
-        ax.plot(generation, history[key], lw=1.2, label=key.replace("_", " "))
     if present:
         ax.set_ylim(-0.02, 1.02)
+        ax.set_ylabel("fraction")
+    # Losses are unbounded (log 2 = chance for a cross-entropy), so next to fractions they
+    # get an axis of their own on the right instead of being cut off at 1.
+    loss_ax = ax.twinx() if present and losses else ax
+    colors = iter(["tab:orange", "tab:brown", "tab:olive", "tab:cyan", "tab:pink", "tab:gray"])
+    for key in losses:
+        loss_ax.plot(
+            generation,
+            history[key],
+            color=next(colors, None),
+            ls="--",
+            lw=1.2,
+            label=key.replace("_", " "),
+        )
+    if losses:
+        loss_ax.set_ylabel("loss")
     ax.set_xlabel("generation")
-    ax.set_ylabel("fraction" if present else "loss")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
+    handles, labels = ax.get_legend_handles_labels()
+    if loss_ax is not ax:
+        more_handles, more_labels = loss_ax.get_legend_handles_labels()
+        handles, labels = handles + more_handles, labels + more_labels
+    ax.legend(handles, labels, fontsize=8, loc="best")
     ax.set_title(f"{result.system} | {result.mode} | seed {result.seed}", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
