@@ -356,3 +356,19 @@ def test_metric_is_biased_on_p_where_interrogation_is_not(tmp_path):
             errors[mode].append(result.abs_error["top10_median"]["p"])
     assert np.median(errors["metric"]) > 0.08
     assert np.median(errors["interrogate"]) < np.median(errors["metric"]) / 2
+
+
+@pytest.mark.parametrize("mode", ["metric", "gan"])
+def test_baselines_simulate_with_the_step_the_run_resolved(tmp_path, monkeypatch, mode):
+    """A baseline simulates with the compiled step when the run compiles (it once ran
+    eagerly whatever the run said: 25x slower on case study 2)."""
+    prepared = []
+    monkeypatch.setattr(AgentInference, "supports_compile", True)
+    monkeypatch.setattr(
+        AgentInference, "prepare", lambda self, device, compile: prepared.append(compile)
+    )
+    tiny_run(tmp_path / "compiled", mode, generations=1, compile=True)
+    assert prepared and all(prepared)
+    prepared.clear()
+    tiny_run(tmp_path / "eager", mode, generations=1, compile=False)
+    assert prepared and not any(prepared)

@@ -62,6 +62,9 @@ class Method(ABC):
         self.device = torch.device(config.device)
         self.simulated_trials = 0
         self.simulated_steps = 0
+        # Every method simulates with the step the run resolved (compiled where it pays
+        # off); the evaluator repeats this before each batch, the baselines rely on it.
+        system.prepare(self.device, bool(config.compile))
 
     @classmethod
     def check_supported(cls, system: System, mode: str) -> None:
