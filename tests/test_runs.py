@@ -127,6 +127,28 @@ def test_resume_of_a_finished_run_changes_nothing(tmp_path):
     assert before == after
 
 
+def test_a_run_being_written_is_refused_to_a_second_writer(tmp_path):
+    """Two processes never write one run folder: a second `--resume` of a run another
+    process is writing is one line, exit code 2, and changes nothing."""
+    config = RunConfig(
+        system="agent-inference", generations=3, models=4, interrogators=4, steps=10, c2st_trials=0
+    )
+    runner = Runner.create(config, tmp_path / "run", progress=False)
+    before = {p: p.read_bytes() for p in (tmp_path / "run").rglob("*") if p.is_file()}
+    second = subprocess.run(
+        [sys.executable, "-m", "turing.cli", "run", "--resume", str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert second.returncode == 2
+    assert "being written by another process" in second.stderr
+    assert "Traceback" not in second.stderr and len(second.stderr.strip().splitlines()) == 1
+    assert {p: p.read_bytes() for p in (tmp_path / "run").rglob("*") if p.is_file()} == before
+    runner.run()  # the lock is released when the run finishes
+    assert len(turing.resume(tmp_path / "run", progress=False).history["generation"]) == 3
+
+
 def test_run_folder_holds_what_the_design_promises(tmp_path):
     result = small_run(tmp_path / "run", generations=6)
     folder = result.path
@@ -191,6 +213,7 @@ def test_out_folder_holding_the_same_unfinished_run_is_continued(tmp_path):
     config = RunConfig(system="agent-inference", generations=6, seed=1, checkpoint_every=2, **SMALL)
     runner = Runner.create(config, out=tmp_path / "run", progress=False)
     assert runner.generation == 0
+    runner.lock.release()  # its process ends without running
     again = Runner.create(config, out=tmp_path / "run", progress=False)
     assert again.generation == 0 and not again.run_dir.is_finished()
     again.run()

@@ -33,6 +33,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from turing import rundir
 from turing.config import RunConfig
 from turing.errors import UserError
 from turing.method import get_method
@@ -76,11 +77,32 @@ def run_cell(config: dict[str, Any], path: str, modules: Sequence[str] = ()) -> 
     }
 
 
+def exit_with_parent(poll_seconds: float = 1.0) -> None:
+    """Makes this worker process exit when the process that started it dies.
+
+    A pool's workers outlive a parent that is killed (SIGTERM, SIGKILL): they would go on
+    running their cells while a new `turing compare` runs the same cells, two writers in
+    one run folder. A daemon thread watches the parent and ends the worker; its run resumes
+    from its last checkpoint, as after any crash.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll_seconds)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def import_modules(modules: Sequence[str]) -> None:
-    """Imports ``modules`` (plugin systems and methods) in a fresh worker process."""
+    """Readies a fresh worker process: it exits with its parent (:func:`exit_with_parent`),
+    then imports ``modules`` (plugin systems and methods)."""
     import importlib
 
     import turing  # noqa: F401  (registers the built-in systems and methods)
+
+    exit_with_parent()
 
     for module in modules:
         # A spawned worker has already run the parent's __main__ as __mp_main__.
@@ -551,34 +573,16 @@ def _metrics_rows(path: Path) -> int:
     return max(0, data.count(b"\n") - 1)
 
 
-class FolderLock:
+class FolderLock(rundir.FolderLock):
     """An exclusive lock on a comparison folder, so that two processes never run the same
     cells at once (released by the OS if the process dies)."""
 
     def __init__(self, path: Path):
-        self.path = path / ".lock"
-        self.handle = None
-
-    def __enter__(self) -> FolderLock:
-        try:
-            import fcntl
-        except ImportError:  # not POSIX: no lock
-            return self
-        self.handle = self.path.open("a")
-        try:
-            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            self.handle.close()
-            self.handle = None
-            raise UserError(
-                f"another `turing compare` is running in {self.path.parent}; wait for it to "
-                "finish, or stop it (its finished cells are kept)"
-            ) from None
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.handle is not None:
-            self.handle.close()  # closing releases the flock
+        super().__init__(
+            path,
+            f"another `turing compare` is running in {path}; wait for it to finish, or stop "
+            "it (its finished cells are kept)",
+        )
 
 
 def one_line(exc: BaseException) -> str:

@@ -25,6 +25,7 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import numpy as np
@@ -283,3 +284,55 @@ def new_run_path(root: str | os.PathLike, parts: Sequence[str]) -> Path:
         k += 1
         path = base.with_name(f"{base.name}-{k}")
     return path
+
+
+class FolderLock:
+    """An exclusive lock on a folder (a ``.lock`` file in it) held by one process at a
+    time: ``flock``, so the OS releases it when the process dies, however it dies. Where
+    ``fcntl`` does not exist (Windows) it locks nothing.
+
+    Args:
+        path: the folder (created if missing).
+        busy: the one-line message of the :class:`UserError` raised when another process
+            holds the lock.
+    """
+
+    def __init__(self, path: str | Path, busy: str):
+        self.path = Path(path) / ".lock"
+        self.busy = busy
+        self.handle = None
+
+    def acquire(self) -> FolderLock:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock
+            return self
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.handle = self.path.open("a")
+        except OSError as exc:
+            raise UserError(
+                f"cannot write in {self.path.parent} ({exc.strerror}); choose a writable folder"
+            ) from None
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.release()
+            raise UserError(self.busy) from None
+        return self
+
+    def release(self) -> None:
+        if self.handle is not None:
+            self.handle.close()  # closing releases the flock
+            self.handle = None
+
+    def __enter__(self) -> FolderLock:
+        return self.acquire()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.release()

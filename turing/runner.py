@@ -31,7 +31,7 @@ from turing.config import LAST_WINDOW, TOP_K, RunConfig
 from turing.errors import UserError
 from turing.method import GenerationReport, get_method
 from turing.registry import make_system
-from turing.rundir import RunDir, new_run_path
+from turing.rundir import FolderLock, RunDir, new_run_path
 from turing.system import System
 
 if TYPE_CHECKING:  # result.py imports this module
@@ -82,6 +82,21 @@ def resolve_config(config: RunConfig, system: System) -> RunConfig:
     )
 
 
+def writer_lock(run_dir: RunDir) -> FolderLock:
+    """The run folder's lock, acquired: one process writes a run at a time. Two writers
+    (a `turing compare` restarted while an orphaned worker still ran the same cell) would
+    interleave rows of metrics.csv and checkpoints.
+
+    Raises:
+        UserError: if another process is writing the run.
+    """
+    return FolderLock(
+        run_dir.path,
+        f"{run_dir.path} is being written by another process (a run has one writer); wait "
+        f"for it to finish, or stop it and continue with `turing run --resume {run_dir.path}`",
+    ).acquire()
+
+
 def versions() -> dict[str, str]:
     found = {"python": platform.python_version(), "platform": platform.platform()}
     for package in ("turing-learning", "torch", "numpy", "deap", "gymnasium", "pybullet"):
@@ -128,6 +143,8 @@ class Runner:
         self.best_history: list[np.ndarray] = []
         self.elapsed = 0.0
         self.last_report: GenerationReport | None = None
+        self.lock: FolderLock | None = None
+        """Held from the first write until the run finishes (see :func:`writer_lock`)."""
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -178,8 +195,10 @@ class Runner:
             raise UserError(
                 f"--out {run_dir.path} is not empty and holds no run; choose a new or empty folder"
             )
+        lock = writer_lock(run_dir)
         run_dir.write_config(config.to_json())
         runner = cls(config, run_dir, system, progress)
+        runner.lock = lock
         runner._save_checkpoint()
         return runner
 
@@ -200,8 +219,10 @@ class Runner:
         config, system = cls.prepare(config)
         if config.threads:
             torch.set_num_threads(config.threads)
+        lock = None if run_dir.is_finished() else writer_lock(run_dir)
         runner = cls(config, run_dir, system, progress)
-        if not run_dir.is_finished():
+        runner.lock = lock
+        if lock is not None:
             runner._restore()
         return runner
 
@@ -241,6 +262,13 @@ class Runner:
 
         if self.run_dir.is_finished():
             return Result.load(self.run_dir.path)
+        try:
+            return self._run()
+        finally:
+            if self.lock is not None:
+                self.lock.release()
+
+    def _run(self) -> Result:
         total = self.config.generations
         bar = self._progress_bar(total)
         try:
