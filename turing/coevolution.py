@@ -17,7 +17,7 @@ from deap import tools
 
 from turing.agents import ModelPopulation
 from turing.evaluator import COEVOLUTION_MODES, Evaluator, interrogator_shape
-from turing.evolution import ESSettings, EvolutionStrategy
+from turing.evolution import ESSettings, EvolutionStrategy, model_strategy
 from turing.method import GenerationReport, Method, register_method
 from turing.seeding import (
     numpy_generator,
@@ -39,18 +39,7 @@ class Coevolution(Method):
     def __init__(self, system, truth, config):
         super().__init__(system, truth, config)
         seed = config.seed
-        widths = system.highs - system.lows
-        self.model_es = EvolutionStrategy(
-            len(system.parameters),
-            system.lows,
-            system.highs,
-            ESSettings(
-                size=config.models,
-                sigma_init=tuple(config.model_sigma_init * widths),
-                init=config.init,
-            ),
-            numpy_generator(seed, "models"),
-        )
+        self.model_es = model_strategy(system, config)
         self.shape = interrogator_shape(system, config.mode, config.hidden)
         self.interrogator_es = EvolutionStrategy(
             self.shape.n_weights,

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 from deap import base, creator, tools
 
+from turing.seeding import numpy_generator
+
 # DEAP classes are created once, at import (creating them in functions breaks pickling in
 # worker processes). The guard keeps module reloads quiet.
 if not hasattr(creator, "TuringFitness"):
@@ -236,3 +238,21 @@ class EvolutionStrategy:
             individual.strategy = creator.TuringStrategy(np.asarray(sigma, dtype=np.float64))
             population.append(individual)
         return population
+
+
+def model_strategy(system, config) -> EvolutionStrategy:
+    """The ES of a run's models: one gene per parameter within its bounds, step sizes
+    starting at ``config.model_sigma_init`` times each parameter's range, drawing from the
+    run's ``models`` stream (shared by coevolution and the metric baseline)."""
+    widths = system.highs - system.lows
+    return EvolutionStrategy(
+        len(system.parameters),
+        system.lows,
+        system.highs,
+        ESSettings(
+            size=config.models,
+            sigma_init=tuple(config.model_sigma_init * widths),
+            init=config.init,
+        ),
+        numpy_generator(config.seed, "models"),
+    )

@@ -28,10 +28,9 @@ from turing.agents import ModelPopulation
 from turing.baselines.options import resolve_options
 from turing.baselines.rollout import replayed_rollout
 from turing.errors import SystemContractError
-from turing.evolution import ESSettings, EvolutionStrategy
+from turing.evolution import EvolutionStrategy, model_strategy
 from turing.method import GenerationReport, Method, register_method
 from turing.seeding import (
-    numpy_generator,
     numpy_state,
     set_numpy_state,
     set_torch_state,
@@ -53,18 +52,7 @@ class MetricES(Method):
 
     def __init__(self, system, truth, config):
         super().__init__(system, truth, config)
-        widths = system.highs - system.lows
-        self.es = EvolutionStrategy(
-            len(system.parameters),
-            system.lows,
-            system.highs,
-            ESSettings(
-                size=config.models,
-                sigma_init=tuple(config.model_sigma_init * widths),
-                init=config.init,
-            ),
-            numpy_generator(config.seed, "models"),
-        )
+        self.es = model_strategy(system, config)
         self.simulation = torch_generator(config.seed, "simulation", self.device)
         self.pairs = self.pairs_per_model(config)
         self.genuine = torch.tensor(
