@@ -1,0 +1,226 @@
+"""Native kernels: a system's trial loop compiled from C, fused with the interrogator.
+
+A system may ship a C file (``System.native_kernel``) that implements its reset, step and
+passive controller on lane vectors (``vec.h``) and includes ``driver.h``, the generic
+trial loop. This module compiles it once per machine with the system's C compiler
+(``$CC``, else ``cc``, ``gcc`` or ``clang``: the compiler torch.compile needs on a CPU
+too), caches the shared library under ``$TURING_CACHE_DIR`` (default
+``~/.cache/turing-learning``), and calls it through ``ctypes`` on the tensors' memory.
+
+Flags: ``-O3 -march=native`` for the machine's vector width, but ``-ffp-contract=off``
+and our own transcendentals (``vec.h``), so that the numbers a kernel computes do not depend
+on the instruction set: the same run gives the same ``metrics.csv`` on any x86-64 or Arm
+machine. If no compiler works, :func:`load` says why and the engine simulates with torch.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+HERE = Path(__file__).resolve().parent
+HEADERS = ("vec.h", "philox.h", "driver.h")
+FLAGS = (
+    "-O3",
+    "-march=native",
+    "-ffp-contract=off",
+    "-fno-math-errno",
+    "-fno-trapping-math",
+    "-fPIC",
+    "-shared",
+    "-pthread",
+    "-std=gnu11",
+)
+INPUTS_FROM = {"judge": 0, "passive": 1, "fixed": 2}
+
+
+@dataclass(frozen=True)
+class NativeKernel:
+    """A system's native kernel.
+
+    Attributes:
+        source: the C file (it includes ``driver.h``).
+        options: values the kernel reads at run time (the system's constructor options).
+        defines: ``(NAME, value)`` pairs compiled in as ``-DNAME=value`` (float32 literals):
+            the system's constants, given from the one place Python reads them too.
+    """
+
+    source: Path
+    options: tuple[float, ...] = field(default_factory=tuple)
+    defines: tuple[tuple[str, float | int], ...] = field(default_factory=tuple)
+
+    def flags(self) -> list[str]:
+        return [
+            f"-D{name}={value}" if isinstance(value, int) else f"-D{name}={float(value)!r}f"
+            for name, value in self.defines
+        ]
+
+
+class _Args(ctypes.Structure):
+    _fields_ = [
+        ("n", ctypes.c_int64),
+        ("steps", ctypes.c_int32),
+        ("inputs_from", ctypes.c_int32),
+        ("judge_sees_input", ctypes.c_int32),
+        ("hidden", ctypes.c_int32),
+        ("net_inputs", ctypes.c_int32),
+        ("net_outputs", ctypes.c_int32),
+        ("n_weights", ctypes.c_int32),
+        ("threads", ctypes.c_int32),
+        ("pad_", ctypes.c_int32),
+        ("key_stride", ctypes.c_int64),
+        ("params", ctypes.c_void_p),
+        ("key", ctypes.c_void_p),
+        ("stream", ctypes.c_void_p),
+        ("start_stream", ctypes.c_void_p),
+        ("input_stream", ctypes.c_void_p),
+        ("weights", ctypes.c_void_p),
+        ("interrogator", ctypes.c_void_p),
+        ("fixed", ctypes.c_void_p),
+        ("start", ctypes.c_void_p),
+        ("options", ctypes.c_void_p),
+        ("action_low", ctypes.c_float),
+        ("action_high", ctypes.c_float),
+        ("judgement", ctypes.c_void_p),
+        ("failed", ctypes.c_void_p),
+        ("rec_obs", ctypes.c_void_p),
+        ("rec_out", ctypes.c_void_p),
+        ("rec_act", ctypes.c_void_p),
+    ]
+
+
+class CompiledKernel:
+    """A loaded kernel library: :meth:`run` simulates a batch of trials."""
+
+    def __init__(self, library: ctypes.CDLL, path: Path):
+        self.path = path
+        self._run = library.run_trials
+        self._run.argtypes = [ctypes.POINTER(_Args)]
+        self._run.restype = ctypes.c_int
+        sizes = (ctypes.c_int32 * 5)()
+        library.kernel_sizes(sizes)
+        self.observation_size, self.action_size, self.simulation_size, self.start_size, self.lanes = (
+            int(s) for s in sizes
+        )
+
+    def run(self, **a) -> None:
+        """Runs ``run_trials`` on the given arrays (see ``driver.h``'s ``TrialArgs``); every
+        tensor must be contiguous, on the CPU, and kept alive by the caller."""
+        args = _Args()
+        for name, value in a.items():
+            if isinstance(value, torch.Tensor):
+                value = value.data_ptr()
+            setattr(args, name, value)
+        if self._run(ctypes.byref(args)) != 0:
+            raise RuntimeError("the native kernel could not start its threads")
+
+
+_LOADED: dict[tuple, CompiledKernel | str] = {}
+_LOCK = threading.Lock()
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("TURING_CACHE_DIR")
+    if root:
+        return Path(root) / "native"
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "turing-learning" / "native"
+
+
+def compiler() -> str | None:
+    """The C compiler to use, or ``None``."""
+    for name in (os.environ.get("CC"), "cc", "gcc", "clang"):
+        if name and shutil.which(name):
+            return name
+    return None
+
+
+def _machine_tag() -> str:
+    """What -march=native depends on: the CPU's model and features."""
+    tag = platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith(("flags", "Features", "model name")):
+                    tag += line
+    except OSError:
+        pass
+    return tag
+
+
+def lanes() -> int:
+    """Trials per vector: 16 where the CPU has AVX-512, else 8 (results are the same)."""
+    return 16 if " avx512f" in _machine_tag() else 8
+
+
+def load(kernel: NativeKernel) -> CompiledKernel | str:
+    """The compiled ``kernel``, built on first use; or a one-line reason why there is none
+    (no compiler, a compile error)."""
+    source = Path(kernel.source).resolve()
+    key = (source, kernel.defines)
+    with _LOCK:
+        if key not in _LOADED:
+            _LOADED[key] = _build(source, kernel.flags())
+        return _LOADED[key]
+
+
+def _build(source: Path, defines: list[str]) -> CompiledKernel | str:
+    cc = compiler()
+    if cc is None:
+        return "no C compiler found (install gcc or clang, or set CC)"
+    try:
+        version = subprocess.run(
+            [cc, "--version"], capture_output=True, text=True, timeout=30
+        ).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"the C compiler {cc} does not run ({exc})"
+    digest = hashlib.sha256()
+    for part in (
+        source.read_bytes(),
+        *((HERE / h).read_bytes() for h in HEADERS),
+        " ".join(FLAGS + tuple(defines)).encode(),
+        str(lanes()).encode(),
+        version.encode(),
+        _machine_tag().encode(),
+    ):
+        digest.update(part)
+    folder = cache_dir()
+    library = folder / f"{source.stem}-{digest.hexdigest()[:20]}.so"
+    if not library.exists():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            folder = Path(tempfile.gettempdir()) / "turing-learning-native"
+            folder.mkdir(parents=True, exist_ok=True)
+            library = folder / library.name
+        # Several processes (a compare's workers) may build at once: each writes its own
+        # file and renames it into place.
+        fd, temporary = tempfile.mkstemp(suffix=".so", dir=folder)
+        os.close(fd)
+        command = [cc, *FLAGS, *defines, f"-DW={lanes()}", f"-I{HERE}", str(source)]
+        command += ["-o", temporary, "-lm"]
+        try:
+            built = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        except (OSError, subprocess.SubprocessError) as exc:
+            os.unlink(temporary)
+            return f"compiling {source.name} failed ({exc})"
+        if built.returncode != 0:
+            os.unlink(temporary)
+            first = (built.stderr.strip().splitlines() or ["no message"])[0]
+            return f"compiling {source.name} with {cc} failed: {first}"
+        os.chmod(temporary, 0o755)
+        os.replace(temporary, library)
+    try:
+        return CompiledKernel(ctypes.CDLL(str(library)), library)
+    except OSError as exc:
+        return f"loading {library} failed ({exc})"
