@@ -108,6 +108,20 @@ class ElmanTrials:
         self._out = self.out_bias.new_empty(self.shape.outputs, self.n)
         return self.in_bias.new_zeros(self.shape.hidden, self.n)
 
+    def forward(self, hidden: Tensor, inputs: Tensor) -> tuple[Tensor, Tensor]:
+        """:meth:`step` without shared buffers (new tensors each call): the form that
+        ``torch.compile`` fuses into one kernel with the system's step."""
+        pre = self.in_bias
+        for column, x in zip(self.in_cols, inputs, strict=True):
+            pre = pre + column * x
+        for column, h in zip(self.rec_cols, hidden, strict=True):
+            pre = pre + column * h
+        hidden = torch.sigmoid(pre)
+        out = self.out_bias
+        for column, h in zip(self.out_cols, hidden, strict=True):
+            out = out + column * h
+        return hidden, torch.sigmoid(out)
+
     def step(self, hidden: Tensor, inputs: Tensor) -> tuple[Tensor, Tensor]:
         """One step of every trial.
 

@@ -36,10 +36,13 @@ class ModelPopulation:
     def __len__(self) -> int:
         return self.genes.shape[0]
 
-    def simulation(self, device: torch.device | str, dtype=torch.float32) -> torch.Tensor:
-        """Simulation parameters ``[S, models]``."""
+    def simulation(
+        self, device: torch.device | str, dtype=torch.float32, truth=None
+    ) -> torch.Tensor:
+        """Simulation parameters ``[S, models]`` (``truth``: the run's genuine system, see
+        :meth:`turing.System.simulation_params`)."""
         params = torch.as_tensor(self.genes.T, dtype=dtype, device=device)
-        return self.system.simulation_params(params)
+        return self.system.simulation_params(params, truth)
 
     def as_dicts(self) -> list[dict[str, float]]:
         names = self.system.parameter_names

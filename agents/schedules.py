@@ -8,20 +8,34 @@ from __future__ import annotations
 
 import torch
 
+from turing.engine.random import Noise
+
 Tensor = torch.Tensor
 
 
-def held_levels(n: int, steps: int, hold: int, generator: torch.Generator, device) -> Tensor:
+def held_levels(n: int, steps: int, hold: int, noise: Noise) -> Tensor:
     """The random levels of ``n`` schedules: ``[changes, n]`` with ``changes = (steps - 1)
-    // hold`` (levels for steps ``hold, 2 hold, ...``)."""
+    // hold`` (levels for steps ``hold, 2 hold, ...``), level ``j`` the ``j``-th uniform of
+    each trial's input stream."""
     changes = max(0, (steps - 1) // hold)
-    return torch.rand(changes, n, generator=generator, device=device)
+    if changes == 0:
+        return torch.zeros(0, n, device=noise.device)
+    return noise.uniform(changes)
 
 
-def held_levels_at(levels: Tensor, t: int, hold: int) -> Tensor:
-    """The level at step ``t`` of schedules drawn by :func:`held_levels`: 0 for ``t <
-    hold``, then ``levels[t // hold - 1]``, held for ``hold`` steps."""
-    k = t // hold
-    if k == 0 or levels.shape[0] == 0:
+def held_levels_at(levels: Tensor, t: int | Tensor, hold: int) -> Tensor:
+    """The level at step ``t`` (an int, or a 0-dim tensor in compiled loops) of schedules
+    drawn by :func:`held_levels`: 0 for ``t < hold``, then ``levels[t // hold - 1]``, held
+    for ``hold`` steps (the last level once the schedule has run out)."""
+    changes = levels.shape[0]
+    if changes == 0:
         return levels.new_zeros(levels.shape[1])
-    return levels[min(k, levels.shape[0]) - 1]
+    if not isinstance(t, Tensor):
+        k = int(t) // hold
+        return levels.new_zeros(levels.shape[1]) if k == 0 else levels[min(k, changes) - 1]
+    k = torch.div(t, hold, rounding_mode="floor")
+    # index_select, not levels[k]: indexing with a tensor would read its value on the host,
+    # which a compiled step cannot do.
+    row = (k.clamp(max=changes) - 1).clamp(min=0).reshape(1).to(levels.device)
+    level = torch.index_select(levels, 0, row)[0]
+    return torch.where(k.to(levels.device) == 0, torch.zeros_like(level), level)

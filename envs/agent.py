@@ -1,24 +1,30 @@
 """Case study 1: a light-responsive agent whose behaviour a computer infers while it
 controls the light (``agent-inference``, ``turing/AgentInference-v0``).
 
-The exact definition is ``shared/specs/case-study-1-agent.md``. Each trial runs
+The exact definition is ``docs/specs/case-study-1-agent.md``. Each trial runs
 ``t = 0 .. T-1``; the light starts at ``L_0 = 0`` and the agent calm (``z_0 = 0``). At
 every step ``t >= 1`` the agent startles when calm and the light rose by more than
 ``delta``; a startled agent calms down with probability ``p`` per step. Its speed is
 ``a L_t`` when calm and ``b`` when startled, observed with N(0, 0.05^2) noise.
 
 Order of events (the spec's): the agent is at ``L_t`` and emits ``s_t``; the interrogator
-reads ``s_t`` and emits ``L_{t+1}``; :meth:`AgentInference.step` applies it. Random draws
-per step, in this order: one uniform per trial (calming), one normal per trial (noise); the
-single-trial Gymnasium env draws the same numbers from the same seed.
+reads ``s_t`` and emits ``L_{t+1}``; :meth:`AgentInference.step` applies it. Random draws:
+one Philox block per step (:class:`turing.Noise`, ``uniform(3)``): word 0 decides whether a
+startled agent calms down, words 1 and 2 give the observation noise (Box-Muller); reset
+draws a block too and uses words 1 and 2. The native kernel ``agent_kernel.c`` computes the
+same function on lane vectors.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import torch
 
 from turing import Parameter, System, register_system
 from turing.agents import held_levels, held_levels_at
+from turing.engine.native import NativeKernel
+from turing.engine.random import Noise, box_muller
 
 Tensor = torch.Tensor
 
@@ -60,39 +66,41 @@ class AgentInference(System):
     def options(self) -> dict:
         return {"noise_std": self.noise_std, "hold": self.hold}
 
-    def _observe(self, speed: Tensor, generator: torch.Generator) -> Tensor:
-        noise = torch.randn(
-            speed.shape, generator=generator, device=speed.device, dtype=speed.dtype
+    def native_kernel(self, steps: int) -> NativeKernel:
+        changes = max(0, (steps - 1) // self.hold)
+        return NativeKernel(
+            Path(__file__).with_name("agent_kernel.c"),
+            (self.noise_std, float(self.hold), float(changes)),
         )
-        return speed.add_(noise, alpha=self.noise_std).unsqueeze(0)
 
-    def reset(
-        self, params: Tensor, generator: torch.Generator
-    ) -> tuple[tuple[Tensor, Tensor], Tensor]:
+    def _observe(self, speed: Tensor, u: Tensor) -> Tensor:
+        z, _ = box_muller(u[1], u[2])
+        return (speed + self.noise_std * z).unsqueeze(0)
+
+    def reset(self, params: Tensor, noise: Noise) -> tuple[tuple[Tensor, Tensor], Tensor]:
         n = params.shape[-1]
         light = params.new_zeros(n)
         startled = torch.zeros(n, dtype=torch.bool, device=params.device)
         # The calm agent at L_0 = 0 moves at a * 0 = 0: the first reading is pure noise.
-        return (light, startled), self._observe(params.new_zeros(n), generator)
+        return (light, startled), self._observe(params.new_zeros(n), noise.uniform(3))
 
-    def step(self, state, params: Tensor, action: Tensor, generator: torch.Generator):
+    def step(self, state, params: Tensor, action: Tensor, noise: Noise):
         previous_light, startled = state
         a, b, delta, p = params
         light = action[0].clamp(0.0, 1.0)
-        calms = (
-            torch.rand(light.shape, generator=generator, device=light.device, dtype=light.dtype) < p
-        )
+        u = noise.uniform(3).to(light.dtype)
+        calms = u[0] < p
         startles = (light - previous_light) > delta
         startled = torch.where(startled, ~calms, startles)
         speed = torch.where(startled, b, a * light)
-        return (light, startled), self._observe(speed, generator)
+        return (light, startled), self._observe(speed, u)
 
-    def passive_inputs(self, n, steps, generator, device):
-        return held_levels(n, steps, self.hold, generator, device)
+    def passive_inputs(self, n, steps, noise, device):
+        return held_levels(n, steps, self.hold, noise)
 
     def passive_action(self, t, observation, params, inputs):
         # The action at step t is the light of step t + 1.
-        return held_levels_at(inputs, t + 1, self.hold).unsqueeze(0)
+        return held_levels_at(inputs, t + 1, self.hold).unsqueeze(0).to(observation.dtype)
 
     def replay_scene(self, options):
         """The agents on their tracks under their lamps (:mod:`turing.envs.agent_replay`)."""

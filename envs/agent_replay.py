@@ -100,10 +100,10 @@ class AgentReplayScene(BulletScene, SimulatedScene):
         )
         self.distance = np.zeros(2)
 
-    def reset(self, params: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    def reset(self, params: torch.Tensor, noise) -> torch.Tensor:
         self.distance = np.zeros(2)
         self.view.clear()
-        return super().reset(params, generator)
+        return super().reset(params, noise)
 
     def draw(self, view: StepView) -> None:
         pb, client = self.view.pb, self.view.id

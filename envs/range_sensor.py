@@ -29,9 +29,9 @@ reading is below ``k * 5 / 20 + b``, what its sensor reads at 5 cm. So a model r
 walls as well as the genuine one (up to noise; a sensor with ``k`` near 0 sees no walls and
 turns at random), and a passive observer can tell models only from the readings.
 
-Order of random draws: ``reset`` draws the start poses (``[3, n]`` uniforms: x, y, heading),
-then the first reading's noise (``[n]``); each ``step`` draws the wheel factors (``[2, n]``),
-then the reading's noise (``[n]``).
+Random draws (:class:`turing.Noise`): ``reset`` draws the start pose from the start stream
+(``uniform(3)``: x, y, heading), then the first reading's noise (``normal(1)``); each
+``step`` draws the wheel factors (``uniform(2)``), then the reading's noise (``normal(1)``).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from typing import Any
 
 import torch
 
-from turing import Parameter, System, Truth, register_system
+from turing import Noise, Parameter, System, Truth, register_system
 from turing.envs.epuck import constants as C
 
 Tensor = torch.Tensor
@@ -64,12 +64,10 @@ _SUBSTEP = C.CONTROL_STEP / C.SUBSTEPS
 
 
 # ----------------------------------------------------------------------------- world
-def sample_poses(
-    n: int, generator: torch.Generator, device: Any = "cpu", dtype=torch.float32
-) -> Tensor:
+def sample_poses(n: int, noise: Noise, device: Any = "cpu", dtype=torch.float32) -> Tensor:
     """Start poses ``[3, n]`` (x, y in cm, heading in rad): the body wholly inside the empty
     arena, heading uniform in [0, 2 pi)."""
-    u = torch.rand(3, n, generator=generator, device=device, dtype=dtype)
+    u = noise.uniform(3).to(device=device, dtype=dtype)
     scale = torch.tensor([_HIGH - _LOW, _HIGH - _LOW, 2 * math.pi], device=device, dtype=dtype)
     offset = torch.tensor([_LOW, _LOW, 0.0], device=device, dtype=dtype)
     return u.mul_(scale.unsqueeze(1)).add_(offset.unsqueeze(1))
@@ -162,31 +160,27 @@ class RangeSensorId(System):
         return {"noise_std": self.noise_std}
 
     # ------------------------------------------------------------------ simulator
-    def sample_starts(self, n: int, generator: torch.Generator, device: torch.device) -> Tensor:
-        return sample_poses(n, generator, device)
+    def sample_starts(self, n: int, noise: Noise, device: torch.device) -> Tensor:
+        return sample_poses(n, noise, device)
 
-    def reset(self, params: Tensor, generator: torch.Generator, start: Tensor | None = None):
+    def reset(self, params: Tensor, noise: Noise, start: Tensor | None = None):
         n = params.shape[-1]
         if start is None:
-            start = sample_poses(n, generator, params.device, params.dtype)
+            start = sample_poses(n, noise.starts(), params.device, params.dtype)
         pose = start.to(device=params.device, dtype=params.dtype)
-        return pose, self._read(pose, params, generator)
+        return pose, self._read(pose, params, noise)
 
-    def step(self, state: Tensor, params: Tensor, action: Tensor, generator: torch.Generator):
-        n = params.shape[-1]
+    def step(self, state: Tensor, params: Tensor, action: Tensor, noise: Noise):
         low, high = C.WHEEL_NOISE
-        factors = torch.rand(2, n, generator=generator, device=params.device, dtype=params.dtype)
-        factors = factors.mul_(high - low).add_(low)
+        factors = noise.uniform(2).to(params.dtype) * (high - low) + low
         speeds = (action * factors * C.MAX_WHEEL_SPEED).clamp(-C.MAX_WHEEL_SPEED, C.MAX_WHEEL_SPEED)
         pose = drive(state, speeds[0], speeds[1])
-        return pose, self._read(pose, params, generator)
+        return pose, self._read(pose, params, noise)
 
-    def _read(self, pose: Tensor, params: Tensor, generator: torch.Generator) -> Tensor:
+    def _read(self, pose: Tensor, params: Tensor, noise: Noise) -> Tensor:
         k, b = params
-        noise = torch.randn(
-            pose.shape[1], generator=generator, device=pose.device, dtype=pose.dtype
-        )
-        return response(front_distance(pose), k, b).add_(noise, alpha=self.noise_std).unsqueeze(0)
+        z = noise.normal(1)[0].to(pose.dtype)
+        return (response(front_distance(pose), k, b) + self.noise_std * z).unsqueeze(0)
 
     # ------------------------------------------------------------------ passive input
     def passive_action(

@@ -21,6 +21,7 @@ system into a Turing test for interrogators trained by reinforcement learning.
 from turing.api import learn, load, resume
 from turing.compare import Comparison, compare_methods, summarise_comparison
 from turing.config import RunConfig
+from turing.engine import Engine, Noise, simulate
 from turing.errors import SystemContractError, UserError
 from turing.evaluator import Evaluator, Judgements
 from turing.method import GenerationReport, Method, get_method, method_names, register_method
@@ -50,10 +51,12 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Comparison",
+    "Engine",
     "Evaluator",
     "GenerationReport",
     "Judgements",
     "Method",
+    "Noise",
     "Parameter",
     "Result",
     "RunConfig",
@@ -75,6 +78,7 @@ __all__ = [
     "register_system",
     "registrations",
     "resume",
+    "simulate",
     "summarise_comparison",
     "unregister_system",
     "validate_system",

@@ -105,6 +105,8 @@ def c2st(
     epochs: int = 15,
     width: int = 16,
     max_hold: int = MAX_HOLD,
+    backend: str = "auto",
+    threads: int | None = None,
 ) -> C2STResult:
     """C2ST between the genuine system and the model ``estimate`` under random inputs.
 
@@ -120,6 +122,8 @@ def c2st(
         epochs: passes over the training trials.
         width: the classifier's channels per convolution.
         max_hold: longest hold of a random input level, in steps.
+        backend: the trial engine's backend (a run passes its own).
+        threads: CPU threads of a native backend.
 
     Returns:
         the :class:`C2STResult`.
@@ -129,7 +133,8 @@ def c2st(
             ``system``.
     """
     from turing.baselines.networks import ConvolutionalClassifier, initialise
-    from turing.baselines.rollout import fixed_chooser, rollout, unit_actions
+    from turing.baselines.rollout import fixed_rollout, unit_actions
+    from turing.engine import Engine, Noise, stream_key
 
     start = time.perf_counter()
     if trials < 10:
@@ -141,11 +146,13 @@ def c2st(
 
     genuine = torch.tensor(truth.simulation, dtype=torch.float32, device=device).reshape(-1, 1)
     model = system.simulation_params(
-        torch.tensor(vector, dtype=torch.float32, device=device).reshape(-1, 1)
+        torch.tensor(vector, dtype=torch.float32, device=device).reshape(-1, 1), truth
     )
     params = torch.cat([genuine.expand(-1, trials), model.expand(-1, trials)], dim=-1)
     inputs = random_inputs(system, 2 * trials, steps, generator, device, max_hold)
-    recorded = rollout(system, params, steps, generator, fixed_chooser(inputs))
+    engine = Engine(system, steps, device, backend, threads=threads)
+    noise = Noise.for_trials(stream_key(seed, "c2st"), 2 * trials, device)
+    recorded = fixed_rollout(engine, params, noise, inputs)
     observations = torch.nan_to_num(recorded.observations, nan=0.0, posinf=0.0, neginf=0.0)
     labels = torch.cat([torch.ones(trials, device=device), torch.zeros(trials, device=device)])
 
@@ -233,6 +240,8 @@ def c2st_run(
         seed=config.seed if seed is None else seed,
         steps=config.steps,
         device=device or config.device,
+        backend=config.backend if device in (None, config.device) else "auto",
+        threads=config.threads,
     )
 
 

@@ -16,17 +16,11 @@ import torch
 from deap import tools
 
 from turing.agents import ModelPopulation
-from turing.evaluator import COEVOLUTION_MODES, Evaluator, interrogator_shape
+from turing.engine.random import stream_key
+from turing.evaluator import COEVOLUTION_MODES, Evaluator, Judgements, Request, interrogator_shape
 from turing.evolution import ESSettings, EvolutionStrategy, model_strategy
 from turing.method import GenerationReport, Method, register_method
-from turing.seeding import (
-    numpy_generator,
-    numpy_state,
-    set_numpy_state,
-    set_torch_state,
-    torch_generator,
-    torch_state,
-)
+from turing.seeding import numpy_generator, numpy_state, set_numpy_state
 
 
 @register_method
@@ -52,7 +46,6 @@ class Coevolution(Method):
             ),
             numpy_generator(seed, "interrogators"),
         )
-        self.simulation = torch_generator(seed, "simulation", self.device)
         self.evaluator = Evaluator(
             system,
             config.mode,
@@ -60,8 +53,11 @@ class Coevolution(Method):
             config.steps,
             self.device,
             config.chunk_size,
-            compile=bool(config.compile),
+            config.backend,
+            config.threads,
+            config.hidden,
         )
+        self.generations_done = 0
         self.models = self.model_es.population()
         self.interrogators = self.interrogator_es.population()
         self._last: dict[str, np.ndarray] = {}
@@ -72,17 +68,31 @@ class Coevolution(Method):
         self.statistics.register("mean", np.mean)
         self.logbook = tools.Logbook()
 
-    def generation(self) -> GenerationReport:
+    def request(self) -> Request:
+        """This generation's trials (for :meth:`conclude`; :meth:`generation` does both, a
+        batch of runs evaluates many requests at once)."""
         model_genes = EvolutionStrategy.genes(self.models)
         weights = torch.as_tensor(EvolutionStrategy.genes(self.interrogators), dtype=torch.float32)
-        judgements = self.evaluator.evaluate(
-            ModelPopulation(self.system, model_genes).simulation(self.device),
+        return Request(
+            ModelPopulation(self.system, model_genes).simulation(self.device, truth=self.truth),
             weights,
-            self.simulation,
+            stream_key(self.config.seed, "simulation", self.generations_done),
         )
+
+    def generation(self) -> GenerationReport:
+        return self.conclude(self.evaluator.evaluate_many([self.request()])[0])
+
+    def conclude(self, judgements: Judgements) -> GenerationReport:
+        """Selection and variation after the generation's judgements."""
+        self.generations_done += 1
         self._count(2 * len(self.models) * len(self.interrogators), self.config.steps)
 
-        model_fitness = judgements.model_fitness.cpu().numpy()
+        fooled = judgements.model_fitness.cpu().numpy()
+        model_fitness = (
+            judgements.graded_model_fitness.cpu().numpy()
+            if self.config.model_fitness == "graded"
+            else fooled
+        )
         interrogator_fitness = judgements.interrogator_fitness.cpu().numpy()
         EvolutionStrategy.set_fitness(self.models, model_fitness)
         EvolutionStrategy.set_fitness(self.interrogators, interrogator_fitness)
@@ -108,6 +118,9 @@ class Coevolution(Method):
         metrics = {
             "model_fitness_best": float(record["models"]["best"]),
             "model_fitness_mean": float(record["models"]["mean"]),
+            # The fraction of interrogators fooled, whatever the fitness (= it by default).
+            "models_fooled_best": float(fooled.max()),
+            "models_fooled_mean": float(fooled.mean()),
             "interrogator_accuracy_best": float(record["interrogators"]["best"]),
             "interrogator_accuracy_mean": float(record["interrogators"]["mean"]),
             "accuracy_genuine": accuracy_genuine,
@@ -130,13 +143,13 @@ class Coevolution(Method):
             "model_sigma": EvolutionStrategy.strategies(self.models),
             "interrogator_genes": EvolutionStrategy.genes(self.interrogators),
             "interrogator_sigma": EvolutionStrategy.strategies(self.interrogators),
-            "simulation_rng": torch_state(self.simulation),
         }
         meta = {
             "models_rng": numpy_state(self.model_es.rng),
             "interrogators_rng": numpy_state(self.interrogator_es.rng),
             "simulated_trials": self.simulated_trials,
             "simulated_steps": self.simulated_steps,
+            "generations_done": self.generations_done,
         }
         return arrays, meta
 
@@ -145,11 +158,11 @@ class Coevolution(Method):
         self.interrogators = EvolutionStrategy.from_arrays(
             arrays["interrogator_genes"], arrays["interrogator_sigma"]
         )
-        set_torch_state(self.simulation, arrays["simulation_rng"])
         set_numpy_state(self.model_es.rng, meta["models_rng"])
         set_numpy_state(self.interrogator_es.rng, meta["interrogators_rng"])
         self.simulated_trials = int(meta["simulated_trials"])
         self.simulated_steps = int(meta["simulated_steps"])
+        self.generations_done = int(meta["generations_done"])
 
     def final_arrays(self) -> dict[str, np.ndarray]:
         return dict(self._last)
@@ -159,11 +172,13 @@ class Coevolution(Method):
         model of the last generation."""
         if not self._last:
             return {}
-        generator = torch_generator(self.config.seed, "episodes", self.device)
-        model = ModelPopulation(self.system, self._last["model_genes"][:1]).simulation(self.device)[
-            :, 0
-        ]
+        model = ModelPopulation(self.system, self._last["model_genes"][:1]).simulation(
+            self.device, truth=self.truth
+        )[:, 0]
         record = self.evaluator.record(
-            model, self._last["interrogator_weights"][0], trials, generator
+            model,
+            self._last["interrogator_weights"][0],
+            trials,
+            stream_key(self.config.seed, "episodes"),
         )
         return {k: v.cpu().numpy() for k, v in record.items()}

@@ -14,7 +14,7 @@ are fixed once written: a command that names other settings for the same folder 
 before anything is touched. Methods and seeds may be added later (the grid grows), so a
 comparison can be extended with a new baseline or more seeds.
 
-Cells run on one of two backends (see :mod:`turing.executors`):
+Cells run on one of two executors (see :mod:`turing.executors`):
 
 * ``local``: a pool of worker processes (``spawn``), one torch thread each; with one
   worker, in this process. A worker that dies is replaced and its cell resumed, up to
@@ -39,7 +39,8 @@ from turing.errors import UserError
 from turing.executors import (
     FolderLock,
     Monitor,
-    check_backend,
+    batches,
+    check_executor,
     plugin_modules,
     run_inline,
     run_local,
@@ -294,19 +295,20 @@ class Comparison:
     def run(
         self,
         *,
-        backend: str = "local",
+        executor: str = "local",
         workers: int | None = None,
         address: str | None = None,
         retries: int = 2,
         progress: bool = True,
         summarise: bool = True,
         plots: bool = True,
+        batch: int | None = None,
     ) -> Summary:
         """Runs the unfinished cells (those selected by :meth:`create`, else all) and
         writes the summary.
 
         Args:
-            backend: ``local`` (worker processes) or ``ray``.
+            executor: ``local`` (worker processes) or ``ray``.
             workers: parallel cells; default the number of CPU cores (local), or the CPUs
                 of a local Ray; on a Ray cluster, a cap on tasks in flight (default none).
                 With one local worker (or one cell to run) the cells run one after another
@@ -318,18 +320,27 @@ class Comparison:
             progress: show a progress bar over all cells' generations.
             summarise: write the summary at the end.
             plots: draw the summary's figures.
+            batch: coevolution cells one process runs in lockstep, their trials simulated
+                as one batch (:mod:`turing.lockstep`; each is still its own run folder).
+                Default: 1 on a CPU (a run's trials already keep the cores busy), on CUDA
+                every such cell of the grid, up to 32 (one run cannot fill a GPU).
 
         Returns:
             the :class:`~turing.summary.Summary` of every finished cell of the grid.
             ``failures`` on the returned summary lists the cells that raised.
 
         Raises:
-            UserError: for a bad backend, worker count or Ray address, a missing Ray, or if
+            UserError: for a bad executor, worker count or Ray address, a missing Ray, or if
                 another process is running this comparison.
         """
-        ray = check_backend(backend, workers, address, retries)
+        ray = check_executor(executor, workers, address, retries)
         methods, seeds = self.selected or (self.methods, self.seeds)
         cells = self.cells(methods, seeds)
+        if batch is None:
+            on_gpu = str(self.definition["run"].get("device", "cpu")).startswith("cuda")
+            batch = min(32, len(cells)) if on_gpu else 1
+        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+            raise UserError(f"--batch must be a positive whole number, got {batch!r}")
         with FolderLock(self.path):
             todo = [c for c in cells if c.status != "finished"]
             budgets = {c.name: self.generations(c.method) for c in cells}
@@ -337,12 +348,14 @@ class Comparison:
             failures: dict[str, str] = {}
             if todo:
                 modules = plugin_modules(self.system, methods)
-                if backend == "local" and (workers == 1 or len(todo) == 1):
-                    run_inline(todo, monitor, failures)
-                elif backend == "local":
+                tasks = len(batches(todo, batch))
+                if executor == "local" and (workers == 1 or tasks == 1):
+                    run_inline(todo, monitor, failures, batch)
+                elif executor == "local":
                     run_local(
-                        todo, workers or os.cpu_count() or 1, modules, retries, monitor, failures
-                    )
+                        todo, workers or os.cpu_count() or 1, modules, retries, monitor,
+                        failures, batch,
+                    )  # fmt: skip
                 else:
                     run_ray(ray, todo, workers, address, modules, retries, monitor, failures)
             monitor.close()
@@ -384,11 +397,12 @@ def compare_methods(
     methods: Sequence[str] = PAPER_METHODS,
     seeds: int | Sequence[int] = 5,
     out: str | Path,
-    backend: str = "local",
+    executor: str = "local",
     workers: int | None = None,
     address: str | None = None,
     progress: bool = True,
     plots: bool = True,
+    batch: int | None = None,
     **settings: Any,
 ) -> Summary:
     """Defines (or reopens) the comparison in ``out``, runs its unfinished cells and returns
@@ -405,9 +419,10 @@ def compare_methods(
         methods: modes to compare.
         seeds: a number ``N`` (seeds ``0 .. N-1``) or the seeds themselves.
         out: the comparison folder.
-        backend: ``local`` or ``ray``.
+        executor: ``local`` (worker processes) or ``ray``.
         workers: parallel cells.
         address: Ray cluster address.
+        batch: cells run in lockstep per process (see :meth:`Comparison.run`).
         progress: show a progress bar.
         plots: draw the summary's figures.
         **settings: :meth:`Comparison.create` settings (``generations``, ``true_params``,
@@ -418,8 +433,9 @@ def compare_methods(
     """
     comparison = Comparison.create(system, methods=methods, seeds=seeds, out=out, **settings)
     return comparison.run(
-        backend=backend, workers=workers, address=address, progress=progress, plots=plots
-    )
+        executor=executor, workers=workers, address=address, progress=progress, plots=plots,
+        batch=batch,
+    )  # fmt: skip
 
 
 def summarise_comparison(path: str | Path, *, write: bool = True) -> Summary:
@@ -462,8 +478,16 @@ def _check_seeds(seeds: int | Sequence[int]) -> list[int]:
 def _first_difference(stored: Mapping[str, Any], new: Mapping[str, Any]) -> str:
     if stored["system"] != new["system"]:
         return f"system {stored['system']} there, {new['system']} here"
+    # A setting added to RunConfig after the folder was written has its default there (new
+    # options default to what the code did before).
+    defaults = {
+        f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        for f in dataclasses.fields(RunConfig)
+        if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+    }
     for key in sorted(set(stored["run"]) | set(new["run"])):
-        there, here = stored["run"].get(key), new["run"].get(key)
+        there = stored["run"].get(key, defaults.get(key))
+        here = new["run"].get(key, defaults.get(key))
         if there != here:
             return f"{key.replace('_', '-')} {json.dumps(there)} there, {json.dumps(here)} here"
     return ""

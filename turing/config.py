@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from turing.engine import BACKENDS, ENGINE_VERSION
 from turing.errors import UserError
 
 TOP_K = 10
@@ -42,15 +43,28 @@ class RunConfig:
         interrogator_sigma_init: initial interrogator step size.
         init: ``zero`` (the original code's initialisation) or ``uniform``.
         hidden: hidden units of interrogators.
-        threads: torch CPU threads; ``None`` = torch's default.
-        compile: compile the per-step simulation with torch.compile where the system
-            supports it; ``None`` = the system's default.
+        threads: CPU threads of the simulation (the native kernels' worker threads; torch
+            ops run on one thread unless this is given); ``None`` = the cores this process
+            may use for native kernels, one for torch.
+        backend: how trials are simulated: ``native`` (the system's C kernel), ``compiled``
+            (torch.compile, with CUDA graphs on a GPU), ``eager`` (plain torch) or ``auto``
+            (native on a CPU where the system has a kernel, compiled on CUDA, else eager);
+            a run stores the backend ``auto`` chose. Backends agree up to float rounding.
         method_options: options of non-evolutionary methods.
         budget: simulated trial-steps instead of ``generations``: the run gets as many
             generations as fit (at least one), each costing what the method's
             :meth:`~turing.method.Method.trials_per_generation` times ``steps``.
         c2st_trials: trials per class of the C2ST judge at the end of the run (genuine vs
             best estimate under random inputs, see :mod:`turing.c2st`); 0 skips it.
+        model_fitness: how interrogators' judgements reward a model: ``verdict`` (the paper:
+            the fraction of interrogators that judged it genuine) or ``graded`` (their mean
+            output 0 on its trials, so an almost convincing model is rewarded before it
+            fools anyone).
+        periodic_genes: how the models' periodic parameters (angles) mutate: ``bounded``
+            (the paper's code: a mutation is redrawn until it lies within [-pi, pi]) or
+            ``wrapped`` (modulo the period, so an angle can cross the seam at +-pi).
+        engine: the trial engine's version (:data:`turing.engine.ENGINE_VERSION`), set when
+            the run starts: runs of engines whose random streams differ do not mix.
     """
 
     system: str
@@ -70,10 +84,13 @@ class RunConfig:
     init: str = "zero"
     hidden: int = 5
     threads: int | None = None
-    compile: bool | None = None
+    backend: str = "auto"
     method_options: dict[str, Any] = field(default_factory=dict)
     budget: int | None = None
     c2st_trials: int = 1000
+    model_fitness: str = "verdict"
+    periodic_genes: str = "bounded"
+    engine: int | None = None
 
     def validate(self) -> RunConfig:
         """Checks sizes and choices.
@@ -126,10 +143,44 @@ class RunConfig:
                 )
         if self.init not in ("zero", "uniform"):
             raise UserError(f"--init must be 'zero' or 'uniform', got {self.init!r}")
+        if self.model_fitness not in ("verdict", "graded"):
+            raise UserError(
+                f"--model-fitness must be 'verdict' or 'graded', got {self.model_fitness!r}"
+            )
+        if self.periodic_genes not in ("bounded", "wrapped"):
+            raise UserError(
+                f"--periodic-genes must be 'bounded' or 'wrapped', got {self.periodic_genes!r}"
+            )
+        if self.backend not in ("auto", *BACKENDS):
+            raise UserError(f"--backend must be auto, {', '.join(BACKENDS)}; got {self.backend!r}")
         return self
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_run_folder(cls, data: dict[str, Any], where: str = "config.json") -> RunConfig:
+        """The configuration stored in a run folder's ``config.json`` (``where`` names it in
+        messages).
+
+        Raises:
+            UserError: if an engine with other random streams wrote it (continuing would
+                mix the two), or it is not a configuration of this version.
+        """
+        engine = data.get("engine") if isinstance(data, dict) else None
+        if engine is None:
+            raise UserError(
+                f"{where} was written by turing-learning 0.1.0 (trial engine 1), whose random "
+                f"streams differ from this version's (engine {ENGINE_VERSION}): continuing it "
+                "would mix the two; start the run again, or finish it with 0.1.0"
+            )
+        if engine != ENGINE_VERSION:
+            raise UserError(
+                f"{where} was written by trial engine {engine}, this is engine "
+                f"{ENGINE_VERSION}; their random streams differ: start the run again with this "
+                "version"
+            )
+        return cls.from_json(data)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunConfig:

@@ -3,9 +3,10 @@
 :class:`SystemEnv` is one trial (``gymnasium.make("turing/AgentInference-v0")``) and
 :class:`SystemVectorEnv` many trials stepped together by the same batched simulator
 (``gymnasium.make_vec(..., vectorization_mode="vector_entry_point")``). Both draw their
-randomness from a torch generator seeded by ``reset(seed=...)``, in the order the batched
-simulator draws it, so a single-trial env and the simulator with ``n = 1`` and the same
-seed produce the same observations step for step.
+randomness from the engine's counter-based streams (:class:`turing.Noise`): episode ``e``
+after ``reset(seed=s)`` uses the key ``stream_key(s, "env", e)`` and streams ``0 .. n-1``,
+so a single-trial env and the batched simulator given the same key produce the same
+observations step for step.
 
 An episode is one trial: ``reset`` returns the first observation and the episode is
 truncated when the trial's last observation is returned (``steps - 1`` calls to
@@ -24,6 +25,7 @@ import torch
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 
+from turing.engine.random import Noise, stream_key
 from turing.errors import UserError
 from turing.registry import make_system
 from turing.system import System
@@ -58,7 +60,28 @@ def simulation_params(system: System, params: ParamsLike, n: int, device="cpu") 
         for value in values[:, k]:
             p.check(value, system.name)
     model = torch.as_tensor(values.T.copy(), dtype=torch.float32, device=device)
-    return system.simulation_params(model)
+    return system.simulation_params(model, system.make_truth())
+
+
+class EpisodeStreams:
+    """The random streams of an env's episodes: after ``reset(seed=s)`` episode ``e`` (0
+    for the seeded one, then 1, 2, ... on unseeded resets) is ``n`` trials of the key
+    ``stream_key(s, "env", e)``; an env never seeded takes ``s`` from its ``np_random``."""
+
+    def __init__(self, n: int, device: torch.device | str = "cpu"):
+        self.n = n
+        self.device = torch.device(device)
+        self.seed: int | None = None
+        self.episode = 0
+
+    def next(self, seed: int | None, rng: np.random.Generator) -> Noise:
+        if seed is not None:
+            self.seed, self.episode = int(seed), 0
+        elif self.seed is None:
+            self.seed, self.episode = int(rng.integers(2**63 - 1)), 0
+        else:
+            self.episode += 1
+        return Noise.for_trials(stream_key(self.seed, "env", self.episode), self.n, self.device)
 
 
 def _spaces(system: System) -> tuple[spaces.Box, spaces.Box]:
@@ -104,21 +127,15 @@ class SystemEnv(gymnasium.Env):
         self.params = simulation_params(self.system, params, 1)
         self.observation_space, self.action_space = _spaces(self.system)
         self.render_mode = render_mode
-        self._generator = torch.Generator()
-        self._seeded = False
+        self._episodes = EpisodeStreams(1)
         self._state = None
         self._started = False
         self._t = 0
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        if seed is not None:
-            self._generator.manual_seed(int(seed))
-            self._seeded = True
-        elif not self._seeded:
-            self._generator.manual_seed(int(self.np_random.integers(2**63 - 1)))
-            self._seeded = True
-        self._state, obs = self.system.reset(self.params, self._generator)
+        self._noise = self._episodes.next(seed, self.np_random)
+        self._state, obs = self.system.reset(self.params, self._noise.at(0))
         self._started = True
         self._t = 0
         return self._observation(obs), {"t": 0}
@@ -127,7 +144,8 @@ class SystemEnv(gymnasium.Env):
         if not self._started:
             raise gymnasium.error.ResetNeeded("call reset() before step()")
         action = torch.as_tensor(np.asarray(action, dtype=np.float32).reshape(-1, 1))
-        self._state, obs = self.system.step(self._state, self.params, action, self._generator)
+        noise = self._noise.at(self._t + 1)
+        self._state, obs = self.system.step(self._state, self.params, action, noise)
         self._t += 1
         truncated = self._t >= self.steps - 1
         return self._observation(obs), 0.0, False, truncated, {"t": self._t}
@@ -178,8 +196,7 @@ class SystemVectorEnv(VectorEnv):
             self.single_action_space, self.num_envs
         )
         self.render_mode = render_mode
-        self._generator = torch.Generator(device=self.device)
-        self._seeded = False
+        self._episodes = EpisodeStreams(self.num_envs, self.device)
         self._state = None
         self._started = False
         self._t = 0
@@ -187,13 +204,8 @@ class SystemVectorEnv(VectorEnv):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        if seed is not None:
-            self._generator.manual_seed(int(seed))
-            self._seeded = True
-        elif not self._seeded:
-            self._generator.manual_seed(int(self.np_random.integers(2**63 - 1)))
-            self._seeded = True
-        self._state, obs = self.system.reset(self.params, self._generator)
+        self._noise = self._episodes.next(seed, self.np_random)
+        self._state, obs = self.system.reset(self.params, self._noise.at(0))
         self._started = True
         self._t = 0
         self._needs_reset = False
@@ -211,7 +223,8 @@ class SystemVectorEnv(VectorEnv):
             np.asarray(actions, dtype=np.float32).reshape(self.num_envs, -1).T.copy(),
             device=self.device,
         )
-        self._state, obs = self.system.step(self._state, self.params, action, self._generator)
+        noise = self._noise.at(self._t + 1)
+        self._state, obs = self.system.step(self._state, self.params, action, noise)
         self._t += 1
         truncated = np.full(self.num_envs, self._t >= self.steps - 1)
         self._needs_reset = bool(truncated[0])

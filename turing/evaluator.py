@@ -7,8 +7,10 @@ interrogator judges ``M`` genuine trials and one trial of each of the ``M`` mode
 a pair share the same exogenous input (e.g. the same light schedule).
 
 Trial ``k`` belongs to pair ``k // 2`` (interrogator ``pair // M``, model ``pair % M``)
-and is genuine when ``k`` is even. Trials are simulated in chunks of whole pairs, step by
-step, on one device; the chunk size bounds memory and never changes the experiment.
+and is genuine when ``k`` is even. Its random numbers are stream ``k`` of the generation's
+key (:mod:`turing.engine.random`), its passive input stream ``k // 2``: what a trial sees
+depends on nothing else, so several runs evaluated as one batch (:meth:`Evaluator.evaluate_many`)
+get exactly what each gets alone. The trials run on the :class:`turing.engine.Engine`.
 
 Modes:
     ``interrogate``: the interrogator's outputs 1.. set the system's input each step.
@@ -23,7 +25,9 @@ from dataclasses import dataclass
 
 import torch
 
-from turing.agents import ElmanShape, InterrogatorPopulation
+from turing.agents import ElmanShape
+from turing.engine.random import Noise
+from turing.engine.trials import JUDGE, PASSIVE, Engine, Judge
 from turing.errors import SystemContractError
 from turing.system import System
 
@@ -53,11 +57,14 @@ class Judgements:
         model: ``[P, M]`` bool, interrogator ``i`` judged model ``j`` genuine (fooled).
         model_failed: ``[M]`` bool, model ``j`` produced a non-finite observation in some
             trial (such trials are judged counterfeit).
+        model_output: ``[P, M]`` the interrogators' final output 0 on the model trials
+            (0 for failed trials): the graded judgement.
     """
 
     genuine: Tensor
     model: Tensor
     model_failed: Tensor
+    model_output: Tensor | None = None
 
     @property
     def interrogator_fitness(self) -> Tensor:
@@ -71,6 +78,12 @@ class Judgements:
         return self.model.double().mean(0)
 
     @property
+    def graded_model_fitness(self) -> Tensor:
+        """Mean output 0 of the interrogators on each model's trials (how genuine it looked,
+        before thresholding)."""
+        return self.model_output.double().mean(0)
+
+    @property
     def accuracy_genuine(self) -> Tensor:
         """Each interrogator's fraction of genuine trials judged genuine."""
         return self.genuine.double().mean(1)
@@ -79,6 +92,24 @@ class Judgements:
     def accuracy_model(self) -> Tensor:
         """Each interrogator's fraction of model trials judged counterfeit."""
         return (~self.model).double().mean(1)
+
+
+@dataclass
+class Request:
+    """The trials of one generation of one run.
+
+    Attributes:
+        models: simulation parameters of the models ``[S, M]``.
+        weights: interrogator weights ``[P, n_weights]``.
+        key: the generation's Philox key ``(k0, k1)``.
+        genuine: the run's genuine simulation parameters ``[S]`` (default: the
+            evaluator's).
+    """
+
+    models: Tensor
+    weights: Tensor
+    key: tuple[int, int]
+    genuine: Tensor | None = None
 
 
 class Evaluator:
@@ -90,10 +121,12 @@ class Evaluator:
         genuine: the genuine simulation parameters ``[S]``.
         steps: interrogator updates per trial.
         device: torch device of the simulation.
-        chunk_size: most trials simulated at once (rounded down to whole pairs).
-        dtype: floating point type of the simulation.
-        compile: simulate with the system's compiled step where it has one (see
-            :meth:`turing.System.prepare`); the runner resolves ``RunConfig.compile``.
+        chunk_size: most trials the torch backends simulate at once (bounds memory; never
+            changes results).
+        backend: ``native``, ``compiled``, ``eager`` or ``auto`` (see
+            :func:`turing.engine.resolve_backend`).
+        threads: CPU threads of the native backend.
+        hidden: hidden units of the interrogators.
     """
 
     def __init__(
@@ -104,66 +137,104 @@ class Evaluator:
         steps: int,
         device: torch.device | str = "cpu",
         chunk_size: int | None = None,
-        dtype: torch.dtype = torch.float32,
-        compile: bool = False,
+        backend: str = "auto",
+        threads: int | None = None,
+        hidden: int = 5,
     ):
         if mode not in COEVOLUTION_MODES:
             raise ValueError(f"unknown mode {mode!r}; choose from {', '.join(COEVOLUTION_MODES)}")
         self.system = system
         self.mode = mode
         self.device = torch.device(device)
-        self.dtype = dtype
-        self.compile = bool(compile)
-        self.genuine = torch.as_tensor(genuine, dtype=dtype, device=self.device).reshape(-1, 1)
+        self.genuine = torch.as_tensor(genuine, dtype=torch.float32).reshape(-1).to(self.device)
         self.steps = int(steps)
-        self.chunk_size = max(2, int(chunk_size or system.default_chunk_size) // 2 * 2)
-        self.shape = interrogator_shape(system, mode)
-        self._action_low = float(system.action_low)
-        self._action_span = float(system.action_high) - float(system.action_low)
-        self._checked = False
+        self.shape = interrogator_shape(system, mode, hidden)
+        self.engine = Engine(system, self.steps, self.device, backend, chunk_size, threads)
 
-    def evaluate(self, models: Tensor, weights: Tensor, generator: torch.Generator) -> Judgements:
+    @property
+    def backend(self) -> str:
+        return self.engine.backend
+
+    def evaluate(self, models: Tensor, weights: Tensor, key: tuple[int, int]) -> Judgements:
         """All-vs-all trials of one generation.
 
         Args:
             models: simulation parameters of the models ``[S, M]``.
             weights: interrogator weights ``[P, n_weights]``.
-            generator: the simulation's random stream (on this device).
+            key: the generation's Philox key (:func:`turing.engine.random.stream_key`).
 
         Returns:
             the judgements.
         """
-        models = models.to(device=self.device, dtype=self.dtype)
-        population = InterrogatorPopulation(self.shape, weights.to(self.device, self.dtype))
-        n_models = models.shape[1]
-        n_trials = 2 * len(population) * n_models
-        judged_genuine = torch.empty(n_trials, dtype=torch.bool, device=self.device)
-        failed = torch.zeros(n_trials, dtype=torch.bool, device=self.device)
-        for start in range(0, n_trials, self.chunk_size):
-            stop = min(n_trials, start + self.chunk_size)
-            trial = torch.arange(start, stop, device=self.device)
+        return self.evaluate_many([Request(models, weights, key)])[0]
+
+    def evaluate_many(self, requests: list[Request]) -> list[Judgements]:
+        """The generations of several runs of this system and mode, simulated as one batch
+        (each run's trials keep their own key and streams, so each gets exactly the
+        judgements :meth:`evaluate` would give it alone)."""
+        params, keys, streams, judges_at, weights, sizes = [], [], [], [], [], []
+        offset = 0
+        for request in requests:
+            models = request.models.to(device=self.device, dtype=torch.float32)
+            w = request.weights.to(device=self.device, dtype=torch.float32)
+            if w.ndim != 2 or w.shape[1] != self.shape.n_weights:
+                raise ValueError(
+                    f"weights must be [interrogators, {self.shape.n_weights}], got {tuple(w.shape)}"
+                )
+            genuine = self.genuine if request.genuine is None else request.genuine
+            genuine = torch.as_tensor(genuine, dtype=torch.float32, device=self.device)
+            p, m = w.shape[0], models.shape[1]
+            n = 2 * p * m
+            trial = torch.arange(n, device=self.device)
             pair = trial // 2
             is_model = (trial % 2).bool()
-            params = torch.where(is_model, models[:, pair % n_models], self.genuine)
-            nets = population.trials(pair // n_models)
-            judgement, bad = self.run_trials(
-                params, nets, n_pairs=(stop - start) // 2, generator=generator
+            params.append(torch.where(is_model, models[:, pair % m], genuine.reshape(-1, 1)))
+            keys.append(torch.tensor(request.key, dtype=torch.int64, device=self.device)
+                        .reshape(2, 1).expand(2, n))  # fmt: skip
+            streams.append(trial)
+            judges_at.append(pair // m + offset)
+            weights.append(w)
+            sizes.append((p, m))
+            offset += p
+        trial = torch.cat(streams)
+        noise = Noise(
+            torch.cat(keys, dim=1) if len(requests) > 1 else keys[0][:, :1],
+            trial,
+            input_stream=trial // 2,
+        )
+        judge = Judge(
+            self.shape,
+            torch.cat(weights),
+            torch.cat(judges_at),
+            sees_input=self.mode == "passive-io",
+        )
+        inputs = JUDGE if self.mode == "interrogate" else PASSIVE
+        trials = self.engine.run(torch.cat(params, dim=1), noise, judge, inputs)
+        return self._split(trials, sizes)
+
+    def _split(self, trials, sizes) -> list[Judgements]:
+        results, begin = [], 0
+        judged = trials.judged_genuine
+        for p, m in sizes:
+            end = begin + 2 * p * m
+            failed = trials.failed[begin:end].view(p, m, 2)
+            if failed[..., 0].any():
+                raise SystemContractError(
+                    f"{self.system.name}: the genuine system produced a non-finite "
+                    "observation; check its simulator (step/reset must return finite values)"
+                )
+            verdict = judged[begin:end].view(p, m, 2)
+            output = torch.where(trials.failed[begin:end], 0.0, trials.judgement[begin:end]).view(
+                p, m, 2
             )
-            if bad.any():
-                bad_genuine = bad & ~is_model
-                if bad_genuine.any():
-                    raise SystemContractError(
-                        f"{self.system.name}: the genuine system produced a non-finite "
-                        "observation; check its simulator (step/reset must return finite values)"
-                    )
-            judged_genuine[start:stop] = judgement
-            failed[start:stop] = bad
-        judged_genuine = judged_genuine.view(len(population), n_models, 2)
-        model_failed = failed.view(len(population), n_models, 2)[..., 1].any(0)
-        return Judgements(judged_genuine[..., 0], judged_genuine[..., 1], model_failed)
+            results.append(
+                Judgements(verdict[..., 0], verdict[..., 1], failed[..., 1].any(0), output[..., 1])
+            )
+            begin = end
+        return results
 
     def record(
-        self, model: Tensor, weights: Tensor, trials: int, generator: torch.Generator
+        self, model: Tensor, weights: Tensor, trials: int, key: tuple[int, int]
     ) -> dict[str, Tensor]:
         """Records ``trials`` pairs of one interrogator against the genuine system and one
         model, step by step (for replays and episode files).
@@ -172,7 +243,7 @@ class Evaluator:
             model: the model's simulation parameters ``[S]``.
             weights: the interrogator's weights ``[n_weights]``.
             trials: pairs to record.
-            generator: random stream.
+            key: the Philox key of the recording.
 
         Returns:
             ``observation [T, obs, 2 trials]``, ``output [T, outputs, 2 trials]``, ``action
@@ -180,113 +251,25 @@ class Evaluator:
             ``judged_genuine [2 trials]``.
         """
         n = 2 * trials
-        is_model = (torch.arange(n, device=self.device) % 2).bool()
-        model = torch.as_tensor(model, dtype=self.dtype, device=self.device).reshape(-1, 1)
-        params = torch.where(is_model, model, self.genuine)
-        population = InterrogatorPopulation(
+        trial = torch.arange(n, device=self.device)
+        is_model = (trial % 2).bool()
+        model = torch.as_tensor(model, dtype=torch.float32, device=self.device).reshape(-1, 1)
+        params = torch.where(is_model, model, self.genuine.reshape(-1, 1))
+        weights = torch.as_tensor(weights, dtype=torch.float32, device=self.device).reshape(1, -1)
+        judge = Judge(
             self.shape,
-            torch.as_tensor(weights, dtype=self.dtype, device=self.device).reshape(1, -1),
+            weights,
+            torch.zeros(n, dtype=torch.long, device=self.device),
+            sees_input=self.mode == "passive-io",
         )
-        nets = population.trials(torch.zeros(n, dtype=torch.long, device=self.device))
-        record: dict[str, list[Tensor]] = {"observation": [], "output": [], "action": []}
-        judged, _ = self.run_trials(params, nets, trials, generator, record)
-        result = {k: torch.stack(v) for k, v in record.items() if v}
-        result["is_model"] = is_model
-        result["judged_genuine"] = judged
-        return result
-
-    def run_trials(
-        self,
-        params: Tensor,
-        nets,
-        n_pairs: int,
-        generator: torch.Generator,
-        record: dict[str, list[Tensor]] | None = None,
-    ):
-        """Simulates trials whose consecutive (genuine, model) pairs share passive inputs.
-
-        Args:
-            params: simulation parameters ``[S, n]``.
-            nets: the trials' networks (:class:`turing.agents.ElmanTrials`).
-            n_pairs: ``n // 2``; pairs share passive inputs.
-            generator: random stream.
-            record: if given, per-step ``observation``, ``output`` and ``action`` tensors
-                are appended to its lists (for replays).
-
-        Returns:
-            ``(judged_genuine, failed)``, both ``[n]`` bool.
-        """
-        system = self.system
-        # Every batch re-selects its step: evaluators with and without compilation may
-        # share one system instance (the benchmark times both).
-        system.prepare(self.device, self.compile)
-        n = params.shape[-1]
-        passive = self.mode != "interrogate"
-        inputs = None
-        if passive:
-            inputs = system.passive_inputs(n_pairs, self.steps, generator, self.device)
-            if inputs is not None:
-                inputs = inputs.repeat_interleave(2, dim=-1)
-        state, obs = self._outputs(system.reset(params, generator), "reset")
-        self._check(obs, "reset", n, system.observation_size)
-        hidden = nets.initial_state()
-        previous_action = (
-            system.initial_action(n, self.device) if self.mode == "passive-io" else None
-        )
-        # A non-finite observation makes this running sum non-finite for good; checking it
-        # once at the end costs one add per step instead of a test and a sync.
-        health = torch.zeros(n, dtype=obs.dtype, device=self.device)
-        for t in range(self.steps):
-            health += obs.sum(0)
-            x = obs if previous_action is None else torch.cat([obs, previous_action])
-            hidden, out = nets.step(hidden, x)
-            if record is not None:
-                record["observation"].append(obs.clone())
-                record["output"].append(out.clone())
-            if t == self.steps - 1:
-                break
-            if passive:
-                action = system.passive_action(t, obs, params, inputs)
-                self._check(action, "passive_action", n, system.action_size)
-            else:
-                action = out[1:].mul(self._action_span).add_(self._action_low)
-            if record is not None:
-                record["action"].append(action.clone())
-            state, obs = self._outputs(system.step(state, params, action, generator), "step")
-            self._check(obs, "step", n, system.observation_size)
-            if previous_action is not None:
-                previous_action = action
-        failed = ~torch.isfinite(health)
-        return (out[0] >= 0.5) & ~failed, failed
-
-    def _outputs(self, result, what: str):
-        if not self._checked and not (isinstance(result, tuple) and len(result) == 2):
-            raise SystemContractError(
-                f"{self.system.name}: {what} returned {type(result).__name__}, expected a "
-                "(state, observation) pair"
-            )
-        return result
-
-    def _check(self, value: Tensor, what: str, n: int, size: int) -> None:
-        # Outputs are checked until the first step has passed: enough to catch a system
-        # that breaks the contract, without a cost per step.
-        if self._checked:
-            return
-        if not isinstance(value, Tensor) or tuple(value.shape) != (size, n):
-            got = tuple(value.shape) if isinstance(value, Tensor) else type(value).__name__
-            raise SystemContractError(
-                f"{self.system.name}: {what} returned shape {got}, expected ({size}, {n}) "
-                "(features first, trial axis last)"
-            )
-        if not value.is_floating_point():
-            raise SystemContractError(
-                f"{self.system.name}: {what} returned a {value.dtype} tensor, expected floating "
-                "point (create it like params, e.g. params.new_zeros)"
-            )
-        if value.device.type != self.device.type:
-            raise SystemContractError(
-                f"{self.system.name}: {what} returned a tensor on {value.device}, expected "
-                f"{self.device} (create tensors on params.device)"
-            )
-        if what == "step":
-            self._checked = True
+        noise = Noise.for_trials(key, n, self.device)
+        noise.input_stream = trial // 2
+        inputs = JUDGE if self.mode == "interrogate" else PASSIVE
+        recorded = self.engine.run(params, noise, judge, inputs, record=True)
+        return {
+            "observation": recorded.observations,
+            "output": recorded.outputs,
+            "action": recorded.actions,
+            "is_model": is_model,
+            "judged_genuine": recorded.judged_genuine,
+        }

@@ -1,6 +1,6 @@
 """The paper's (mu + lambda) self-adaptive evolution strategy, built with DEAP.
 
-Specification: ``shared/specs/evolution-strategy.md``. Both populations (models and
+Specification: ``docs/specs/evolution-strategy.md``. Both populations (models and
 interrogators) use it. Individuals are DEAP ``array.array`` individuals with a ``strategy``
 (the per-gene step sizes); the operators are registered in a DEAP toolbox but draw every
 random number from the run's explicit numpy generator, never from Python's global
@@ -96,12 +96,14 @@ def mutate(
     rng: np.random.Generator,
     sigma_min: float = 0.01,
     max_redraws: int = 100,
+    periodic: np.ndarray | None = None,
 ) -> tuple[object, int]:
     """Self-adaptive Gaussian mutation in place.
 
     ``g = exp(N(0, tau0^2))`` once per individual, ``tau0 = 1 / (2 sqrt(2 n))``; per gene
     ``sigma <- max(sigma_min, sigma g exp(N(0, tau^2)))``, ``tau = 1 / (2 sqrt(2 sqrt n))``,
-    then ``x <- x + N(0, sigma^2)``. A gene that leaves its bounds redraws both draws.
+    then ``x <- x + N(0, sigma^2)``. A gene that leaves its bounds redraws both draws; a
+    ``periodic`` gene (bounds one period apart) is wrapped into them instead.
 
     Returns:
         ``(individual, clipped)``: the number of genes clipped after ``max_redraws``.
@@ -115,6 +117,9 @@ def mutate(
 
     new_sigma = np.maximum(sigma_min, sigma * global_factor * np.exp(tau * rng.standard_normal(n)))
     new_genes = genes + new_sigma * rng.standard_normal(n)
+    if periodic is not None and periodic.any():
+        width = high[periodic] - low[periodic]
+        new_genes[periodic] = low[periodic] + np.mod(new_genes[periodic] - low[periodic], width)
     outside = np.flatnonzero((new_genes < low) | (new_genes > high))
     for _ in range(max_redraws):
         if outside.size == 0:
@@ -145,6 +150,7 @@ class EvolutionStrategy:
         high: upper bounds per gene (``inf`` for unbounded).
         settings: sizes, initial step sizes, initialisation.
         rng: the population's random stream (initialisation, ranking, variation).
+        periodic: genes that wrap around their bounds when mutated (default none).
     """
 
     def __init__(
@@ -154,6 +160,7 @@ class EvolutionStrategy:
         high: np.ndarray,
         settings: ESSettings,
         rng: np.random.Generator,
+        periodic: np.ndarray | None = None,
     ):
         self.n_genes = n_genes
         self.low = np.broadcast_to(np.asarray(low, dtype=np.float64), (n_genes,)).copy()
@@ -176,6 +183,7 @@ class EvolutionStrategy:
             rng=rng,
             sigma_min=settings.sigma_min,
             max_redraws=settings.max_redraws,
+            periodic=None if periodic is None else np.asarray(periodic, dtype=bool),
         )
 
     def _new_individual(self):
@@ -243,7 +251,8 @@ class EvolutionStrategy:
 def model_strategy(system, config) -> EvolutionStrategy:
     """The ES of a run's models: one gene per parameter within its bounds, step sizes
     starting at ``config.model_sigma_init`` times each parameter's range, drawing from the
-    run's ``models`` stream (shared by coevolution and the metric baseline)."""
+    run's ``models`` stream (shared by coevolution and the metric baseline); periodic
+    parameters wrap around when ``config.periodic_genes`` is ``wrapped``."""
     widths = system.highs - system.lows
     return EvolutionStrategy(
         len(system.parameters),
@@ -255,4 +264,7 @@ def model_strategy(system, config) -> EvolutionStrategy:
             init=config.init,
         ),
         numpy_generator(config.seed, "models"),
+        periodic=np.array([p.periodic for p in system.parameters])
+        if config.periodic_genes == "wrapped"
+        else None,
     )

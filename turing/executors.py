@@ -1,7 +1,7 @@
 """Where the cells of a comparison run: in this process, in worker processes, or as Ray
 tasks; and how their progress is shown and logged.
 
-Every backend runs the same function, :func:`run_cell`, which creates or resumes one
+Every executor runs the same function, :func:`run_cell`, which creates or resumes one
 ordinary run folder (:class:`turing.runner.Runner`), so a cell's result does not depend on
 where it ran or how often it was interrupted:
 
@@ -77,6 +77,58 @@ def run_cell(config: dict[str, Any], path: str, modules: Sequence[str] = ()) -> 
     }
 
 
+def run_batch(
+    configs: Sequence[dict[str, Any]], paths: Sequence[str], modules: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """Runs several cells in lockstep in this process (:func:`turing.lockstep.run_lockstep`:
+    their generations simulated as one batch); what a worker executes for a batch.
+
+    Returns:
+        one ``run_cell``-like record per cell (``seconds`` is the batch's).
+    """
+    from turing.lockstep import run_lockstep
+
+    import_modules(modules)
+    start = time.perf_counter()
+    runners = [
+        Runner.create(RunConfig.from_json(c), out=p, progress=False)
+        for c, p in zip(configs, paths, strict=True)
+    ]
+    starts = [r.generation for r in runners]
+    run_lockstep(runners)
+    seconds = time.perf_counter() - start
+    host, pid = socket.gethostname(), os.getpid()
+    return [{"pid": pid, "host": host, "start_generation": g, "seconds": seconds} for g in starts]
+
+
+def batches(todo: Sequence[Cell], size: int) -> list[list[Cell]]:
+    """``todo`` in tasks of up to ``size`` cells that can share a batch (coevolution runs of
+    one configuration but for mode and seed); other cells alone."""
+    from turing.evaluator import COEVOLUTION_MODES
+
+    if size <= 1:
+        return [[c] for c in todo]
+    groups: dict[str, list[Cell]] = {}
+    alone = []
+    for cell in todo:
+        if cell.method in COEVOLUTION_MODES:
+            shared = {k: v for k, v in cell.config.items() if k not in ("mode", "seed")}
+            groups.setdefault(repr(sorted(shared.items())), []).append(cell)
+        else:
+            alone.append([cell])
+    tasks = []
+    for cells in groups.values():
+        tasks += [cells[k : k + size] for k in range(0, len(cells), size)]
+    return tasks + alone
+
+
+def run_task(cells: Sequence[Cell], modules: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """One task: a cell, or a batch of cells in lockstep."""
+    if len(cells) == 1:
+        return [run_cell(cells[0].config, str(cells[0].path), modules)]
+    return run_batch([c.config for c in cells], [str(c.path) for c in cells], modules)
+
+
 def exit_with_parent(poll_seconds: float = 1.0) -> None:
     """Makes this worker process exit when the process that started it dies.
 
@@ -137,31 +189,37 @@ def plugin_modules(system: str, methods: Sequence[str]) -> list[str]:
 
 
 # ---------------------------------------------------------------------- backends
-def run_inline(todo: list[Cell], monitor: Monitor, failures: dict[str, str]) -> None:
-    """Runs ``todo`` one after another in this process.
+def run_inline(
+    todo: list[Cell], monitor: Monitor, failures: dict[str, str], batch: int = 1
+) -> None:
+    """Runs ``todo`` one task after another in this process.
 
     Args:
         todo: the cells to run.
         monitor: progress and log.
         failures: filled with the cells that raised, name -> one-line message.
+        batch: cells per task (:func:`batches`).
     """
     import torch
 
     threads = torch.get_num_threads()  # a run sets its own; give the caller theirs back
     try:
-        for cell in todo:
-            monitor.queued(cell)
-            # The monitor polls from a thread here, since this one is busy running the cell.
+        for task in batches(todo, batch):
+            for cell in task:
+                monitor.queued(cell)
+            # The monitor polls from a thread here, since this one is busy running the cells.
             with monitor.polling():
                 try:
-                    info = run_cell(cell.config, str(cell.path))
+                    infos = run_task(task)
                 except UserError:
                     raise  # e.g. Ctrl-C: the run saved a checkpoint and says how to continue
-                except Exception as exc:  # a cell's own error: report it, keep going
-                    failures[cell.name] = one_line(exc)
-                    monitor.failed(cell, failures[cell.name])
+                except Exception as exc:  # a task's own error: report it, keep going
+                    for cell in task:
+                        failures[cell.name] = one_line(exc)
+                        monitor.failed(cell, failures[cell.name])
                     continue
-            monitor.finished(cell, info)
+            for cell, info in zip(task, infos, strict=True):
+                monitor.finished(cell, info)
     finally:
         torch.set_num_threads(threads)
 
@@ -173,16 +231,18 @@ def run_local(
     retries: int,
     monitor: Monitor,
     failures: dict[str, str],
+    batch: int = 1,
 ) -> None:
     """Runs ``todo`` on a pool of ``workers`` spawned processes.
 
     Args:
         todo: the cells to run.
-        workers: processes (at most one per cell).
+        workers: processes (at most one per task).
         modules: plugin modules each worker imports first.
         retries: new pools after a worker died, each resuming the unfinished cells.
         monitor: progress and log.
         failures: filled with the cells that raised, name -> one-line message.
+        batch: cells per task (:func:`batches`), run in lockstep by one worker.
 
     Raises:
         UserError: on Ctrl-C, once the workers have checkpointed their runs.
@@ -200,7 +260,8 @@ def run_local(
         broken = False
         try:
             futures = {
-                pool.submit(run_cell, c.config, str(c.path), modules): c for c in remaining.values()
+                pool.submit(run_task, task, modules): task
+                for task in batches(list(remaining.values()), batch)
             }
             for cell in remaining.values():
                 monitor.queued(cell)
@@ -208,19 +269,21 @@ def run_local(
             while pending:
                 done, pending = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
                 for future in done:
-                    cell = futures[future]
+                    task = futures[future]
                     try:
-                        info = future.result()
+                        infos = future.result()
                     except BrokenProcessPool:
                         broken = True
                         continue
-                    except Exception as exc:  # a cell's own error: report it, keep going
-                        remaining.pop(cell.name)
-                        failures[cell.name] = one_line(exc)
-                        monitor.failed(cell, failures[cell.name])
+                    except Exception as exc:  # a task's own error: report it, keep going
+                        for cell in task:
+                            remaining.pop(cell.name)
+                            failures[cell.name] = one_line(exc)
+                            monitor.failed(cell, failures[cell.name])
                         continue
-                    remaining.pop(cell.name)
-                    monitor.finished(cell, info)
+                    for cell, info in zip(task, infos, strict=True):
+                        remaining.pop(cell.name)
+                        monitor.finished(cell, info)
                 monitor.poll()
         except KeyboardInterrupt:
             # The workers got the same Ctrl-C and checkpoint their runs; wait for that.
@@ -244,24 +307,24 @@ def run_local(
             )
 
 
-def check_backend(backend: str, workers: int | None, address: str | None, retries: int):
+def check_executor(executor: str, workers: int | None, address: str | None, retries: int):
     """Checks the execution options (before anything is written); returns the ``ray``
-    module for the Ray backend, else None.
+    module for the Ray executor, else None.
 
     Raises:
-        UserError: for a bad backend, worker count, retry count or address, or a missing Ray.
+        UserError: for a bad executor, worker count, retry count or address, or a missing Ray.
     """
-    if backend not in ("local", "ray"):
-        raise UserError(f"--backend must be 'local' or 'ray', got {backend!r}")
+    if executor not in ("local", "ray"):
+        raise UserError(f"--executor must be 'local' or 'ray', got {executor!r}")
     if workers is not None and (
         isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
     ):
         raise UserError(f"--workers must be a positive whole number, got {workers!r}")
-    if address is not None and backend != "ray":
-        raise UserError("--address names a Ray cluster; add --backend ray")
+    if address is not None and executor != "ray":
+        raise UserError("--address names a Ray cluster; add --executor ray")
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise UserError(f"--retries must be a non-negative whole number, got {retries!r}")
-    if backend != "ray":
+    if executor != "ray":
         return None
     if address is not None:
         _ray_endpoint(address)  # its syntax
@@ -274,7 +337,9 @@ def _import_ray():
     try:
         import ray
     except ImportError:
-        raise UserError(f"the ray backend needs Ray, which is not installed: {RAY_EXTRA}") from None
+        raise UserError(
+            f"the ray executor needs Ray, which is not installed: {RAY_EXTRA}"
+        ) from None
     return ray
 
 
@@ -428,7 +493,7 @@ class Monitor:
     """The progress bar over all cells' generations, the per-cell messages, and ``log.csv``.
 
     Generations are counted from each running cell's ``metrics.csv``, so the bar moves for
-    every backend without any channel from the workers.
+    every executor without any channel from the workers.
 
     Args:
         folder: the comparison folder (``log.csv`` goes there).

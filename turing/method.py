@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from turing.config import RunConfig
+from turing.engine import Engine
 from turing.errors import UserError
 from turing.system import System, Truth
 
@@ -62,9 +63,10 @@ class Method(ABC):
         self.device = torch.device(config.device)
         self.simulated_trials = 0
         self.simulated_steps = 0
-        # Every method simulates with the step the run resolved (compiled where it pays
-        # off); the evaluator repeats this before each batch, the baselines rely on it.
-        system.prepare(self.device, bool(config.compile))
+        self.engine = Engine(
+            system, config.steps, self.device, config.backend, config.chunk_size, config.threads
+        )
+        """The trial engine of the run's backend (the evaluator has its own, the same)."""
 
     @classmethod
     def check_supported(cls, system: System, mode: str) -> None:

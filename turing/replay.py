@@ -14,11 +14,11 @@ the observations, the actions and the interrogator's running judgement over time
 replayed trials as NPZ.
 
 Trial ``0`` of a scene is genuine and trial ``1`` the model (trial axis last, as in every
-simulator). The replay loop is the evaluator's (:meth:`turing.Evaluator.run_trials`): the
-interrogator reads observation ``t``, updates, and its outputs ``1..`` set the input that
-produces observation ``t + 1``; its output ``0`` after the last observation is the
-judgement (>= 0.5: genuine). In passive modes the system's natural input drives both
-trials, as in training.
+simulator). The trials run on the trial engine (:class:`turing.engine.Engine`, stepwise,
+with the scene as the simulator): the interrogator reads observation ``t``, updates, and
+its outputs ``1..`` set the input that produces observation ``t + 1``; its output ``0``
+after the last observation is the judgement (>= 0.5: genuine). In passive modes the
+system's natural input drives both trials, as in training.
 """
 
 from __future__ import annotations
@@ -33,13 +33,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from turing.agents import InterrogatorPopulation, ModelPopulation
+from turing.agents import ModelPopulation
 from turing.config import RunConfig
+from turing.engine import JUDGE, PASSIVE, Engine, Judge, Noise, stream_key
 from turing.errors import UserError
 from turing.evaluator import COEVOLUTION_MODES, interrogator_shape
 from turing.registry import make_system
 from turing.rundir import RunDir, atomic_write_npz
-from turing.seeding import torch_generator
 from turing.system import System
 
 Tensor = torch.Tensor
@@ -96,7 +96,7 @@ class ReplayScene(ABC):
     (trial axis last, ``n = 2``) and draws them.
 
     Subclasses implement :meth:`reset` and :meth:`step` (as :meth:`turing.System.reset` and
-    :meth:`turing.System.step` for the two trials, drawing from the same generator),
+    :meth:`turing.System.step` for the two trials, drawing from the same noise),
     :meth:`show` and :meth:`frame`; GUI scenes also :meth:`keys` and :meth:`is_open`.
 
     Args:
@@ -114,12 +114,12 @@ class ReplayScene(ABC):
         self.options = options
 
     @abstractmethod
-    def reset(self, params: Tensor, generator: torch.Generator) -> Tensor:
-        """Starts the two trials with simulation parameters ``[S, 2]``; returns
-        observation 0, ``[obs, 2]``."""
+    def reset(self, params: Tensor, noise: Noise) -> Tensor:
+        """Starts the two trials with simulation parameters ``[S, 2]``, drawing from
+        ``noise`` as :meth:`turing.System.reset` does; returns observation 0, ``[obs, 2]``."""
 
     @abstractmethod
-    def step(self, action: Tensor, generator: torch.Generator) -> Tensor:
+    def step(self, action: Tensor, noise: Noise) -> Tensor:
         """Applies ``action`` ``[act, 2]``; returns the next observation ``[obs, 2]``."""
 
     @abstractmethod
@@ -147,13 +147,13 @@ class SimulatedScene(ReplayScene):
     """A scene whose trials run on the system's own batched simulator (``n = 2``); the
     simulator's state is kept in :attr:`state` for drawing."""
 
-    def reset(self, params: Tensor, generator: torch.Generator) -> Tensor:
+    def reset(self, params: Tensor, noise: Noise) -> Tensor:
         self.params = params
-        self.state, observation = self.system.reset(params, generator)
+        self.state, observation = self.system.reset(params, noise)
         return observation
 
-    def step(self, action: Tensor, generator: torch.Generator) -> Tensor:
-        self.state, observation = self.system.step(self.state, self.params, action, generator)
+    def step(self, action: Tensor, noise: Noise) -> Tensor:
+        self.state, observation = self.system.step(self.state, self.params, action, noise)
         return observation
 
 
@@ -161,9 +161,9 @@ class ChartScene(SimulatedScene):
     """The scene of systems without one: the replay figure of the current trial, drawn up
     to the current step (headless only)."""
 
-    def reset(self, params: Tensor, generator: torch.Generator) -> Tensor:
+    def reset(self, params: Tensor, noise: Noise) -> Tensor:
         self._rows: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
-        return super().reset(params, generator)
+        return super().reset(params, noise)
 
     def show(self, view: StepView) -> None:
         if view.t == 0:
@@ -261,7 +261,9 @@ class Replay:
 
     def __init__(self, run_dir: str | os.PathLike, interrogator: int = 0, model: int = 0):
         self.run_dir = RunDir(run_dir)
-        self.config = RunConfig.from_json(self.run_dir.read_config())
+        self.config = RunConfig.from_run_folder(
+            self.run_dir.read_config(), str(self.run_dir.config_path)
+        )
         self.system = make_system(self.config.system, **self.config.system_options)
         if self.config.mode not in COEVOLUTION_MODES:
             raise UserError(
@@ -292,7 +294,9 @@ class Replay:
         self.model_genes = genes[self.model]
         self.truth = self.system.make_truth(self.config.true_params)
         genuine = torch.tensor(self.truth.simulation, dtype=torch.float32).reshape(-1, 1)
-        model = ModelPopulation(self.system, genes[self.model : self.model + 1]).simulation("cpu")
+        model = ModelPopulation(self.system, genes[self.model : self.model + 1]).simulation(
+            "cpu", truth=self.truth
+        )
         self.params = torch.cat([genuine, model.to(torch.float32)], dim=1)
         self.labels = ("genuine", f"model #{self.model}")
 
@@ -370,10 +374,10 @@ class Replay:
         writer = None
         try:
             writer = open_video(video_path, fps) if video_path else None
-            generator = torch_generator(seed, "replay")
+            engine = Engine(_SceneSystem(scene), self.steps, backend="eager")
             episodes = []
             for trial in range(trials):
-                episode = self._play_trial(scene, trial, generator, writer, gui, fps)
+                episode = self._play_trial(engine, scene, trial, seed, writer, gui, fps)
                 if episode is None:  # the window was closed
                     break
                 episodes.append(episode)
@@ -390,61 +394,58 @@ class Replay:
         return ReplayResult(episodes, self.labels, figure_path, data_path, video_path)
 
     # ------------------------------------------------------------------ internals
-    def _play_trial(self, scene, trial, generator, writer, gui, fps) -> Episode | None:
+    def _play_trial(self, engine, scene, trial, seed, writer, gui, fps) -> Episode | None:
+        """One trial pair on the engine, drawn at every step; ``None`` if the window was
+        closed. Pair ``trial`` uses streams ``2 trial`` (genuine) and ``2 trial + 1``
+        (model) of the replay's key, and shares input stream ``trial``, as in training."""
         system, mode = self.system, self.mode
-        params = self.params
-        inputs = None
-        if mode != "interrogate":
-            # Drawn first, as the evaluator does: a pair shares the passive input.
-            inputs = system.passive_inputs(1, self.steps, generator, params.device)
-            if inputs is not None:
-                inputs = inputs.repeat_interleave(2, dim=-1)
-        observation = scene.reset(params, generator)
-        population = InterrogatorPopulation(self.shape, self.weights.reshape(1, -1))
-        nets = population.trials(torch.zeros(2, dtype=torch.long))
-        hidden = nets.initial_state()
-        previous = system.initial_action(2, params.device) if mode == "passive-io" else None
+        streams = torch.tensor([2 * trial, 2 * trial + 1])
+        noise = Noise(
+            torch.tensor(stream_key(seed, "replay"), dtype=torch.int64).reshape(2, 1),
+            streams,
+            input_stream=streams // 2,
+        )
+        judge = Judge(
+            self.shape,
+            self.weights.reshape(1, -1),
+            torch.zeros(2, dtype=torch.long),
+            sees_input=mode == "passive-io",
+        )
         observations, judgements, actions = [], [], []
         paused = [False]
-        for t in range(self.steps):
-            x = observation if previous is None else torch.cat([observation, previous])
-            hidden, out = nets.step(hidden, x)
-            action = None
-            if t < self.steps - 1:
-                if mode == "interrogate":
-                    span = float(system.action_high) - float(system.action_low)
-                    action = out[1:] * span + float(system.action_low)
-                else:
-                    action = system.passive_action(t, observation, params, inputs)
-                action = action.detach().clone()
+
+        def observe(t, observation, out, action) -> None:
             observations.append(observation.detach().cpu().numpy().astype(np.float64))
             judgements.append(out[0].detach().cpu().numpy().astype(np.float64))
+            if action is not None:
+                actions.append(action.detach().cpu().numpy().astype(np.float64))
             view = StepView(
-                trial,
-                t,
-                self.steps,
-                observations[-1],
-                judgements[-1],
-                None if action is None else action.cpu().numpy().astype(np.float64),
-                self.labels,
-            )
+                trial, t, self.steps, observations[-1], judgements[-1],
+                None if action is None else actions[-1], self.labels,
+            )  # fmt: skip
             try:
                 if gui or writer is not None:  # drawing is for the eyes only
                     scene.show(view)
                 if writer is not None:
                     writer.append_data(scene.frame())
                 if gui and not _pace(scene, fps, paused):
-                    return None
-                if action is None:
-                    break
-                actions.append(view.action)
-                observation = scene.step(action, generator)
+                    raise _Stopped
+            except _Stopped:
+                raise
             except Exception:
                 if gui and not scene.is_open():  # the window was closed under a call
-                    return None
+                    raise _Stopped from None
                 raise
-            if previous is not None:
-                previous = action
+
+        inputs = JUDGE if mode == "interrogate" else PASSIVE
+        try:
+            engine.run(self.params, noise, judge, inputs, observe=observe)
+        except _Stopped:
+            return None
+        except Exception:
+            if gui and not scene.is_open():
+                return None
+            raise
         judgement = np.stack(judgements)
         action_array = np.stack(actions) if actions else np.zeros((0, system.action_size, 2))
         return Episode(np.stack(observations), judgement, action_array, judgement[-1] >= 0.5)
@@ -477,6 +478,31 @@ class Replay:
             raise UserError(
                 f"cannot write {figure_path} ({exc.strerror}); give another place with --figure FILE.png"
             ) from None
+
+
+class _Stopped(Exception):
+    """The replay's window was closed (or q pressed) during a trial."""
+
+
+class _SceneSystem:
+    """A replay scene as the engine's system: the scene simulates (and draws) the two
+    trials; everything else (sizes, bounds, the passive controller) is the system's."""
+
+    def __init__(self, scene: ReplayScene):
+        self.scene = scene
+        self.system = scene.system
+
+    def __getattr__(self, name: str):
+        return getattr(self.system, name)
+
+    def native_kernel(self, steps: int):
+        return None
+
+    def reset(self, params: Tensor, noise: Noise, start=None):
+        return None, self.scene.reset(params, noise)
+
+    def step(self, state, params: Tensor, action: Tensor, noise: Noise):
+        return None, self.scene.step(action, noise)
 
 
 def replay(

@@ -46,7 +46,7 @@ class Result:
             UserError: if ``path`` is not a finished run folder.
         """
         run_dir = RunDir(path)
-        config = RunConfig.from_json(run_dir.read_config())
+        config = RunConfig.from_run_folder(run_dir.read_config(), str(run_dir.config_path))
         return cls(path=run_dir.path, config=config, data=run_dir.read_result())
 
     # ------------------------------------------------------------------ accessors

@@ -7,7 +7,7 @@ bit-identically from the latest checkpoint, and at the end writes ``populations.
 ``episodes/``, ``plots/`` and finally ``result.json`` (whose presence marks the run
 finished).
 
-Estimates (``specs/evolution-strategy.md``): ``best`` is the best model of the last
+Estimates (``docs/specs/evolution-strategy.md``): ``best`` is the best model of the last
 generation (what the original code reported); ``top10_median`` the per-parameter median of
 its top 10 models; ``last50_median`` the per-parameter median of the best model over the
 last 50 generations (all, if fewer).
@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from turing.config import LAST_WINDOW, TOP_K, RunConfig
+from turing.engine import ENGINE_VERSION, default_threads, resolve_backend
 from turing.errors import UserError
 from turing.method import GenerationReport, get_method
 from turing.registry import make_system
@@ -68,14 +69,11 @@ def resolve_config(config: RunConfig, system: System) -> RunConfig:
         generations = from_budget
     default = get_method(config.mode).default_generations or system.default_generations
     generations = generations or default
-    compile = config.compile
-    if compile is None:
-        per_generation = get_method(config.mode).trials_per_generation(config, system)
-        compile = system.default_compile(per_generation * config.steps * generations)
     return dataclasses.replace(
         config,
         generations=generations,
-        compile=bool(compile) and system.supports_compile,
+        backend=resolve_backend(system, config.steps, config.device, config.backend),
+        engine=ENGINE_VERSION,
         # The genuine system as make_truth recreates it: a layout file given on the command
         # line is stored in config.json by value, so the run folder stands alone.
         true_params=system.make_truth(config.true_params).spec,
@@ -176,15 +174,17 @@ class Runner:
                 different run.
         """
         config, system = cls.prepare(config)
-        if config.threads:
-            torch.set_num_threads(config.threads)
+        _set_threads(config)
         if out is None:
             out = new_run_path(runs_root, [system.name, config.mode, f"s{config.seed}"])
         run_dir = RunDir(out)
         if run_dir.path.exists() and not run_dir.path.is_dir():
             raise UserError(f"--out {run_dir.path} is a file; give a folder path")
         if run_dir.is_run():
-            stored = run_dir.read_config()
+            # Refuses a folder of another engine; fields added to RunConfig since the folder
+            # was written take their defaults.
+            stored = RunConfig.from_run_folder(run_dir.read_config(), str(run_dir.config_path))
+            stored = _normalised(stored.to_json())
             if stored != _normalised(config.to_json()):
                 raise UserError(
                     f"--out {run_dir.path} already holds a different run; choose a new --out "
@@ -211,14 +211,13 @@ class Runner:
         """
         run_dir = RunDir(path)
         try:
-            config = RunConfig.from_json(run_dir.read_config())
+            config = RunConfig.from_run_folder(run_dir.read_config(), str(run_dir.config_path))
         except TypeError as exc:
             raise UserError(
                 f"{run_dir.config_path} is not a valid run configuration ({exc})"
             ) from None
         config, system = cls.prepare(config)
-        if config.threads:
-            torch.set_num_threads(config.threads)
+        _set_threads(config)
         lock = None if run_dir.is_finished() else writer_lock(run_dir)
         runner = cls(config, run_dir, system, progress)
         runner.lock = lock
@@ -273,7 +272,7 @@ class Runner:
         bar = self._progress_bar(total)
         try:
             while self.generation < total:
-                snapshot = (*self.method.state(), self._runner_state())
+                snapshot = self.snapshot()
                 try:
                     start = time.perf_counter()
                     report = self.method.generation()
@@ -281,15 +280,7 @@ class Runner:
                 except KeyboardInterrupt:
                     self._write_checkpoint(snapshot)
                     raise
-                self.elapsed += seconds
-                self._record(report, seconds)
-                # No checkpoint at the last generation: a run that dies while finishing
-                # resumes from an earlier one and recomputes the same final generations.
-                if self.generation % self.config.checkpoint_every == 0 and self.generation < total:
-                    self._save_checkpoint()
-                if bar is not None:
-                    bar.set_postfix_str(self._progress_text(report), refresh=False)
-                    bar.update(1)
+                self.advance(report, seconds, bar)
         except KeyboardInterrupt:
             if bar is not None:
                 bar.close()
@@ -300,6 +291,44 @@ class Runner:
         if bar is not None:
             bar.close()
         return self._finish()
+
+    def snapshot(self):
+        """The state before a generation (what an interruption during it checkpoints)."""
+        return (*self.method.state(), self._runner_state())
+
+    def advance(self, report: GenerationReport, seconds: float, bar=None) -> None:
+        """Records a finished generation: its metrics row, then a checkpoint every
+        ``checkpoint_every`` generations (never at the last: a run that dies while finishing
+        resumes from an earlier one and recomputes the same final generations)."""
+        self.elapsed += seconds
+        self._record(report, seconds)
+        total = self.config.generations
+        if self.generation % self.config.checkpoint_every == 0 and self.generation < total:
+            self._save_checkpoint()
+        if bar is not None:
+            bar.set_postfix_str(self._progress_text(report), refresh=False)
+            bar.update(1)
+
+    @property
+    def unfinished(self) -> bool:
+        return self.generation < self.config.generations
+
+    def interrupted(self, snapshot) -> None:
+        """Checkpoints ``snapshot`` after an interruption and releases the folder."""
+        self._write_checkpoint(snapshot)
+        self.release()
+
+    def release(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+
+    def finish(self) -> Result:
+        """Writes the results of a run whose generations are done (see :meth:`run`)."""
+        try:
+            return self._finish()
+        finally:
+            self.release()
 
     def _record(self, report: GenerationReport, seconds: float) -> None:
         ranked = np.asarray(report.ranked, dtype=np.float64).reshape(
@@ -419,6 +448,8 @@ class Runner:
                 seed=self.config.seed,
                 steps=self.config.steps,
                 device=self.method.device,
+                backend=self.config.backend,
+                threads=self.config.threads,
             )
             result["c2st"] = judged.accuracy
             result["c2st_details"] = {**judged.to_json(), "estimate_name": "best"}
@@ -429,7 +460,11 @@ class Runner:
         result["wall_seconds"] = self.elapsed
         result["seconds_per_generation"] = self.elapsed / max(1, self.config.generations)
         result["device"] = str(self.method.device)
-        result["threads"] = torch.get_num_threads()
+        result["threads"] = {
+            "simulation": int(self.config.threads or default_threads()),
+            "torch": torch.get_num_threads(),
+        }
+        result["backend"] = self.config.backend
         result["versions"] = versions()
         result["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
@@ -445,6 +480,14 @@ class Runner:
         loaded = Result.load(self.run_dir.path)
         plot_run(loaded, self.system)
         return loaded
+
+
+def _set_threads(config: RunConfig) -> None:
+    """Torch runs on ``--threads`` threads, or one: its OpenMP threads meet at a barrier in
+    every operation, and on a busy machine a descheduled one stalls the others (a generation
+    45x slower than on one thread was measured). The native kernels take their threads from
+    ``--threads`` too, or use every core (they have no barriers)."""
+    torch.set_num_threads(int(config.threads or 1))
 
 
 def _normalised(data: dict[str, Any]) -> dict[str, Any]:

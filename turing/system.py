@@ -33,6 +33,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from turing.engine.random import Noise
 from turing.errors import UserError
 
 Tensor = torch.Tensor
@@ -127,7 +128,8 @@ class System(ABC):
     :func:`turing.register_system` (``docs/adding-a-system.md`` walks through one).
 
     Conventions: the trial axis is last; every random number is drawn from the
-    ``generator`` argument, in a fixed order; tensors are created on ``params.device``
+    ``noise`` argument (:class:`turing.Noise`, per-trial counter-based streams), in a fixed
+    order; tensors are created on ``params.device``
     with ``params.dtype``. :func:`turing.register_system` checks the declarations below
     (bounds, genuine values, sizes) and the evaluator checks the outputs of the first step
     (shapes, dtype, device), each failure naming the system. A model whose simulation
@@ -145,10 +147,8 @@ class System(ABC):
             output ``o`` in [0, 1] becomes ``low + o * (high - low)``.
         default_steps: interrogator updates (= observations) per trial.
         default_generations: the default budget of ``turing run``.
-        default_chunk_size: trials simulated together; bounds memory.
-        supports_compile: :meth:`prepare` can compile the simulator's step (torch.compile).
-        compile_min_steps: simulated trial-steps of a run from which compiling pays off
-            (runs compile by default at or above it); ``None``: never by default.
+        default_chunk_size: trials the torch backends simulate together on a CPU; bounds
+            memory.
     """
 
     name: ClassVar[str]
@@ -166,8 +166,6 @@ class System(ABC):
     default_steps: ClassVar[int] = 100
     default_generations: ClassVar[int] = 300
     default_chunk_size: ClassVar[int] = 20_000
-    supports_compile: ClassVar[bool] = False
-    compile_min_steps: ClassVar[int | None] = None
 
     # ----------------------------------------------------------------- parameters
     @property
@@ -195,8 +193,15 @@ class System(ABC):
             f"{', '.join(self.parameter_names)} (see `turing list`)"
         )
 
-    def simulation_params(self, params: Tensor) -> Tensor:
-        """Maps model parameters ``[D, n]`` to simulation parameters ``[S, n]``."""
+    def simulation_params(self, params: Tensor, truth: Truth | None = None) -> Tensor:
+        """Maps model parameters ``[D, n]`` to simulation parameters ``[S, n]``.
+
+        Args:
+            params: model parameters ``[D, n]``.
+            truth: the run's genuine system, for systems whose model trials also involve
+                it (a swarm of genuine robots with model replicas among them); ``None`` when
+                the genuine system itself is being built (:meth:`make_truth`).
+        """
         return params
 
     def make_truth(self, overrides: Mapping[str, Any] | None = None) -> Truth:
@@ -217,29 +222,23 @@ class System(ABC):
         return Truth(reference=values, simulation=simulation, spec=spec)
 
     # ----------------------------------------------------------------- simulator
-    def prepare(self, device: torch.device | str, compile: bool) -> None:
-        """Readies the simulator before trials run on ``device``: with ``compile``, a
-        system that :attr:`supports_compile` switches to its compiled step (built once per
-        process and cached), without it to its eager step. The evaluator calls it before
-        every batch; the default does nothing. Compiled and eager steps must simulate the
-        same system (results may differ by rounding only)."""
+    def native_kernel(self, steps: int) -> Any:
+        """The system's native kernel (a :class:`turing.engine.native.NativeKernel`: a C file
+        implementing :meth:`reset`, :meth:`step` and :meth:`passive_action` on lane vectors,
+        and the constants it needs for trials of ``steps`` observations), or ``None`` (the
+        default: the engine simulates with torch, eagerly or compiled)."""
         return None
 
-    def default_compile(self, trial_steps: int) -> bool:
-        """Whether a run simulating ``trial_steps`` trial-steps compiles by default."""
-        return (
-            self.supports_compile
-            and self.compile_min_steps is not None
-            and trial_steps >= self.compile_min_steps
-        )
-
     @abstractmethod
-    def reset(self, params: Tensor, generator: torch.Generator) -> tuple[Any, Tensor]:
+    def reset(self, params: Tensor, noise: Noise) -> tuple[Any, Tensor]:
         """Starts ``n = params.shape[-1]`` trials on ``params.device``.
 
         Args:
             params: simulation parameters ``[S, n]``.
-            generator: the only source of randomness.
+            noise: the trials' random numbers at step 0 (:class:`turing.Noise`: draw with
+                ``noise.uniform(k)`` / ``noise.normal(k)``, ``[k, n]``, always in the same
+                order); the only source of randomness. A system with random start conditions
+                draws them from ``noise.starts()`` (see :meth:`sample_starts`).
 
         Returns:
             ``(state, observation)``: any state object the simulator needs, and the first
@@ -247,16 +246,15 @@ class System(ABC):
         """
 
     @abstractmethod
-    def step(
-        self, state: Any, params: Tensor, action: Tensor, generator: torch.Generator
-    ) -> tuple[Any, Tensor]:
+    def step(self, state: Any, params: Tensor, action: Tensor, noise: Noise) -> tuple[Any, Tensor]:
         """Advances every trial by one step.
 
         Args:
             state: what :meth:`reset` or the previous step returned.
             params: simulation parameters ``[S, n]`` (the same as at reset).
             action: ``[action_size, n]``, within ``[action_low, action_high]``.
-            generator: the only source of randomness.
+            noise: the trials' random numbers at this step (a fresh :class:`turing.Noise`
+                each step: the same calls in the same order give each step its own numbers).
 
         Returns:
             ``(state, observation)``, the observation ``[observation_size, n]``.
@@ -264,11 +262,11 @@ class System(ABC):
 
     # ----------------------------------------------------------------- passive input
     def passive_inputs(
-        self, n: int, steps: int, generator: torch.Generator, device: torch.device
+        self, n: int, steps: int, noise: Noise, device: torch.device
     ) -> Tensor | None:
         """Exogenous randomness of the passive input for ``n`` trials (last axis ``n``), or
-        ``None``. The genuine and the model trial of one (interrogator, model) pair receive
-        the same inputs."""
+        ``None``. ``noise`` draws from each trial's input stream, which the genuine and the
+        model trial of one (interrogator, model) pair share: they receive the same inputs."""
         return None
 
     @abstractmethod
@@ -279,7 +277,9 @@ class System(ABC):
         used by the ``passive`` modes).
 
         Args:
-            t: the step (0 for the action that follows the first observation).
+            t: the step (0 for the action that follows the first observation): an int, or a
+                0-dim int64 tensor in compiled simulation (write it with tensor operations,
+                or ignore it).
             observation: the observation of step ``t``, ``[observation_size, n]`` (for a
                 system that reacts to its own output, such as a robot's own controller).
             params: simulation parameters ``[S, n]`` (a model drives itself as it is).
@@ -289,15 +289,15 @@ class System(ABC):
             the action ``[action_size, n]``.
         """
 
-    def sample_starts(self, n: int, generator: torch.Generator, device: torch.device) -> Any:
+    def sample_starts(self, n: int, noise: Noise, device: torch.device) -> Any:
         """The random start conditions of ``n`` trials (e.g. start poses, trial axis last), or
         ``None`` (the default) when every trial starts alike.
 
-        A system whose trials start at random implements this and accepts the draw as
-        ``reset(params, generator, start=...)``; its ``reset`` without ``start`` draws one
-        with this method (first, before any other draw). Methods use it to start a model
-        trial exactly where a genuine trial started: the ``metric`` baseline compares outputs
-        under identical inputs, which needs identical starts.
+        A system whose trials start at random implements this, drawing from ``noise`` (each
+        trial's start stream, ``reset``'s ``noise.starts()``), and accepts a draw as
+        ``reset(params, noise, start=...)``. Trials with the same start stream start alike:
+        the ``metric`` baseline starts a model trial where its genuine twin started, to
+        compare outputs under identical inputs.
         """
         return None
 

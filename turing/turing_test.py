@@ -52,6 +52,7 @@ import torch
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 
+from turing.engine.random import Noise
 from turing.errors import SystemContractError, UserError
 from turing.registry import make_system
 from turing.system import System
@@ -170,7 +171,7 @@ class TuringTest:
         self.genuine_simulation = torch.tensor(
             self.truth.simulation, dtype=torch.float32, device=self.device
         )
-        self.generator = torch.Generator(device=self.device)
+        self.noise: Noise | None = None
 
         self.state: Any = None
         self.running = False
@@ -194,7 +195,8 @@ class TuringTest:
             raise UserError(
                 f"{ENV_ID}: unknown reset options {sorted(unknown)}; use 'genuine' or 'model'"
             )
-        self.generator.manual_seed(int(rng.integers(2**63 - 1)))
+        key = (int(rng.integers(2**32)), int(rng.integers(2**32)))
+        self.noise = Noise.for_trials(key, n, self.device)
         genuine = rng.random(n) < self.genuine_probability
         if self.models is not None:
             model = rng.integers(len(self.models), size=n)
@@ -218,7 +220,7 @@ class TuringTest:
         reference = np.array([self.truth.reference[p] for p in self.system.parameter_names])
         self.values = np.where(genuine[:, None], reference, rows)
         simulated = self.system.simulation_params(
-            torch.as_tensor(rows.T.copy(), dtype=torch.float32, device=self.device)
+            torch.as_tensor(rows.T.copy(), dtype=torch.float32, device=self.device), self.truth
         )
         mask = torch.as_tensor(genuine, device=self.device)
         self.params = torch.where(mask, self.genuine_simulation.reshape(-1, 1), simulated)
@@ -227,7 +229,7 @@ class TuringTest:
         self.t = 0
         self.running = True
         self.state, obs = _pair(
-            self.system.reset(self.params, self.generator), self.system, "reset"
+            self.system.reset(self.params, self.noise.at(0)), self.system, "reset"
         )
         return self.observe(obs, "reset")
 
@@ -236,8 +238,9 @@ class TuringTest:
         observations ``[n, obs]``."""
         drive = np.clip(actions[:, :-1], self.action_space.low[:-1], self.action_space.high[:-1])
         action = torch.as_tensor(drive.T.copy(), device=self.device)
+        noise = self.noise.at(self.t + 1)
         self.state, obs = _pair(
-            self.system.step(self.state, self.params, action, self.generator), self.system, "step"
+            self.system.step(self.state, self.params, action, noise), self.system, "step"
         )
         self.t += 1
         return self.observe(obs, "step")

@@ -3,7 +3,7 @@
 Both simulators (the batched torch simulator used for training and the PyBullet world used
 by the Gymnasium env, the GUI and videos) build the world from these constants, so they
 cannot drift apart. Units: cm, s, rad (PyBullet takes metres: multiply by ``METRES_PER_CM``).
-Values from ``shared/specs/case-study-2-sensors.md`` (read from the authors' Enki-based
+Values from ``docs/specs/case-study-2-sensors.md`` (read from the authors' Enki-based
 code and Enki's e-puck model).
 """
 

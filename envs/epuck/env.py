@@ -12,11 +12,12 @@ Two backends simulate the same world from the same constants:
   ``rayTestBatch``, contacts resolved by PyBullet's contact queries);
 * ``torch``: the batched simulator used for training, with ``n = 1``.
 
-Both draw their randomness from one torch generator seeded by ``reset(seed=...)``, in the
-torch simulator's order (the start pose first, then the IR noise; per step the wheel
-factors, then the IR noise): with the same seed they start from the same pose and apply the
-same noise, so their readings differ only by the geometry engines' rounding (about 1e-4,
-see ``tests/test_epuck_bullet.py``).
+Both draw their randomness from the engine's counter-based streams seeded by
+``reset(seed=...)`` (:class:`turing.environment.EpisodeStreams`), with the torch simulator's
+calls (the start pose, then the IR noise; per step the wheel factors, then the IR noise):
+with the same seed they start from the same pose and apply the same noise, so their
+readings differ only by the geometry engines' rounding (about 1e-4, see
+``tests/test_epuck_bullet.py``).
 
 ``render_mode="human"`` opens the PyBullet GUI; ``"rgb_array"`` makes :meth:`render` return
 frames (TinyRenderer, or EGL where its plugin loads and a GPU is present). Rays are drawn
@@ -35,6 +36,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
+from turing.environment import EpisodeStreams
 from turing.envs.epuck import constants as C
 from turing.envs.epuck import sim
 from turing.errors import UserError
@@ -100,8 +102,8 @@ class SensorSelfIdEnv(gymnasium.Env):
         self.layout = torch.tensor(truth.simulation, dtype=torch.float32).reshape(-1, 1)
         self.observation_space = spaces.Box(0.0, 1.0, shape=(C.N_SENSORS,), dtype=np.float32)
         self.action_space = spaces.Box(-1.0, 1.0, shape=(2,), dtype=np.float32)
-        self._generator = torch.Generator()
-        self._seeded = False
+        self._episodes = EpisodeStreams(1)
+        self._noise = None
         self._pose: torch.Tensor | None = None
         self._readings: torch.Tensor | None = None
         self._t = 0
@@ -115,20 +117,16 @@ class SensorSelfIdEnv(gymnasium.Env):
     # ------------------------------------------------------------------ gymnasium
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        if seed is not None:
-            self._generator.manual_seed(int(seed))
-            self._seeded = True
-        elif not self._seeded:
-            self._generator.manual_seed(int(self.np_random.integers(2**63 - 1)))
-            self._seeded = True
+        self._noise = self._episodes.next(seed, self.np_random)
+        noise = self._noise.at(0)
         with self._batch():
             if self.backend == "torch":
-                self._pose, readings = self.system.reset(self.layout, self._generator)
+                self._pose, readings = self.system.reset(self.layout, noise)
             else:
-                # The start pose first, as the torch simulator draws it (float32, then widened).
-                self._pose = sim.sample_start_poses(1, self._generator)
+                # The torch simulator's draws: the start pose, then the IR noise.
+                self._pose = sim.sample_start_poses(1, noise.starts())
                 self._world.place(self._pose)
-                readings = self._world.readings(self._ir_noise())
+                readings = self._world.readings(self._ir_noise(noise))
             self._t = 0
             if self._view is not None:
                 self._view.clear()
@@ -140,16 +138,15 @@ class SensorSelfIdEnv(gymnasium.Env):
         if self._pose is None:
             raise gymnasium.error.ResetNeeded("call reset() before step()")
         command = torch.as_tensor(np.asarray(action, dtype=np.float32).reshape(2, 1))
+        noise = self._noise.at(self._t + 1)
         with self._batch():
             if self.backend == "torch":
-                self._pose, readings = self.system.step(
-                    self._pose, self.layout, command, self._generator
-                )
+                self._pose, readings = self.system.step(self._pose, self.layout, command, noise)
             else:
-                factors = sim.draw_wheel_factors(1, self._generator) if self.noise else None
+                factors = sim.draw_wheel_factors(noise) if self.noise else None
                 self._world.drive(command, factors)
                 self._pose = self._world.poses().to(torch.float32)
-                readings = self._world.readings(self._ir_noise())
+                readings = self._world.readings(self._ir_noise(noise))
             self._t += 1
             observation = self._observe(readings)
         truncated = self._t >= self.steps - 1
@@ -186,8 +183,8 @@ class SensorSelfIdEnv(gymnasium.Env):
             Camera(target=(centre, centre, 0.0), distance=1.05, yaw=0.0, pitch=-89.0, fov=33.0)
         )
 
-    def _ir_noise(self) -> torch.Tensor | None:
-        return sim.draw_ir_noise(1, self._generator) if self.noise else None
+    def _ir_noise(self, noise) -> torch.Tensor | None:
+        return sim.draw_ir_noise(noise) if self.noise else None
 
     def _observe(self, readings: torch.Tensor) -> np.ndarray:
         self._readings = readings.detach().to(torch.float32)

@@ -7,15 +7,17 @@ coloured by the sensor's reading (green 0 .. red 1); the wheels leave trails; te
 the step and the interrogator's running judgement of each robot.
 
 The trials run in the PyBullet world (:mod:`turing.envs.epuck.bullet`) with the torch
-simulator's random draws in the torch simulator's order (start poses, then the IR noise
-of the first reading; per step the wheel factors, then the IR noise), so a replay is what
-the Gymnasium env would show under the same seed.
+simulator's random draws (the same :class:`turing.Noise` calls: start poses from the start
+streams, the IR noise of each reading, the wheel factors of each step), so a replay is
+what the torch simulator would compute for the same streams, up to the geometry engines'
+rounding.
 """
 
 from __future__ import annotations
 
 import torch
 
+from turing.engine.random import Noise
 from turing.envs.bullet_view import BulletScene, BulletView, Camera
 from turing.envs.epuck import constants as C
 from turing.envs.epuck import sim
@@ -54,23 +56,23 @@ class EpuckReplayScene(BulletScene, ReplayScene):
         )
         self.trails: list[list[list[float]]] = []
 
-    def _draw_ir_noise(self, generator: torch.Generator) -> torch.Tensor | None:
-        return sim.draw_ir_noise(2, generator) if self.noise else None
+    def _draw_ir_noise(self, noise: Noise) -> torch.Tensor | None:
+        return sim.draw_ir_noise(noise) if self.noise else None
 
-    def reset(self, params: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    def reset(self, params: torch.Tensor, noise: Noise) -> torch.Tensor:
         for k, robot in enumerate(self.robots):
             robot.layout = params[:, k : k + 1].to(torch.float64).cpu()
-        # Poses first, as the torch simulator draws them (float32, then widened).
-        self.world.place(sim.sample_start_poses(2, generator, dtype=params.dtype).cpu())
-        readings = self.world.readings(self._draw_ir_noise(generator))
+        # The torch simulator's draws: start poses (float32, then widened), the IR noise.
+        self.world.place(sim.sample_start_poses(2, noise.starts(), dtype=params.dtype).cpu())
+        readings = self.world.readings(self._draw_ir_noise(noise))
         self.view.clear()
         self.trails = [[], [], [], []]
         return readings.to(params.dtype)
 
-    def step(self, action: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        factors = sim.draw_wheel_factors(2, generator, dtype=action.dtype) if self.noise else None
+    def step(self, action: torch.Tensor, noise: Noise) -> torch.Tensor:
+        factors = sim.draw_wheel_factors(noise).to(action.dtype) if self.noise else None
         self.world.drive(action.cpu(), None if factors is None else factors.cpu())
-        return self.world.readings(self._draw_ir_noise(generator)).to(action.dtype)
+        return self.world.readings(self._draw_ir_noise(noise)).to(action.dtype)
 
     def draw(self, view: StepView) -> None:
         self.world.draw_rays(view.observation)

@@ -1,7 +1,7 @@
 """The batched torch simulator of case study 2: e-pucks in the arena, one sensor layout per trial.
 
 This is the single source of truth of the ``sensor-self-id`` system (the definition is
-``shared/specs/case-study-2-sensors.md``; every number comes from
+``docs/specs/case-study-2-sensors.md``; every number comes from
 :mod:`turing.envs.epuck.constants`). It advances ``n`` independent trials at once, each with
 its own body-frame sensor layout, so that the genuine robot and every model run in one batch.
 The PyBullet world of the Gymnasium env reuses the pieces below (start poses, ray geometry,
@@ -16,12 +16,14 @@ Conventions (the engine's, see :mod:`turing.system`): the trial axis is **last**
 * action ``[2, n]``: left and right wheel commands in [-1, 1] (x 12.8 cm/s);
 * readings ``[8, n]``: what an interrogator sees, ``min(1, raw / 3000)`` in [0, 1].
 
-Order of random draws (all from the caller's generator, none inside :func:`control_step`,
-which can therefore be compiled): ``reset`` draws the start poses first
-(:func:`sample_start_poses`), then the IR noise of the first reading; each control step draws
-the wheel factors ``[2, n]`` (:func:`draw_wheel_factors`), then the IR noise ``[8, n]``
-(:func:`draw_ir_noise`). A single-trial env seeded with ``s`` thus starts from the pose of
-the batched simulator with ``n = 1`` seeded with ``s``.
+Random draws (:class:`turing.Noise`, none inside :func:`control_step`, which can therefore
+be compiled): the start pose of a trial comes from its start stream, attempt ``j`` of the
+rejection sampling from block ``j`` (:func:`sample_start_poses`); the first reading's IR
+noise is ``normal(8)`` at step 0 (blocks 0 and 1); each control step draws the wheel factors
+``uniform(2)`` (block 0), then the IR noise ``normal(8)`` (blocks 1 and 2). A trial's draws
+therefore depend only on its streams, never on the other trials of its batch: the
+single-trial env seeded with ``s`` and any batch holding that trial see the same numbers.
+The native kernel (``kernel.c``) draws the same numbers.
 
 Kinematics: each 0.1 s control step is integrated in 10 substeps of 0.01 s. Wheel speeds are
 constant over a control step, so each substep moves the body along the exact arc of the
@@ -32,22 +34,22 @@ Since the cylinders are further apart, and further from the walls, than the body
 diameter, the body touches at most two walls (in a corner) or one cylinder, so one pass
 resolves every contact exactly.
 
-Speed: everything is elementwise over the trial axis, written so that ``torch.compile``
-fuses a whole control step (10 substeps; 24 rays, each against 4 walls and the 3 cylinders
-it can reach) into a few vectorised loops over contiguous trial vectors
-(:func:`compiled_control_step`); eagerly, each of its few hundred small operations is a
-separate pass over memory, about ten times slower.
+Speed: everything is elementwise over the trial axis, so that ``torch.compile`` (the
+engine's ``compiled`` backend) fuses a whole control step (10 substeps; 24 rays, each
+against 4 walls and the 3 cylinders it can reach) into a few loops over contiguous trial
+vectors; eagerly, each of its few hundred small operations is a separate pass over memory.
+The native kernel ``kernel.c`` computes the same step on lane vectors, fused with the
+interrogator, and is what CPU runs use.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-import warnings
-from collections.abc import Callable
 
 import torch
 
+from turing.engine.random import Noise
 from turing.envs.epuck import constants as C
 
 Tensor = torch.Tensor
@@ -160,23 +162,27 @@ def resolve_contacts(x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
 
 
 # ----------------------------------------------------------------------------- randomness
+START_ATTEMPTS = 10_000
+"""Rejection-sampling attempts before a start pose is declared impossible (about half of
+the arena's free positions accept, so 10,000 attempts fail with probability 2^-10000)."""
+
+
 def sample_start_poses(
     n: int,
-    generator: torch.Generator,
+    noise: Noise,
     device: torch.device | str = "cpu",
     dtype: torch.dtype = torch.float32,
 ) -> Tensor:
     """Start poses of ``n`` trials: uniform over the places where the whole body is inside
     the arena and overlaps no cylinder, heading uniform in [0, 2 pi).
 
-    Rejection sampling, vectorised: every round draws ``[3, m]`` uniforms (x, y, heading)
-    for the ``m`` trials still without a valid pose, until none is left. A trial's pose
-    depends on ``n`` (trials share the stream), but not on anything drawn before: call it
-    first, so that ``n = 1`` with seed ``s`` is reproducible by any simulator.
+    Rejection sampling: attempt ``j`` of a trial reads the three uniforms (x, y, heading)
+    of block ``j`` of its stream, until one is free. Vectorised over the trials still
+    without a pose.
 
     Args:
         n: trials.
-        generator: random stream (on ``device``).
+        noise: the trials' start draws (:meth:`turing.Noise.starts`).
         device: torch device.
         dtype: floating point type.
 
@@ -185,31 +191,30 @@ def sample_start_poses(
     """
     poses = torch.empty(3, n, device=device, dtype=dtype)
     todo = torch.arange(n, device=device)
-    while todo.numel():
-        u = torch.rand(3, todo.numel(), generator=generator, device=device, dtype=dtype)
+    pending = noise
+    for attempt in range(START_ATTEMPTS):
+        if not todo.numel():
+            return poses
+        u = pending.uniform(3, slot=attempt).to(device=device, dtype=dtype)
         x = _LOW + (_HIGH - _LOW) * u[0]
         y = _LOW + (_HIGH - _LOW) * u[1]
         heading = (2 * math.pi) * u[2]
         ok = is_free(x, y)
         poses[:, todo[ok]] = torch.stack([x, y, heading])[:, ok]
         todo = todo[~ok]
-    return poses
+        pending = pending.select(~ok)
+    raise RuntimeError("no free start pose found (is the arena full?)")
 
 
-def draw_wheel_factors(
-    n: int, generator: torch.Generator, device: torch.device | str = "cpu", dtype=torch.float32
-) -> Tensor:
+def draw_wheel_factors(noise: Noise) -> Tensor:
     """Wheel noise of one control step: a factor ``U[0.95, 1.05)`` per wheel, ``[2, n]``."""
     low, high = C.WHEEL_NOISE
-    u = torch.rand(2, n, generator=generator, device=device, dtype=dtype)
-    return u.mul_(high - low).add_(low)
+    return noise.uniform(2) * (high - low) + low
 
 
-def draw_ir_noise(
-    n: int, generator: torch.Generator, device: torch.device | str = "cpu", dtype=torch.float32
-) -> Tensor:
+def draw_ir_noise(noise: Noise) -> Tensor:
     """IR noise of one reading, ``N(0, 10^2)`` per sensor (raw units), ``[8, n]``."""
-    return torch.randn(N, n, generator=generator, device=device, dtype=dtype).mul_(C.IR_NOISE_STD)
+    return noise.normal(N) * C.IR_NOISE_STD
 
 
 # ----------------------------------------------------------------------------- motion
@@ -364,6 +369,49 @@ def sensor_readings(pose: Tensor, layout: Tensor, ir_noise: Tensor | None = None
     return readings_from_distances(ray_distances(pose, layout), ir_noise)
 
 
+# ----------------------------------------------------------------------------- native kernel
+def kernel_constants() -> tuple[tuple[str, float], ...]:
+    """The constants of ``kernel.c`` (compiled in as definitions), from the values this module
+    computes with, so that the native kernel and this simulator cannot drift apart."""
+    low, high = C.WHEEL_NOISE
+    return (
+        ("ARENA_SIZE", C.ARENA_SIZE),
+        ("BODY_LOW", _LOW),
+        ("BODY_HIGH", _HIGH),
+        ("GRID0", _GRID[0]),
+        ("GRID1", _GRID[1]),
+        ("GRID2", _GRID[2]),
+        ("GRID_MID0", _GRID_MIDPOINTS[0]),
+        ("GRID_MID1", _GRID_MIDPOINTS[1]),
+        ("GRID_SPACING", _SPACING),
+        ("GRID_EDGE_LOW", _GRID[0] - 0.5 * _SPACING),
+        ("GRID_EDGE_HIGH", _GRID[-1] + 0.5 * _SPACING),
+        ("CYLINDER_RADIUS2", C.CYLINDER_RADIUS**2),
+        ("MIN_CYLINDER_DISTANCE", MIN_CYLINDER_DISTANCE),
+        ("MIN_CYLINDER_DISTANCE2", MIN_CYLINDER_DISTANCE**2),
+        ("MAX_WHEEL_SPEED", C.MAX_WHEEL_SPEED),
+        ("WHEEL_NOISE_LOW", low),
+        ("WHEEL_NOISE_SPAN", high - low),
+        ("SUBSTEP", SUBSTEP),
+        ("SUBSTEPS", int(C.SUBSTEPS)),
+        ("TURN_PER_SPEED", SUBSTEP / C.WHEEL_BASE),
+        ("PI_F", math.pi),
+        ("TWO_PI_F", 2 * math.pi),
+        ("RAY_RANGE", C.RAY_RANGE),
+        ("HALF_RANGE", 0.5 * C.RAY_RANGE),
+        ("COS_OFFSET", _COS_OFFSET),
+        ("SIN_OFFSET", _SIN_OFFSET),
+        ("INV_COS_OFFSET", 1.0 / _COS_OFFSET),
+        ("IR_K", _IR_K),
+        ("IR_X0", C.IR_X0),
+        ("IR_C", C.IR_C),
+        ("IR_M", C.IR_M),
+        ("IR_MAX", C.IR_MAX),
+        ("INV_NORMALISER", 1.0 / C.IR_NORMALISER),
+        ("IR_NOISE_STD", C.IR_NOISE_STD),
+    )
+
+
 # ----------------------------------------------------------------------------- one step
 def control_step(
     pose: Tensor,
@@ -388,41 +436,3 @@ def control_step(
     v_left, v_right = wheel_speeds(action, wheel_factors)
     pose = drive(pose, v_left, v_right)
     return pose, sensor_readings(pose, layout, ir_noise)
-
-
-StepFunction = Callable[..., tuple[Tensor, Tensor]]
-_COMPILED: dict[str, StepFunction] = {}
-
-
-def compiled_control_step(device: torch.device | str) -> StepFunction:
-    """:func:`control_step` compiled with ``torch.compile`` for ``device``'s type, built once
-    per process (Inductor also caches its kernels on disk across processes).
-
-    Shapes are dynamic, so chunks of any size share one compilation. If compilation fails
-    (no C++ compiler, no Triton on a GPU), the first call warns and the step runs eagerly.
-    """
-    kind = torch.device(device).type
-    if kind not in _COMPILED:
-        _COMPILED[kind] = _with_eager_fallback(torch.compile(control_step, dynamic=True))
-    return _COMPILED[kind]
-
-
-def _with_eager_fallback(compiled: StepFunction) -> StepFunction:
-    state = {"failed": False}
-
-    def step(*args):
-        if state["failed"]:
-            return control_step(*args)
-        try:
-            return compiled(*args)
-        except Exception as exc:  # compilation errors surface at the first call
-            state["failed"] = True
-            warnings.warn(
-                f"torch.compile of the e-puck step failed ({type(exc).__name__}: {exc}); "
-                "simulating eagerly (pass --no-compile to skip compiling)",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-            return control_step(*args)
-
-    return step

@@ -1,6 +1,6 @@
 """Case study 2 as a System: an e-puck infers its own sensor layout (``sensor-self-id``).
 
-The exact definition is ``shared/specs/case-study-2-sensors.md``; the simulator is
+The exact definition is ``docs/specs/case-study-2-sensors.md``; the simulator is
 :mod:`turing.envs.epuck.sim`. What is inferred: each of the 8 IR sensors' angle ``theta_i``
 (rad, periodic on [-pi, pi]) and radius ``r_i`` (cm, [0.01, 3.7]); a model's sensor ``i``
 sits at ``(r_i cos theta_i, r_i sin theta_i)`` and faces ``theta_i``. What is simulated: a
@@ -33,12 +33,14 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import torch
 
 from turing import Parameter, System, Truth, register_system
+from turing.engine.native import NativeKernel
+from turing.engine.random import Noise
 from turing.envs.epuck import constants as C
 from turing.envs.epuck import sim
 from turing.errors import UserError
@@ -100,30 +102,20 @@ class SensorSelfId(System):
     action_names = ("left_wheel", "right_wheel")
     default_steps = C.TRIAL_STEPS
     default_generations = 1000
-    # Chunks of 5,000 trials keep a step's working set in the CPU's caches; on a GPU pass a
-    # whole generation (--chunk-size 20000) instead.
+    # Chunks of 5,000 trials keep a torch step's working set in the CPU's caches (the native
+    # kernel works on groups of 8 or 16 trials and ignores it; on CUDA a batch is one chunk).
     default_chunk_size = 5000
-    supports_compile = True
-    # Compiling takes 60-90 s cold on a 2-core CPU (about 15 s once Inductor's disk cache
-    # holds it) and saves about 4 us per robot-step (eager ~0.23M, compiled ~2M robot-steps/s):
-    # it pays off from about 10 paper-size generations (2 million robot-steps each).
-    compile_min_steps: ClassVar[int | None] = 20_000_000
 
     def __init__(self, noise: bool = True):
         if not isinstance(noise, bool):
             raise UserError(f"{self.name}: noise must be true or false, got {noise!r}")
         self.noise = noise
-        self._control_step = sim.control_step
 
     def options(self) -> dict[str, Any]:
         return {"noise": self.noise}
 
-    def prepare(self, device: torch.device | str, compile: bool) -> None:
-        """Chooses the eager or the compiled (cached, per device type) control step."""
-        self._control_step = sim.compiled_control_step(device) if compile else sim.control_step
-
     # ----------------------------------------------------------------- parameters
-    def simulation_params(self, params: Tensor) -> Tensor:
+    def simulation_params(self, params: Tensor, truth: Truth | None = None) -> Tensor:
         """Model ``[16, n]`` (theta_0..7, r_0..7) to layouts ``[24, n]``."""
         return sim.layout_from_polar(params[:N], params[N:])
 
@@ -163,41 +155,42 @@ class SensorSelfId(System):
         return Truth(reference=reference, simulation=simulation, spec=spec)
 
     # ----------------------------------------------------------------- simulator
-    def sample_starts(self, n: int, generator: torch.Generator, device: torch.device) -> Tensor:
+    def sample_starts(self, n: int, noise: Noise, device: torch.device) -> Tensor:
         """Start poses ``[3, n]`` (:func:`turing.envs.epuck.sim.sample_start_poses`)."""
-        return sim.sample_start_poses(n, generator, device)
+        return sim.sample_start_poses(n, noise, device)
 
     def reset(
-        self, params: Tensor, generator: torch.Generator, start: Tensor | None = None
+        self, params: Tensor, noise: Noise, start: Tensor | None = None
     ) -> tuple[Tensor, Tensor]:
-        """Places ``n`` robots (start poses drawn first, unless given) and reads their
-        sensors. The state is the pose ``[3, n]`` (x, y, heading).
+        """Places ``n`` robots (start poses from the trials' start streams, unless given)
+        and reads their sensors. The state is the pose ``[3, n]`` (x, y, heading).
 
         Random numbers are drawn in float32 whatever ``params.dtype`` (then widened), so that
         a float64 simulation sees the same draws as the float32 one of training."""
         n = params.shape[-1]
         if start is None:
-            start = sim.sample_start_poses(n, generator, params.device)
+            start = sim.sample_start_poses(n, noise.starts(), params.device)
         pose = start.to(device=params.device, dtype=params.dtype)
-        noise = self._ir_noise(n, generator, params)
-        return pose, sim.sensor_readings(pose, params, noise)
+        ir = sim.draw_ir_noise(noise).to(params.dtype) if self.noise else None
+        return pose, sim.sensor_readings(pose, params, ir)
 
     def step(
-        self, state: Tensor, params: Tensor, action: Tensor, generator: torch.Generator
+        self, state: Tensor, params: Tensor, action: Tensor, noise: Noise
     ) -> tuple[Tensor, Tensor]:
         """Drives every robot for one control step under wheel commands ``action`` ``[2, n]``
         in [-1, 1] and reads the sensors."""
-        n = params.shape[-1]
-        factors = None
+        factors = ir = None
         if self.noise:
-            factors = sim.draw_wheel_factors(n, generator, params.device).to(params.dtype)
-        noise = self._ir_noise(n, generator, params)
-        return self._control_step(state, params, action.to(params.dtype), factors, noise)
+            factors = sim.draw_wheel_factors(noise).to(params.dtype)
+            ir = sim.draw_ir_noise(noise).to(params.dtype)
+        return sim.control_step(state, params, action.to(params.dtype), factors, ir)
 
-    def _ir_noise(self, n: int, generator: torch.Generator, params: Tensor) -> Tensor | None:
-        if not self.noise:
-            return None
-        return sim.draw_ir_noise(n, generator, params.device).to(params.dtype)
+    def native_kernel(self, steps: int) -> NativeKernel:
+        """``kernel.c``: the same simulator on lane vectors, fused with the interrogator,
+        compiled with this module's constants."""
+        return NativeKernel(
+            Path(__file__).with_name("kernel.c"), (float(self.noise),), sim.kernel_constants()
+        )
 
     # ----------------------------------------------------------------- passive input
     def passive_action(

@@ -61,6 +61,7 @@ from turing.baselines.state import (
     module_arrays,
     optimizer_state,
 )
+from turing.engine import Noise, Policy, stream_key
 from turing.errors import SystemContractError, UserError
 from turing.method import GenerationReport, Method, register_method
 from turing.seeding import set_torch_state, torch_generator, torch_state
@@ -106,7 +107,7 @@ class AdversarialVariational(Method):
         self.interrogate = config.mode == "gan-interrogate"
         self.batch, self.updates = self.schedule(config, system)
         seed = config.seed
-        self.simulation = torch_generator(seed, "simulation", self.device)
+        self.updates_done = 0
         self.sampling = torch_generator(seed, "gan", self.device)
         self.genuine = torch.tensor(
             truth.simulation, dtype=torch.float32, device=self.device
@@ -183,13 +184,10 @@ class AdversarialVariational(Method):
         discriminator's: each output standardised by the mean and standard deviation of
         genuine observations under the passive input, from a stream of their own (so
         they do not shift other streams); inputs unchanged."""
-        generator = torch_generator(self.config.seed, "gan-normalisation", self.device)
-        trials = passive_rollout(
-            self.system,
-            self.genuine.expand(-1, NORMALISATION_TRIALS),
-            self.config.steps,
-            generator,
+        noise = Noise.for_trials(
+            stream_key(self.config.seed, "gan-normalisation"), NORMALISATION_TRIALS, self.device
         )
+        trials = passive_rollout(self.engine, self.genuine.expand(-1, NORMALISATION_TRIALS), noise)
         self._count(NORMALISATION_TRIALS, self.config.steps)
         observations = trials.observations.permute(1, 0, 2).reshape(
             self.system.observation_size, -1
@@ -207,8 +205,13 @@ class AdversarialVariational(Method):
         raw = raw.nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0)
         return torch.addcmul(self.feature_offset, raw, self.feature_scale)
 
+    def _noise(self, n: int) -> Noise:
+        """The simulation streams of this update's ``n`` trials."""
+        key = stream_key(self.config.seed, "simulation", self.updates_done)
+        return Noise.for_trials(key, n, self.device)
+
     def _passive_logits(self, params: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        trials = passive_rollout(self.system, params, self.config.steps, self.simulation)
+        trials = passive_rollout(self.engine, params, self._noise(params.shape[-1]))
         raw = trials.observations  # the trials' own tensor: overwriting it is fine
         if self.observe_input:
             raw = torch.cat([raw, unit_actions(self.system, trials.inputs)], dim=1)
@@ -232,27 +235,30 @@ class AdversarialVariational(Method):
         noise = torch.randn(
             (steps - 1, n, system.action_size), generator=self.sampling, device=self.device
         )
-        features, states, observations, chosen = [], [], [], []
+        features, states, chosen = [], [], []
+        exploration = None
+        previous = [unit_actions(system, system.initial_action(n, self.device))]
+        hidden = [None]
+
+        def read(observation: Tensor) -> None:
+            raw = torch.cat([observation, previous[0].to(observation.dtype)])
+            features.append(self._features(raw))
+            hidden[0] = discriminator.step(features[-1].T, hidden[0])
+            states.append(hidden[0])
+
+        def choose(t: int, observation: Tensor, outputs) -> Tensor:
+            read(observation)
+            unit, pre = discriminator.act(hidden[0], exploration[t])
+            chosen.append(pre)
+            previous[0] = unit.T
+            # Most systems' inputs are already in [0, 1]: skip two operations a step.
+            return previous[0] if (low, span) == (0.0, 1.0) else previous[0] * span + low
+
         with torch.no_grad():
             exploration = discriminator.exploration(noise)
-            state, observation = system.reset(params, self.simulation)
-            previous = unit_actions(system, system.initial_action(n, self.device))
-            hidden = None
-            for t in range(steps):
-                observations.append(observation)
-                raw = torch.cat([observation, previous.to(observation.dtype)])
-                features.append(self._features(raw))
-                hidden = discriminator.step(features[-1].T, hidden)
-                states.append(hidden)
-                if t == steps - 1:
-                    break
-                unit, pre = discriminator.act(hidden, exploration[t])
-                chosen.append(pre)
-                previous = unit.T
-                # Most systems' inputs are already in [0, 1]: skip two operations a step.
-                action = previous if (low, span) == (0.0, 1.0) else previous * span + low
-                state, observation = system.step(state, params, action, self.simulation)
-        failed = ~torch.isfinite(torch.stack(observations)).all(dim=0).all(dim=0)
+            trials = self.engine.run(params, self._noise(n), inputs=Policy(choose), record=True)
+            read(trials.observations[-1])  # the last observation: judged, chooses nothing
+        failed = trials.failed
         states = discriminator.hidden_states(
             torch.stack(features).permute(0, 2, 1), torch.stack(states)
         )
@@ -264,10 +270,15 @@ class AdversarialVariational(Method):
     # ------------------------------------------------------------------ training
     def _update(self) -> dict[str, float]:
         """One update of the discriminator and the proposal; returns its numbers."""
+        numbers = self._train_step()
+        self.updates_done += 1
+        return numbers
+
+    def _train_step(self) -> dict[str, float]:
         batch = self.batch
         pre = self.proposal.sample(batch, self.sampling)
         theta = self._clamp(self.proposal.squash(pre).detach())
-        models = self.system.simulation_params(theta.T.contiguous())
+        models = self.system.simulation_params(theta.T.contiguous(), self.truth)
         params = torch.cat([self.genuine.expand(-1, batch), models], dim=-1)
         if self.interrogate:
             logits, log_prob, failed = self._interrogation_logits(params)
@@ -364,7 +375,6 @@ class AdversarialVariational(Method):
         arrays = {
             **module_arrays(self.discriminator, "discriminator"),
             **module_arrays(self.proposal, "proposal"),
-            "simulation_rng": torch_state(self.simulation),
             "sampling_rng": torch_state(self.sampling),
         }
         discriminator_arrays, discriminator_meta = optimizer_state(
@@ -378,6 +388,7 @@ class AdversarialVariational(Method):
             "proposal_adam": proposal_meta,
             "simulated_trials": self.simulated_trials,
             "simulated_steps": self.simulated_steps,
+            "updates_done": self.updates_done,
         }
         return arrays, meta
 
@@ -390,10 +401,10 @@ class AdversarialVariational(Method):
         load_optimizer_state(
             self.proposal_optimizer, arrays, meta["proposal_adam"], "proposal_adam"
         )
-        set_torch_state(self.simulation, arrays["simulation_rng"])
         set_torch_state(self.sampling, arrays["sampling_rng"])
         self.simulated_trials = int(meta["simulated_trials"])
         self.simulated_steps = int(meta["simulated_steps"])
+        self.updates_done = int(meta["updates_done"])
 
     def final_arrays(self) -> dict[str, np.ndarray]:
         arrays = dict(self._last)

@@ -27,16 +27,11 @@ import torch
 from turing.agents import ModelPopulation
 from turing.baselines.options import resolve_options
 from turing.baselines.rollout import replayed_rollout
+from turing.engine import stream_key
 from turing.errors import SystemContractError
 from turing.evolution import EvolutionStrategy, model_strategy
 from turing.method import GenerationReport, Method, register_method
-from turing.seeding import (
-    numpy_state,
-    set_numpy_state,
-    set_torch_state,
-    torch_generator,
-    torch_state,
-)
+from turing.seeding import numpy_state, set_numpy_state
 
 DEFAULTS = {"pairs": None}
 """Method options (``--method-options``): trial pairs per model and generation (None: as
@@ -53,7 +48,7 @@ class MetricES(Method):
     def __init__(self, system, truth, config):
         super().__init__(system, truth, config)
         self.es = model_strategy(system, config)
-        self.simulation = torch_generator(config.seed, "simulation", self.device)
+        self.generations_done = 0
         self.pairs = self.pairs_per_model(config)
         self.genuine = torch.tensor(
             truth.simulation, dtype=torch.float32, device=self.device
@@ -79,7 +74,7 @@ class MetricES(Method):
     def mean_squared_errors(self, genes: np.ndarray) -> np.ndarray:
         """Each model's mean squared output error over ``pairs`` trial pairs (``inf`` for a
         model whose simulation produced a non-finite value)."""
-        models = ModelPopulation(self.system, genes).simulation(self.device)
+        models = ModelPopulation(self.system, genes).simulation(self.device, truth=self.truth)
         n_models = models.shape[1]
         total = torch.zeros(n_models, dtype=torch.float64, device=self.device)
         failed = torch.zeros(n_models, dtype=torch.bool, device=self.device)
@@ -87,15 +82,16 @@ class MetricES(Method):
         # chunk size bounds memory without changing what is simulated.
         pairs_total = n_models * self.pairs
         chunk = max(1, self.config.chunk_size // 2)
+        key = stream_key(self.config.seed, "simulation", self.generations_done)
         for begin in range(0, pairs_total, chunk):
             index = torch.arange(begin, min(pairs_total, begin + chunk), device=self.device)
             model_index = index % n_models
             genuine, model = replayed_rollout(
-                self.system,
+                self.engine,
                 self.genuine.expand(-1, index.numel()),
                 models[:, model_index],
-                self.config.steps,
-                self.simulation,
+                key,
+                first_pair=begin,
             )
             error = (model.observations - genuine.observations).double().pow(2).mean(dim=(0, 1))
             if genuine.failed.any():
@@ -113,6 +109,7 @@ class MetricES(Method):
     def generation(self) -> GenerationReport:
         genes = EvolutionStrategy.genes(self.models)
         mse = self.mean_squared_errors(genes)
+        self.generations_done += 1
         EvolutionStrategy.set_fitness(self.models, np.where(np.isfinite(mse), -mse, -np.inf))
         ranked = self.es.rank(self.models)
         ranked_genes = EvolutionStrategy.genes(ranked)
@@ -138,10 +135,10 @@ class MetricES(Method):
         arrays = {
             "model_genes": EvolutionStrategy.genes(self.models),
             "model_sigma": EvolutionStrategy.strategies(self.models),
-            "simulation_rng": torch_state(self.simulation),
         }
         meta = {
             "models_rng": numpy_state(self.es.rng),
+            "generations_done": self.generations_done,
             "simulated_trials": self.simulated_trials,
             "simulated_steps": self.simulated_steps,
         }
@@ -149,8 +146,8 @@ class MetricES(Method):
 
     def load_state(self, arrays, meta) -> None:
         self.models = EvolutionStrategy.from_arrays(arrays["model_genes"], arrays["model_sigma"])
-        set_torch_state(self.simulation, arrays["simulation_rng"])
         set_numpy_state(self.es.rng, meta["models_rng"])
+        self.generations_done = int(meta["generations_done"])
         self.simulated_trials = int(meta["simulated_trials"])
         self.simulated_steps = int(meta["simulated_steps"])
 

@@ -1,11 +1,11 @@
-"""Simulating whole trials for the baselines and the C2ST judge.
+"""Whole recorded trials for the baselines and the C2ST judge, from the trial engine.
 
-The coevolution's :class:`~turing.evaluator.Evaluator` interleaves simulation with
-evolved interrogator networks; the baselines need plain trajectories instead: the
-observations of every step and the input that produced each one, under the passive input,
-under fixed input sequences, or under a chooser that replays one trial's inputs on
-another. :func:`rollout` is that one loop, for any way of choosing inputs. It uses only the
-System contract.
+The coevolution's :class:`~turing.evaluator.Evaluator` asks the engine for judgements; the
+baselines need plain trajectories instead: the observations of every step and the input
+that produced each one, under the passive input, under fixed input sequences, or with a
+model trial driven by the inputs its genuine twin received. They are all
+:meth:`turing.engine.Engine.run` with ``record=True``; this module only arranges streams and
+turns the engine's :class:`~turing.engine.Trials` into :class:`Trajectories`.
 
 Conventions (the engine's): a trial has ``steps`` observations; observation 0 comes from
 ``reset`` and was produced by :meth:`System.initial_action`; the action chosen after
@@ -14,19 +14,14 @@ observation ``t`` produces observation ``t + 1``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 
-from turing.errors import SystemContractError
+from turing.engine import PASSIVE, Engine, Fixed, Noise, Trials
 from turing.system import System
 
 Tensor = torch.Tensor
-
-Chooser = Callable[[int, Tensor], Tensor]
-"""``choose(t, observation [O, n]) -> action [A, n]``: the input after observation ``t``."""
 
 
 @dataclass
@@ -43,6 +38,13 @@ class Trajectories:
     observations: Tensor
     inputs: Tensor
     failed: Tensor
+
+    @classmethod
+    def of(cls, system: System, trials: Trials) -> Trajectories:
+        n = trials.failed.shape[-1]
+        first = system.initial_action(n, trials.observations.device).to(trials.observations.dtype)
+        inputs = torch.cat([first.unsqueeze(0), trials.actions.to(first.dtype)])
+        return cls(trials.observations, inputs, trials.failed)
 
     def features(self, system: System, observe_input: bool = True) -> Tensor:
         """Per-step features ``[T, n, F]`` for a recurrent network: the observations and,
@@ -61,134 +63,51 @@ def unit_actions(system: System, actions: Tensor) -> Tensor:
     return (actions - float(system.action_low)) / span
 
 
-def tile_start(start: Any, copies: int) -> Any:
-    """A start draw for ``n`` trials repeated ``copies`` times along the trial axis (tensors,
-    or tuples, lists and dicts of them)."""
-    if start is None:
-        return None
-    if isinstance(start, Tensor):
-        return torch.cat([start] * copies, dim=-1)
-    if isinstance(start, tuple | list):
-        return type(start)(tile_start(s, copies) for s in start)
-    if isinstance(start, dict):
-        return {k: tile_start(v, copies) for k, v in start.items()}
-    raise SystemContractError(
-        f"sample_starts returned a {type(start).__name__}; return tensors (trial axis last), "
-        "or tuples, lists or dicts of them"
-    )
+def passive_rollout(engine: Engine, params: Tensor, noise: Noise) -> Trajectories:
+    """Trials under the passive input (each trial's schedule from its input stream)."""
+    return Trajectories.of(engine.system, engine.run(params, noise, inputs=PASSIVE, record=True))
 
 
-def rollout(
-    system: System,
-    params: Tensor,
-    steps: int,
-    generator: torch.Generator,
-    choose: Chooser,
-    start: Any = None,
-) -> Trajectories:
-    """Simulates ``n = params.shape[-1]`` trials of ``steps`` observations.
-
-    Args:
-        system: the system.
-        params: simulation parameters ``[S, n]``.
-        steps: observations per trial.
-        generator: the only source of randomness.
-        choose: the input after each observation.
-        start: a :meth:`System.sample_starts` draw for the ``n`` trials, or ``None`` (the
-            system draws its own).
-
-    Returns:
-        the trajectories.
-
-    Raises:
-        SystemContractError: if the system returns tensors of the wrong shape.
-    """
-    n = params.shape[-1]
-    if start is None:
-        state, observation = system.reset(params, generator)
-    else:
-        state, observation = system.reset(params, generator, start=start)
-    _check(system, observation, "reset", (system.observation_size, n))
-    observations = [observation]
-    inputs = [system.initial_action(n, params.device).to(observation.dtype)]
-    for t in range(steps - 1):
-        action = choose(t, observation)
-        _check(system, action, "the input", (system.action_size, n))
-        state, observation = system.step(state, params, action, generator)
-        if t == 0:
-            _check(system, observation, "step", (system.observation_size, n))
-        observations.append(observation)
-        inputs.append(action.to(observation.dtype))
-    stacked = torch.stack(observations)
-    failed = ~torch.isfinite(stacked).all(dim=0).all(dim=0)
-    return Trajectories(stacked, torch.stack(inputs), failed)
-
-
-def passive_chooser(system: System, params: Tensor, inputs: Tensor | None) -> Chooser:
-    """The system's natural input (its passive schedule or own controller)."""
-    return lambda t, observation: system.passive_action(t, observation, params, inputs)
-
-
-def fixed_chooser(actions: Tensor) -> Chooser:
-    """Inputs given in advance, ``[steps - 1, A, n]``."""
-    return lambda t, observation: actions[t]
-
-
-def passive_rollout(
-    system: System, params: Tensor, steps: int, generator: torch.Generator
-) -> Trajectories:
-    """Trials under the passive input, each with its own draw of the passive schedule."""
-    n = params.shape[-1]
-    inputs = system.passive_inputs(n, steps, generator, params.device)
-    return rollout(system, params, steps, generator, passive_chooser(system, params, inputs))
+def fixed_rollout(engine: Engine, params: Tensor, noise: Noise, actions: Tensor) -> Trajectories:
+    """Trials under inputs given in advance, ``[steps - 1, A, n]``."""
+    trials = engine.run(params, noise, inputs=Fixed(actions), record=True)
+    return Trajectories.of(engine.system, trials)
 
 
 def replayed_rollout(
-    system: System, genuine: Tensor, models: Tensor, steps: int, generator: torch.Generator
+    engine: Engine, genuine: Tensor, models: Tensor, key: tuple[int, int], first_pair: int = 0
 ) -> tuple[Trajectories, Trajectories]:
     """Genuine trials under the passive input, and model trials driven by exactly the same
     input sequences from the same start conditions, with independent noise.
 
-    Trial ``k`` of the models is the twin of genuine trial ``k``: both start from one
-    :meth:`System.sample_starts` draw (for systems that start trials at random), and the
-    model receives, step by step, the input the genuine system received. For an open-loop
-    passive input (a light schedule) that is simply the shared schedule; for a closed-loop
-    one (a robot's own obstacle avoidance reads the robot's own sensors) the genuine
-    robot's controller drives both, so the model's outputs are compared along the same
-    commands rather than under a controller fed by the model's own (different) outputs.
+    Pair ``k`` (counted from ``first_pair``): the genuine trial is stream ``2k``, its model
+    twin stream ``2k + 1`` with the genuine trial's start stream, so both start alike (for
+    systems that start at random), and the model receives, step by step, the input the
+    genuine system received. For an open-loop passive input (a light schedule) that is
+    simply the shared schedule; for a closed-loop one (a robot's own obstacle avoidance
+    reads the robot's own sensors) the genuine robot's controller drives both, so the
+    model's outputs are compared along the same commands rather than under a controller fed
+    by the model's own (different) outputs.
 
     Args:
-        system: the system.
+        engine: the engine of the run.
         genuine: the genuine simulation parameters ``[S, n]``.
         models: the model simulation parameters ``[S, n]``.
-        steps: observations per trial.
-        generator: the only source of randomness.
+        key: the Philox key of these trials.
+        first_pair: the stream offset of the first pair (for chunks of a generation).
 
     Returns:
         ``(genuine_trajectories, model_trajectories)``.
     """
     n = genuine.shape[-1]
     device = genuine.device
-    start = system.sample_starts(n, generator, device)
-    inputs = system.passive_inputs(n, steps, generator, device)
-    params = torch.cat([genuine, models], dim=-1)
-
-    def choose(t: int, observation: Tensor) -> Tensor:
-        action = system.passive_action(t, observation[:, :n], genuine, inputs)
-        return torch.cat([action, action], dim=-1)
-
-    both = rollout(system, params, steps, generator, choose, tile_start(start, 2))
-    halves = [
-        Trajectories(both.observations[..., s], both.inputs[..., s], both.failed[s])
-        for s in (slice(0, n), slice(n, 2 * n))
-    ]
-    return halves[0], halves[1]
-
-
-def _check(system: System, value: Any, what: str, shape: tuple[int, int]) -> None:
-    if not isinstance(value, Tensor) or tuple(value.shape) != shape:
-        got = tuple(value.shape) if isinstance(value, Tensor) else type(value).__name__
-        raise SystemContractError(
-            f"{system.name}: {what} has shape {got}, expected {shape} (features first, trial "
-            "axis last)"
-        )
+    pair = torch.arange(first_pair, first_pair + n, device=device)
+    keys = torch.tensor(key, dtype=torch.int64, device=device).reshape(2, 1)
+    genuine_noise = Noise(keys, 2 * pair, input_stream=2 * pair)
+    genuine_trials = engine.run(genuine, genuine_noise, inputs=PASSIVE, record=True)
+    model_noise = Noise(keys, 2 * pair + 1, start_stream=2 * pair)
+    model_trials = engine.run(
+        models, model_noise, inputs=Fixed(genuine_trials.actions), record=True
+    )
+    system = engine.system
+    return Trajectories.of(system, genuine_trials), Trajectories.of(system, model_trials)

@@ -42,9 +42,10 @@ from torch import nn
 
 from turing.baselines.options import resolve_options
 from turing.baselines.rollout import passive_rollout, unit_actions
+from turing.engine import Noise, stream_key
 from turing.errors import SystemContractError, UserError
 from turing.method import GenerationReport, Method, register_method
-from turing.seeding import set_torch_state, torch_generator, torch_seed, torch_state
+from turing.seeding import torch_seed
 
 Tensor = torch.Tensor
 
@@ -151,7 +152,6 @@ class NeuralPosterior(Method):
         super().__init__(system, truth, config)
         self.options = resolve_options("sbi", config.method_options, DEFAULTS)
         self.inference_module, self.nets, self.utils = require_sbi()
-        self.simulation = torch_generator(config.seed, "simulation", self.device)
         self.genuine = torch.tensor(
             truth.simulation, dtype=torch.float32, device=self.device
         ).reshape(-1, 1)
@@ -182,27 +182,21 @@ class NeuralPosterior(Method):
         return options["simulations"] * options["trials"]
 
     # ------------------------------------------------------------------ simulation
-    def _simulate(self, params: Tensor, generator: torch.Generator) -> Tensor:
+    def _simulate(self, params: Tensor, key: tuple[int, int]) -> Tensor:
         """Trials under the passive input as flat per-trial features ``[n, steps * F]``."""
-        parts = []
-        chunk = self.config.chunk_size
-        for begin in range(0, params.shape[-1], chunk):
-            trials = passive_rollout(
-                self.system, params[:, begin : begin + chunk], self.config.steps, generator
-            )
-            features = torch.cat(
-                [trials.observations, unit_actions(self.system, trials.inputs)], dim=1
-            )
-            parts.append(features.permute(2, 0, 1).reshape(features.shape[-1], -1))
-        self._count(params.shape[-1], self.config.steps)
-        return torch.cat(parts)
+        n = params.shape[-1]
+        trials = passive_rollout(self.engine, params, Noise.for_trials(key, n, self.device))
+        features = torch.cat([trials.observations, unit_actions(self.system, trials.inputs)], dim=1)
+        self._count(n, self.config.steps)
+        return features.permute(2, 0, 1).reshape(n, -1)
 
     def _observe(self) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         """The genuine system's ``trials`` trials (the observed data) and the per-feature
         mean and standard deviation used to standardise every simulation."""
         trials = self.options["trials"]
-        generator = torch_generator(self.config.seed, "sbi-observation", self.device)
-        x = self._simulate(self.genuine.expand(-1, trials), generator)
+        x = self._simulate(
+            self.genuine.expand(-1, trials), stream_key(self.config.seed, "sbi-observation")
+        )
         if not torch.isfinite(x).all():
             raise SystemContractError(
                 f"{self.system.name}: the genuine system produced a non-finite observation"
@@ -308,9 +302,10 @@ class NeuralPosterior(Method):
         options = self.options
         n = options["simulations"]
         theta = self._proposal_draws(n)
-        params = self.system.simulation_params(theta.T.to(self.device).contiguous())
+        params = self.system.simulation_params(theta.T.to(self.device).contiguous(), self.truth)
         params = params.repeat_interleave(options["trials"], dim=-1)
-        x = self._simulate(params, self.simulation).reshape(n, options["trials"], -1)
+        key = stream_key(self.config.seed, "simulation", self.round)
+        x = self._simulate(params, key).reshape(n, options["trials"], -1)
         x = self._standardise(x, self.scale)
         self.thetas.append(theta.numpy().astype(np.float64))
         self.xs.append(x.numpy())
@@ -347,7 +342,7 @@ class NeuralPosterior(Method):
 
     # ------------------------------------------------------------------ checkpoints
     def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        arrays = {"simulation_rng": torch_state(self.simulation)}
+        arrays = {}
         for k, (theta, x) in enumerate(zip(self.thetas, self.xs, strict=True)):
             arrays[f"theta_{k}"] = theta
             arrays[f"x_{k}"] = x
@@ -359,7 +354,6 @@ class NeuralPosterior(Method):
         return arrays, meta
 
     def load_state(self, arrays, meta) -> None:
-        set_torch_state(self.simulation, arrays["simulation_rng"])
         self.round = int(meta["round"])
         self.thetas = [arrays[f"theta_{k}"] for k in range(self.round)]
         self.xs = [arrays[f"x_{k}"] for k in range(self.round)]

@@ -1,4 +1,4 @@
-"""``turing bench``: time whole generations against a per-trial Gymnasium loop."""
+"""``turing bench``: time generations on each backend against a per-trial Gymnasium loop."""
 
 from __future__ import annotations
 
@@ -11,30 +11,60 @@ from turing.cli.common import assignments, option_values, positive_float, positi
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "bench",
-        help="time whole generations of the batched evaluator against a per-trial Gymnasium loop",
-        description="Time generations of the batched all-vs-all evaluator at the paper's "
-        "sizes (interrogation mode) and, in the same process, one interrogator stepping the "
-        "system's Gymnasium env one trial at a time. Prints seconds per generation, trials/s "
-        "and steps/s of both, and their ratio.",
+        help="time generations of the trial engine (each backend) against a per-trial Gymnasium loop",
+        description="Time generations of the all-vs-all evaluator at the paper's sizes "
+        "(interrogation mode) on each backend of the trial engine (native C kernel, "
+        "torch.compile with CUDA graphs on a GPU, eager torch) and, in the same process, one "
+        "interrogator stepping the system's Gymnasium env one trial at a time. Prints seconds "
+        "per generation and trial-steps per second (robot-steps for the e-puck) of each, and "
+        "their ratio. Slow backends are timed on part of a generation and scaled.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("system", help="registered system name (see `turing list`)")
-    parser.add_argument("--device", default="cpu", help="torch device of the batched evaluator")
+    parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:N")
     parser.add_argument(
         "--generations",
         type=positive_int,
         default=5,
-        help="generations timed (after one warm-up generation)",
+        help="generations timed on the main backend (after one warm-up generation; 3 on the others)",
     )
     parser.add_argument("--models", type=positive_int, default=100, help="models per generation")
     parser.add_argument(
         "--interrogators", type=positive_int, default=100, help="interrogators per generation"
     )
     parser.add_argument(
-        "--threads", type=positive_int, help="torch CPU threads (default: torch's choice)"
+        "--runs",
+        type=positive_int,
+        default=1,
+        help="runs (seeds) whose generations are simulated as one batch, as compare does on a GPU",
     )
     parser.add_argument(
-        "--chunk-size", type=positive_int, help="trials simulated at once (default: the system's)"
+        "--backends",
+        metavar="B1,B2",
+        help="backends to time: native, compiled, eager (default: all that run on the device)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=positive_int,
+        help="CPU threads (default: every core for the native kernel, one for torch)",
+    )
+    parser.add_argument(
+        "--chunk-size",
+        type=positive_int,
+        help="trials the torch backends simulate at once (default: the system's on a CPU, a "
+        "whole batch on CUDA)",
+    )
+    parser.add_argument(
+        "--reference-trials",
+        type=positive_int,
+        default=2000,
+        help="trials the eager backend (and on a CPU the compiled one) is timed on",
+    )
+    parser.add_argument(
+        "--busy",
+        type=int,
+        default=0,
+        help="CPU-bound processes to run meanwhile (to measure on a busy machine)",
     )
     parser.add_argument(
         "--gym-seconds",
@@ -45,27 +75,27 @@ def add_parser(subparsers) -> None:
     parser.add_argument(
         "--system-options", metavar="KEY=VALUE,...", help="options of the system's constructor"
     )
-    parser.add_argument(
-        "--compile",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="time only the compiled (--compile) or the eager (--no-compile) simulator step "
-        "(default: both, where the system supports compilation; steps_per_second is the "
-        "compiled figure)",
-    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=run)
 
 
 def run(args) -> int:
-    import torch
-
     from turing.bench import benchmark
+    from turing.engine import BACKENDS
+    from turing.errors import UserError
     from turing.runner import _check_device
 
     _check_device(args.device)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    backends = None
+    if args.backends:
+        backends = tuple(b.strip() for b in args.backends.split(",") if b.strip())
+        unknown = [b for b in backends if b not in BACKENDS]
+        if unknown or not backends:
+            raise UserError(
+                f"--backends {args.backends!r}: choose among {', '.join(BACKENDS)} (comma-separated)"
+            )
+    if args.busy < 0:
+        raise UserError(f"--busy must be 0 or more, got {args.busy}")
     figures = benchmark(
         args.system,
         generations=args.generations,
@@ -75,27 +105,33 @@ def run(args) -> int:
         gym_seconds=args.gym_seconds,
         chunk_size=args.chunk_size,
         system_options=option_values(assignments(args.system_options, "--system-options")),
-        compile=args.compile,
+        backends=backends,
+        runs=args.runs,
+        threads=args.threads,
+        reference_trials=args.reference_trials,
+        busy=args.busy,
     )
     if args.json:
         print(json.dumps(figures, indent=2))
         return 0
     f = figures
+    runs = f"{f['runs_batched']} runs batched, " if f["runs_batched"] > 1 else ""
+    busy = f", {f['busy_processes']} busy processes" if f["busy_processes"] else ""
     print(
-        f"{f['system']} on {f['device']} ({f['threads']} thread(s)), {f['trials_per_generation']:,} trials x {f['steps']} steps per generation"
+        f"{f['system']} on {f['device']} ({f['device_name']}; {f['threads']} thread(s){busy}): "
+        f"{runs}{f['trials_per_generation']:,} trials x {f['steps']} steps per generation"
     )
-    print(
-        f"  batched evaluator: {f['seconds_per_generation']:.4f} s/generation (median of {f['generations_timed']}), "
-        f"{f['trials_per_second']:,.0f} trials/s, {f['steps_per_second']:,.0f} steps/s"
-        + (" (compiled)" if f["compiled"] else "")
-    )
-    both = "steps_per_second_compiled" in f and "steps_per_second_eager" in f
-    for kind in ("compiled", "eager") if both else ():
+    for backend in ("native", "compiled", "eager"):
+        if f"seconds_per_generation_{backend}" not in f:
+            continue
+        main = " <- runs use it" if backend == f["backend"] else ""
+        scaled = f["timed_trials_" + backend] < f["trials_per_generation"] * f["runs_batched"]
         print(
-            f"    {kind}: {f[f'seconds_per_generation_{kind}']:.4f} s/generation, "
-            f"{f[f'steps_per_second_{kind}']:,.0f} steps/s; first generation "
-            f"{f[f'first_generation_seconds_{kind}']:.1f} s"
-            + (" (includes compiling)" if kind == "compiled" else "")
+            f"  {backend:>8}: {f[f'seconds_per_generation_{backend}']:.4f} s/generation, "
+            f"{f[f'steps_per_second_{backend}'] / 1e6:,.2f} M steps/s; first batch "
+            f"{f[f'first_generation_seconds_{backend}']:.1f} s"
+            + (f" (timed on {f['timed_trials_' + backend]:,} trials)" if scaled else "")
+            + main
         )
     print(
         f"  per-trial gym loop ({f['env_id']}): {f['gym_loop_trials_per_second']:,.1f} trials/s, "

@@ -22,7 +22,7 @@ def add_parser(subparsers) -> None:
         "compare",
         help="compare methods over seeds on one system (tables, box plots, p-values)",
         description="Run every (method, seed) cell of a comparison as an ordinary run folder "
-        "under DIR/runs/, in parallel (worker processes, or Ray tasks with --backend ray), "
+        "under DIR/runs/, in parallel (worker processes, or Ray tasks with --executor ray), "
         "then write DIR/summary.csv, DIR/summary.md, DIR/cells.csv and DIR/plots/ (box plots "
         "of each parameter's absolute error, one box per method; convergence plots, median "
         "and interquartile range over seeds) with two-sided Mann-Whitney U p-values of "
@@ -96,13 +96,39 @@ def add_parser(subparsers) -> None:
         help="initial interrogator step size",
     )
     parser.add_argument(
+        "--model-fitness",
+        choices=("verdict", "graded"),
+        default="verdict",
+        help="a model's fitness: verdict (the paper: fraction of interrogators judging it "
+        "genuine) or graded (their mean output 0 on its trials)",
+    )
+    parser.add_argument(
+        "--periodic-genes",
+        choices=("bounded", "wrapped"),
+        default="bounded",
+        help="mutation of angle parameters: bounded (the paper's code: redrawn until in "
+        "[-pi, pi]) or wrapped (modulo the period: an angle can cross the seam)",
+    )
+    parser.add_argument(
         "--system-options", metavar="KEY=VALUE,...", help="options of the system's constructor"
     )
     parser.add_argument(
-        "--backend",
+        "--executor",
         choices=("local", "ray"),
         default="local",
         help="worker processes on this machine, or Ray tasks",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=("auto", "native", "compiled", "eager"),
+        default="auto",
+        help="how each run simulates its trials (see `turing run --help`)",
+    )
+    parser.add_argument(
+        "--batch",
+        type=positive_int,
+        help="coevolution cells one process runs in lockstep, their trials as one batch "
+        "(default: 1 on a CPU; on CUDA every such cell, up to 32)",
     )
     parser.add_argument(
         "--workers",
@@ -135,7 +161,7 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     from turing.compare import Comparison
-    from turing.executors import check_backend
+    from turing.executors import check_executor
 
     folder = args.resume or args.out
     if args.summarise_only:
@@ -145,7 +171,7 @@ def run(args) -> int:
         _print(summary)
         return 0
     # Bad execution options (or a missing Ray) fail before the comparison folder is touched.
-    check_backend(args.backend, args.workers, args.address, args.retries)
+    check_executor(args.executor, args.workers, args.address, args.retries)
     if args.resume:
         if args.system or args.out:
             raise UserError(
@@ -169,6 +195,9 @@ def run(args) -> int:
             system_options=option_values(assignments(args.system_options, "--system-options")),
             device=args.device,
             threads=args.threads,
+            backend=args.backend,
+            model_fitness=args.model_fitness,
+            periodic_genes=args.periodic_genes,
             models=args.models,
             interrogators=args.interrogators,
             steps=args.steps,
@@ -179,7 +208,8 @@ def run(args) -> int:
             **({} if args.c2st_trials is None else {"c2st_trials": args.c2st_trials}),
         )
     summary = comparison.run(
-        backend=args.backend,
+        executor=args.executor,
+        batch=args.batch,
         workers=args.workers,
         address=args.address,
         retries=args.retries,

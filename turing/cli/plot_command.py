@@ -23,7 +23,7 @@ def run(args) -> int:
     from turing.rundir import RunDir
 
     run_dir = RunDir(args.run_dir)
-    config = RunConfig.from_json(run_dir.read_config())
+    config = RunConfig.from_run_folder(run_dir.read_config(), str(run_dir.config_path))
     system = make_system(config.system, **config.system_options)
     if run_dir.is_finished():
         result = Result.load(run_dir.path)

@@ -97,15 +97,18 @@ def add_parser(subparsers) -> None:
         help="initial genes: zero (clamped into bounds, as the original code) or uniform within bounds",
     )
     parser.add_argument(
-        "--threads", type=positive_int, help="torch CPU threads (default: torch's choice)"
+        "--threads",
+        type=positive_int,
+        help="CPU threads of the simulation (default: every core for native kernels, which "
+        "have no barriers and stay fast on a busy machine; one for torch)",
     )
     parser.add_argument(
-        "--compile",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="compile the simulator's step with torch.compile, for systems that support it "
-        "(default: the system's choice; sensor-self-id compiles runs large enough to repay "
-        "its 15-90 s compilation)",
+        "--backend",
+        choices=("auto", "native", "compiled", "eager"),
+        default="auto",
+        help="how trials are simulated: native (the system's C kernel, fused with the "
+        "interrogators), compiled (torch.compile; CUDA graphs on a GPU), eager (plain torch); "
+        "auto: native on a CPU where the system has a kernel, compiled on CUDA, else eager",
     )
     parser.add_argument(
         "--method-options",
@@ -119,6 +122,20 @@ def add_parser(subparsers) -> None:
         default=1000,
         help="trials per class of the C2ST judge at the end (genuine vs best estimate under "
         "random inputs; 0.5 = indistinguishable); 0 skips it",
+    )
+    parser.add_argument(
+        "--model-fitness",
+        choices=("verdict", "graded"),
+        default="verdict",
+        help="a model's fitness: verdict (the paper: fraction of interrogators judging it "
+        "genuine) or graded (their mean output 0 on its trials)",
+    )
+    parser.add_argument(
+        "--periodic-genes",
+        choices=("bounded", "wrapped"),
+        default="bounded",
+        help="mutation of angle parameters: bounded (the paper's code: redrawn until in "
+        "[-pi, pi]) or wrapped (modulo the period: an angle can cross the seam)",
     )
     parser.add_argument(
         "--system-options",
@@ -171,8 +188,10 @@ def run(args) -> int:
             model_sigma_init=args.model_sigma_init,
             interrogator_sigma_init=args.interrogator_sigma_init,
             init=args.init,
+            model_fitness=args.model_fitness,
+            periodic_genes=args.periodic_genes,
             threads=args.threads,
-            compile=args.compile,
+            backend=args.backend,
             budget=args.budget,
             method_options=option_values(assignments(args.method_options, "--method-options")),
             c2st_trials=args.c2st_trials,

@@ -97,6 +97,37 @@ def box_muller(u1: Tensor, u2: Tensor) -> tuple[Tensor, Tensor]:
     return radius * torch.cos(angle), radius * torch.sin(angle)
 
 
+def _native_words(noise: Noise, slot: int, blocks: int) -> Tensor | None:
+    """Philox words by the native helper (one call; bit-identical), or ``None`` where it is
+    unavailable."""
+    from turing.engine import native
+
+    function = native.philox_words()
+    if function is None:
+        return None
+    n = noise.stream.shape[-1]
+    cached = noise._bits[0]
+    if cached is None or cached[0] is not noise.key or cached[1] is not noise.stream:
+        cached = (
+            noise.key,
+            noise.stream,
+            _as_uint32_bits(noise.key),
+            _as_uint32_bits(noise.stream),
+        )
+        noise._bits[0] = cached
+    key, stream = cached[2], cached[3]
+    out = torch.empty(4 * blocks, n, dtype=torch.int32)
+    t = int(noise.t)
+    function(n, key.data_ptr(), 0 if key.shape[-1] == 1 else 1, stream.data_ptr(), t, slot,
+             blocks, noise.phase, out.data_ptr())  # fmt: skip
+    return out.to(torch.int64) & _MASK
+
+
+def _as_uint32_bits(words: Tensor) -> Tensor:
+    words = words.to(torch.int64) & _MASK
+    return torch.where(words >= 2**31, words - 2**32, words).to(torch.int32).contiguous()
+
+
 class Noise:
     """The random numbers of a batch of ``n`` trials at one step, trial axis last.
 
@@ -131,6 +162,7 @@ class Noise:
         self.t = t
         self.phase = phase
         self.slot = 0
+        self._bits: list = [None]  # the native helper's int32 copies, shared with at()
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -158,7 +190,9 @@ class Noise:
 
     def at(self, t: Tensor | int, phase: int = DYNAMICS) -> Noise:
         """The same trials at step ``t`` (slots start again at 0)."""
-        return Noise(self.key, self.stream, self.start_stream, self.input_stream, t, phase)
+        noise = Noise(self.key, self.stream, self.start_stream, self.input_stream, t, phase)
+        noise._bits = self._bits
+        return noise
 
     def starts(self) -> Noise:
         """Draws for start conditions, from each trial's start stream."""
@@ -193,6 +227,10 @@ class Noise:
         slots = torch.arange(first, first + blocks, dtype=torch.int64, device=self.device)
         if slot is None:
             self.slot += blocks
+        if self.device.type == "cpu" and not torch.compiler.is_compiling():
+            words = _native_words(self, first, blocks)
+            if words is not None:
+                return words[:k]
         t = self.t if isinstance(self.t, Tensor) else torch.tensor(self.t, dtype=torch.int64)
         out = philox(
             (self.stream, t.to(self.device).expand_as(self.stream), slots[:, None], self.phase),

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import os
 import threading
+import types
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -248,6 +249,7 @@ class Engine:
         inputs: InputSource = JUDGE,
         start: Any = None,
         record: bool = False,
+        observe: Callable[[int, Tensor, Tensor | None, Tensor | None], None] | None = None,
     ) -> Trials:
         """Simulates ``n = params.shape[-1]`` trials.
 
@@ -259,6 +261,9 @@ class Engine:
             start: explicit start conditions (a :meth:`System.sample_starts` draw), or
                 ``None``: each trial draws its own from its start stream.
             record: keep every observation, judge output and input.
+            observe: ``observe(t, observation, outputs, action)`` after the judge read
+                observation ``t`` and the next input was chosen (``None`` after the last
+                observation): replays draw each step with it (stepwise backend).
 
         Returns:
             the :class:`Trials`.
@@ -273,8 +278,10 @@ class Engine:
                 )
         params = params.to(self.device)
         backend = self.backend
-        if isinstance(inputs, Policy) and backend != "eager":
-            backend = "eager"  # a Python callable between steps: only the stepwise loop
+        if (isinstance(inputs, Policy) or observe is not None) and backend != "eager":
+            backend = "eager"  # Python called between steps: only the stepwise loop
+        if observe is not None:
+            return self._loop(params, noise, judge, inputs, start, record, observe=observe)
         if backend == "native":
             return self._native(params, noise, judge, inputs, start, record)
         chunk = max(1, int(self.chunk_size))
@@ -360,7 +367,6 @@ class Engine:
                 recorded["outputs"] = torch.empty(steps, judge.shape.outputs, n)
                 fields["rec_out"] = recorded["outputs"]
         kernel.run(**fields)
-        del keep
         return Trials(judgement if judge is not None else None, failed.bool(), **recorded)
 
     # ------------------------------------------------------------------ torch
@@ -375,7 +381,9 @@ class Engine:
         step = self._compiled_step(judge, inputs) if backend == "compiled" else None
         return self._loop(params, noise, judge, inputs, start, record, step)
 
-    def _loop(self, params, noise, judge, inputs, start, record, compiled=None) -> Trials:
+    def _loop(
+        self, params, noise, judge, inputs, start, record, compiled=None, observe=None
+    ) -> Trials:
         """The reference trial loop (eager), or the same loop calling one compiled
         function per control step."""
         system, steps = self.system, self.steps
@@ -396,7 +404,7 @@ class Engine:
         health = torch.zeros(n, dtype=obs.dtype, device=self.device)
         out = None
         rows: dict[str, list[Tensor]] = {"observations": [], "outputs": [], "actions": []}
-        times = _step_tensors(steps, self.device) if compiled is not None else None
+        times = self._times() if compiled is not None else None
         for t in range(steps):
             last = t == steps - 1
             if compiled is not None and not last and not record:
@@ -415,8 +423,12 @@ class Engine:
                 if out is not None:
                     rows["outputs"].append(out.clone())
             if last:
+                if observe is not None:
+                    observe(t, obs, out, None)
                 break
             action = self._choose(t, obs, out, params, inputs, passive_inputs)
+            if observe is not None:
+                observe(t, obs, out, action)
             if record:
                 rows["actions"].append(action.clone())
             state, obs = self._step(state, params, action, noise.at(t + 1))
@@ -434,14 +446,22 @@ class Engine:
     def _reset(self, params, noise, start):
         system = self.system
         at0 = noise.at(0)
-        result = system.reset(params, at0) if start is None else system.reset(params, at0, start=start)
+        with _migration_hint(system, "reset"):
+            if start is None:
+                result = system.reset(params, at0)
+            else:
+                result = system.reset(params, at0, start=start)
         state, obs = _pair(result, system, "reset")
         self._check(obs, "reset", params.shape[-1], system.observation_size)
         return state, obs
 
     def _step(self, state, params, action, noise):
         system = self.system
-        state, obs = _pair(system.step(state, params, action, noise), system, "step")
+        if self._checked:
+            state, obs = system.step(state, params, action, noise)
+            return state, obs
+        with _migration_hint(system, "step"):
+            state, obs = _pair(system.step(state, params, action, noise), system, "step")
         if not self._checked:
             self._check(obs, "step", params.shape[-1], system.observation_size)
             self._checked = True
@@ -509,102 +529,163 @@ class Engine:
                     previous = action.to(obs.dtype)
                 return state, obs, hidden, previous, health
 
-            self._compiled[key] = torch.compile(fused, dynamic=False)
+            # Each configuration gets a code object of its own: torch.compile caches compiled
+            # graphs per code object, and configurations sharing one would evict each other.
+            code = fused.__code__.replace(co_name=f"fused_step_{len(_FUSED_NAMES)}")
+            _FUSED_NAMES.append(code.co_name)
+            function = types.FunctionType(code, fused.__globals__, code.co_name,
+                                          fused.__defaults__, fused.__closure__)  # fmt: skip
+            # dynamic: one compilation serves every batch size (runs batched, chunk tails).
+            self._compiled[key] = torch.compile(function, dynamic=True)
         return self._compiled[key]
 
     def _graphed(self, params, noise, judge, inputs, start, record) -> Trials:
-        """The compiled loop of a chunk captured in a CUDA graph (built on the first chunk of
-        each size and replayed after copying the chunk's inputs into its buffers)."""
+        """The trial loop of a chunk on CUDA: reset eagerly (it may sample, e.g. rejection
+        sampling of start poses), then every control step replayed from one CUDA graph of
+        the compiled steps, captured on the first chunk of each shape."""
+        if record:  # recording keeps every step: the plain compiled loop
+            return self._loop(
+                params, noise, judge, inputs, start, record, self._compiled_step(judge, inputs)
+            )
+        state, obs = self._reset(params, noise, start)
         n = params.shape[-1]
-        key = (n, record, None if judge is None else (judge.shape, judge.sees_input),
-               _source_name(inputs), start is None)  # fmt: skip
-        entry = self._graphs.get(key)
-        if entry is None:
-            entry = _CudaGraph(self, params, noise, judge, inputs, start, record)
-            self._graphs[key] = entry
-        return entry.replay(params, noise, judge, inputs, start)
+        passive = (
+            self.system.passive_inputs(n, self.steps, noise.inputs(), self.device)
+            if inputs is PASSIVE
+            else None
+        )
+        batch = _GraphInputs(params, noise, judge, inputs, state, obs, passive)
+        key = (batch.signature(), _source_name(inputs))
+        graph = self._graphs.get(key)
+        if graph is None:
+            graph = self._graphs[key] = _CudaGraph(self, batch, judge, inputs)
+        return graph.replay(batch)
+
+    def _steps_loop(self, batch: _GraphInputs, judge, inputs, step) -> Trials:
+        """The control steps of a reset batch (what a CUDA graph holds): the compiled step
+        for ``t < steps - 1``, then the judge reads the last observation."""
+        nets = None if judge is None else _networks(batch.judge, batch.params.dtype)
+        hidden = None if nets is None else nets.initial_state()
+        n = batch.params.shape[-1]
+        previous = (
+            self.system.initial_action(n, self.device).to(batch.obs.dtype)
+            if judge is not None and judge.sees_input
+            else None
+        )
+        health = torch.zeros(n, dtype=batch.obs.dtype, device=self.device)
+        state, obs = batch.state, batch.obs
+        times = self._times()
+        for t in range(self.steps - 1):
+            fixed = batch.fixed[t] if batch.fixed is not None else None
+            state, obs, hidden, previous, health = step(
+                state, batch.params, obs, hidden, previous, health, times[t + 1],
+                batch.noise, nets, batch.passive, fixed,
+            )  # fmt: skip
+        health = health + obs.sum(0)
+        judgement = None
+        if nets is not None:
+            x = obs if previous is None else torch.cat([obs, previous])
+            _, out = nets.forward(hidden, x)
+            judgement = out[0]
+        return Trials(judgement, ~torch.isfinite(health))
+
+    def _times(self) -> list[Tensor]:
+        """Step indices as device tensors, made once (a CUDA graph cannot copy from the host
+        while it captures)."""
+        if getattr(self, "_step_times", None) is None:
+            self._step_times = _step_tensors(self.steps, self.device)
+        return self._step_times
+
+
+@dataclass
+class _GraphInputs:
+    """What a captured loop reads: a reset batch's tensors. The graph keeps one set as its
+    static buffers and copies each new batch into them."""
+
+    params: Tensor
+    noise: Noise
+    judge: Judge | None
+    inputs: InputSource
+    state: Any
+    obs: Tensor
+    passive: Tensor | None
+
+    def __post_init__(self):
+        self.fixed = self.inputs.actions if isinstance(self.inputs, Fixed) else None
+        self.noise = Noise(
+            self.noise.key.expand(2, self.noise.n).contiguous(),
+            self.noise.stream,
+            self.noise.start_stream,
+            self.noise.input_stream,
+        )
+
+    def tensors(self) -> list[Tensor]:
+        leaves, _ = torch.utils._pytree.tree_flatten(self.state)
+        parts = [self.params, self.noise.key, self.noise.stream, self.noise.input_stream, self.obs]
+        if self.judge is not None:
+            parts += [self.judge.weights, self.judge.index]
+        for extra in (self.fixed, self.passive):
+            if extra is not None:
+                parts.append(extra)
+        return parts + [leaf for leaf in leaves if isinstance(leaf, Tensor)]
+
+    def signature(self) -> tuple:
+        return tuple((tuple(t.shape), t.dtype) for t in self.tensors())
+
+    def clone(self) -> _GraphInputs:
+        copy = torch.utils._pytree.tree_map(
+            lambda x: x.clone() if isinstance(x, Tensor) else x, self.state
+        )
+        judge = self.judge
+        if judge is not None:
+            judge = replace(judge, weights=judge.weights.clone(), index=judge.index.clone())
+        inputs = Fixed(self.fixed.clone()) if self.fixed is not None else self.inputs
+        noise = Noise(self.noise.key.clone(), self.noise.stream.clone(),
+                      self.noise.start_stream.clone(), self.noise.input_stream.clone())  # fmt: skip
+        return _GraphInputs(
+            self.params.clone(), noise, judge, inputs, copy, self.obs.clone(),
+            None if self.passive is None else self.passive.clone(),
+        )  # fmt: skip
+
+    def copy_from(self, other: _GraphInputs) -> None:
+        for mine, theirs in zip(self.tensors(), other.tensors(), strict=True):
+            mine.copy_(theirs)
 
 
 class _CudaGraph:
-    """One captured trial loop and its static input buffers."""
+    """One captured loop of control steps and its static input buffers."""
 
-    def __init__(self, engine: Engine, params, noise, judge, inputs, start, record):
+    def __init__(self, engine: Engine, batch: _GraphInputs, judge, inputs):
         self.engine = engine
-        self.record = record
-        self.inputs_kind = _source_name(inputs)
-        self.static = _StaticBatch.of(params, noise, judge, inputs, start)
-        step = engine._compiled_step(judge, inputs)
+        self.judge, self.inputs = judge, inputs
+        self.step = engine._compiled_step(judge, inputs)
+        self.static = batch.clone()
+        self.graph = None
         try:
             # Warm up on a side stream (compilation, allocator pools), then capture.
             side = torch.cuda.Stream()
             side.wait_stream(torch.cuda.current_stream())
             with torch.cuda.stream(side):
                 for _ in range(2):
-                    self.static.trials(engine, record, step)
+                    engine._steps_loop(self.static, judge, inputs, self.step)
             torch.cuda.current_stream().wait_stream(side)
-            self.graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(self.graph):
-                self.outputs = self.static.trials(engine, record, step)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                self.outputs = engine._steps_loop(self.static, judge, inputs, self.step)
+            self.graph = graph
         except Exception as exc:  # capture is an optimisation: fall back to launching
-            _warn_once(f"CUDA graph capture failed ({type(exc).__name__}: {exc}); running uncaptured")
-            self.graph = None
-            self.step = step
+            _warn_once(
+                f"CUDA graph capture failed ({type(exc).__name__}: {exc}); running the "
+                "compiled steps uncaptured"
+            )
 
-    def replay(self, params, noise, judge, inputs, start) -> Trials:
+    def replay(self, batch: _GraphInputs) -> Trials:
         if self.graph is None:
-            return self.engine._loop(params, noise, judge, inputs, start, self.record, self.step)
-        self.static.fill(params, noise, judge, inputs, start)
+            return self.engine._steps_loop(batch, self.judge, self.inputs, self.step)
+        self.static.copy_from(batch)
         self.graph.replay()
-        outputs = self.outputs
-        return Trials(
-            None if outputs.judgement is None else outputs.judgement.clone(),
-            outputs.failed.clone(),
-            *(None if v is None else v.clone() for v in (outputs.observations, outputs.outputs, outputs.actions)),
-        )
-
-
-@dataclass
-class _StaticBatch:
-    """Buffers a CUDA graph reads: a batch's tensors, refilled in place for each chunk."""
-
-    params: Tensor
-    noise: Noise
-    judge: Judge | None
-    inputs: InputSource
-    start: Any
-
-    @classmethod
-    def of(cls, params, noise, judge, inputs, start) -> _StaticBatch:
-        def copy(x):
-            return None if x is None else x.clone()
-
-        key = noise.key.expand(2, noise.n).clone()
-        static_noise = Noise(key, noise.stream.clone(), noise.start_stream.clone(),
-                             noise.input_stream.clone())  # fmt: skip
-        static_judge = None
-        if judge is not None:
-            static_judge = replace(judge, weights=judge.weights.clone(), index=judge.index.clone())
-        static_inputs = Fixed(inputs.actions.clone()) if isinstance(inputs, Fixed) else inputs
-        return cls(params.clone(), static_noise, static_judge, static_inputs, copy(start))
-
-    def fill(self, params, noise, judge, inputs, start) -> None:
-        self.params.copy_(params)
-        self.noise.key.copy_(noise.key.expand(2, noise.n))
-        self.noise.stream.copy_(noise.stream)
-        self.noise.start_stream.copy_(noise.start_stream)
-        self.noise.input_stream.copy_(noise.input_stream)
-        if judge is not None:
-            if judge.weights.shape != self.judge.weights.shape:
-                raise ValueError("a captured trial loop needs the same interrogator count")
-            self.judge.weights.copy_(judge.weights)
-            self.judge.index.copy_(judge.index)
-        if isinstance(inputs, Fixed):
-            self.inputs.actions.copy_(inputs.actions)
-        if start is not None:
-            self.start.copy_(start)
-
-    def trials(self, engine: Engine, record: bool, step) -> Trials:
-        return engine._loop(self.params, self.noise, self.judge, self.inputs, self.start, record, step)
+        judgement = self.outputs.judgement
+        return Trials(None if judgement is None else judgement.clone(), self.outputs.failed.clone())
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -628,6 +709,7 @@ def simulate(
     return engine.run(params, noise, judge, inputs, start, record)
 
 
+_FUSED_NAMES: list[str] = []
 _ENGINES: dict[tuple, Engine] = {}
 _ENGINES_LOCK = threading.Lock()
 
@@ -685,7 +767,9 @@ def _concatenate(parts: list[Trials]) -> Trials:
         values = [getattr(p, name) for p in parts]
         return None if values[0] is None else torch.cat(values, dim=-1)
 
-    return Trials(*(cat(name) for name in ("judgement", "failed", "observations", "outputs", "actions")))
+    return Trials(
+        *(cat(name) for name in ("judgement", "failed", "observations", "outputs", "actions"))
+    )
 
 
 def _as_int32(words: Tensor) -> Tensor:
@@ -696,6 +780,27 @@ def _as_int32(words: Tensor) -> Tensor:
 
 def _step_tensors(steps: int, device) -> list[Tensor]:
     return [torch.tensor(t, dtype=torch.int64, device=device) for t in range(steps)]
+
+
+class _migration_hint:
+    """Turns the TypeError of a system written for engine 1 (``torch.rand(...,
+    generator=generator)``) into a one-line contract error that says what changed."""
+
+    def __init__(self, system, what: str):
+        self.system, self.what = system, what
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, traceback):
+        if kind is TypeError and "Noise" in str(value) and "generator" in str(value):
+            raise SystemContractError(
+                f"{self.system.name}: {self.what} passes its noise argument to torch as a "
+                "generator; since turing-learning 0.2 systems draw from the Noise they "
+                "receive: noise.uniform(k) and noise.normal(k) give [k, n] draws "
+                "(docs/adding-a-system.md)"
+            ) from None
+        return False
 
 
 def _pair(result, system, what: str):

@@ -99,6 +99,26 @@ class _Args(ctypes.Structure):
     ]
 
 
+def philox_words():
+    """The native ``philox_words`` function (``random.c``), or ``None`` where no compiler
+    works. Built on first use like the kernels."""
+    with _LOCK:
+        if "philox" not in _LOADED:
+            library = _build_library(HERE / "random.c", [])
+            if isinstance(library, str):
+                _LOADED["philox"] = None
+            else:
+                function = library.philox_words
+                function.restype = None
+                function.argtypes = [
+                    ctypes.c_int64, ctypes.c_void_p, ctypes.c_int64, ctypes.c_void_p,
+                    ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32, ctypes.c_uint32,
+                    ctypes.c_void_p,
+                ]  # fmt: skip
+                _LOADED["philox"] = function
+        return _LOADED["philox"]
+
+
 class CompiledKernel:
     """A loaded kernel library: :meth:`run` simulates a batch of trials."""
 
@@ -109,9 +129,13 @@ class CompiledKernel:
         self._run.restype = ctypes.c_int
         sizes = (ctypes.c_int32 * 5)()
         library.kernel_sizes(sizes)
-        self.observation_size, self.action_size, self.simulation_size, self.start_size, self.lanes = (
-            int(s) for s in sizes
-        )
+        (
+            self.observation_size,
+            self.action_size,
+            self.simulation_size,
+            self.start_size,
+            self.lanes,
+        ) = (int(s) for s in sizes)
 
     def run(self, **a) -> None:
         """Runs ``run_trials`` on the given arrays (see ``driver.h``'s ``TrialArgs``); every
@@ -175,6 +199,13 @@ def load(kernel: NativeKernel) -> CompiledKernel | str:
 
 
 def _build(source: Path, defines: list[str]) -> CompiledKernel | str:
+    library = _build_library(source, defines)
+    if isinstance(library, str):
+        return library
+    return CompiledKernel(library, Path(library._name))
+
+
+def _build_library(source: Path, defines: list[str]) -> ctypes.CDLL | str:
     cc = compiler()
     if cc is None:
         return "no C compiler found (install gcc or clang, or set CC)"
@@ -221,6 +252,6 @@ def _build(source: Path, defines: list[str]) -> CompiledKernel | str:
         os.chmod(temporary, 0o755)
         os.replace(temporary, library)
     try:
-        return CompiledKernel(ctypes.CDLL(str(library)), library)
+        return ctypes.CDLL(str(library))
     except OSError as exc:
         return f"loading {library} failed ({exc})"

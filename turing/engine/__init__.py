@@ -1,0 +1,45 @@
+"""The trial engine: counter-based random streams and the one trial loop.
+
+:mod:`turing.engine.random` gives every trial its own Philox stream (``Noise``);
+:mod:`turing.engine.trials` runs batches of trials (``Engine``, ``simulate``) with a native
+kernel, a compiled torch step or the eager reference; :mod:`turing.engine.native` builds
+and loads the systems' C kernels.
+"""
+
+from turing.engine.random import Noise, box_muller, philox, stream_key
+from turing.engine.trials import (
+    BACKENDS,
+    JUDGE,
+    PASSIVE,
+    Engine,
+    Fixed,
+    Judge,
+    Policy,
+    Trials,
+    default_threads,
+    resolve_backend,
+    simulate,
+)
+
+ENGINE_VERSION = 2
+"""Recorded in every run folder: runs of engines with other random streams do not mix
+(engine 1, turing-learning 0.1.0, drew from sequential torch generators)."""
+
+__all__ = [
+    "BACKENDS",
+    "ENGINE_VERSION",
+    "JUDGE",
+    "PASSIVE",
+    "Engine",
+    "Fixed",
+    "Judge",
+    "Noise",
+    "Policy",
+    "Trials",
+    "box_muller",
+    "default_threads",
+    "philox",
+    "resolve_backend",
+    "simulate",
+    "stream_key",
+]
