@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import torch
 
 from turing.agents import ElmanShape
+from turing.engine import JUDGE, PASSIVE, Engine, Judge
 from turing.engine.random import Noise
-from turing.engine.trials import JUDGE, PASSIVE, Engine, Judge
 from turing.errors import SystemContractError
 from turing.system import System
 

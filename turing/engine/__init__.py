@@ -6,19 +6,17 @@ kernel, a compiled torch step or the eager reference; :mod:`turing.engine.native
 and loads the systems' C kernels.
 """
 
+from turing.engine.engine import Engine, native_kernel, resolve_backend, simulate
 from turing.engine.random import Noise, box_muller, philox, stream_key
 from turing.engine.trials import (
     BACKENDS,
     JUDGE,
     PASSIVE,
-    Engine,
     Fixed,
     Judge,
     Policy,
     Trials,
     default_threads,
-    resolve_backend,
-    simulate,
 )
 
 ENGINE_VERSION = 2
@@ -38,6 +36,7 @@ __all__ = [
     "Trials",
     "box_muller",
     "default_threads",
+    "native_kernel",
     "philox",
     "resolve_backend",
     "simulate",

@@ -1,0 +1,235 @@
+"""The :class:`Engine`: batches of trials of one system on one backend.
+
+``Engine.run`` is the one entry point every part of the platform uses (the evaluator, the
+baselines, the C2ST, replays); it checks the batch, splits it into chunks for the torch
+backends, and hands it to the backend: :mod:`turing.engine.native.backend` (the system's C
+kernel), :mod:`turing.engine.loop` (eager, or compiled per step) or
+:mod:`turing.engine.graphs` (compiled steps replayed from CUDA graphs). What the backend
+builds (the loaded kernel, compiled steps, captured graphs) is kept on the engine.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from turing.engine import graphs, loop, native
+from turing.engine.native.backend import run_native
+from turing.engine.random import Noise
+from turing.engine.trials import (
+    BACKENDS,
+    JUDGE,
+    InputSource,
+    Judge,
+    Policy,
+    Trials,
+    concatenate,
+    select_inputs,
+    select_start,
+    warn_once,
+)
+
+Tensor = torch.Tensor
+
+
+def native_kernel(system, steps: int) -> native.CompiledKernel | str:
+    """The system's compiled native kernel, or why there is none."""
+    spec = system.native_kernel(steps)
+    if spec is None:
+        return f"{system.name} has no native kernel"
+    kernel = native.load(spec)
+    if isinstance(kernel, str):
+        return kernel
+    declared = (system.observation_size, system.action_size)
+    if (kernel.observation_size, kernel.action_size) != declared:
+        return (
+            f"{spec.source.name} simulates {kernel.observation_size} observations and "
+            f"{kernel.action_size} actions, {system.name} declares {declared}"
+        )
+    return kernel
+
+
+def resolve_backend(system, steps: int, device: torch.device | str, requested: str = "auto") -> str:
+    """The backend ``auto`` means: ``native`` on a CPU where the system has a kernel that
+    builds, ``compiled`` on CUDA, else ``eager``. An explicit request is returned as is
+    (:class:`Engine` reports what it cannot do)."""
+    if requested != "auto":
+        return requested
+    device = torch.device(device)
+    if device.type == "cpu" and system.native_kernel(steps) is not None:
+        kernel = native_kernel(system, steps)
+        if not isinstance(kernel, str):
+            return "native"
+        warn_once(f"{system.name}: native kernel unavailable ({kernel}); simulating with torch")
+    if device.type == "cuda":
+        return "compiled"
+    return "eager"
+
+
+@dataclass
+class Engine:
+    """Runs batches of trials of one system with one backend; keeps what is built once
+    (the loaded kernel, compiled steps, captured CUDA graphs).
+
+    Args:
+        system: the system.
+        steps: observations per trial.
+        device: torch device.
+        backend: ``native``, ``compiled``, ``eager`` or ``auto`` (see
+            :func:`resolve_backend`).
+        chunk_size: most trials simulated at once by the torch backends (bounds memory;
+            never changes results). ``None``: the system's default on a CPU, a whole batch
+            (up to 2^20 trials) on CUDA.
+        threads: CPU threads of the native kernel (default: :func:`default_threads`).
+        cuda_graphs: capture trial loops in CUDA graphs on CUDA (compiled backend).
+    """
+
+    system: Any
+    steps: int
+    device: torch.device | str = "cpu"
+    backend: str = "auto"
+    chunk_size: int | None = None
+    threads: int | None = None
+    cuda_graphs: bool = True
+    _compiled: dict = field(default_factory=dict, repr=False)
+    _graphs: dict = field(default_factory=dict, repr=False)
+    _checked: bool = field(default=False, repr=False)
+
+    def __post_init__(self):
+        self.device = torch.device(self.device)
+        self.steps = int(self.steps)
+        if self.steps < 1:
+            raise ValueError(f"steps must be at least 1, got {self.steps}")
+        self.backend = resolve_backend(self.system, self.steps, self.device, self.backend)
+        if self.backend not in BACKENDS:
+            raise ValueError(f"unknown backend {self.backend!r}; choose from {', '.join(BACKENDS)}")
+        self._kernel = None
+        if self.backend == "native":
+            if self.device.type != "cpu":
+                raise ValueError(f"the native backend runs on the CPU, not {self.device}")
+            kernel = native_kernel(self.system, self.steps)
+            if isinstance(kernel, str):
+                raise RuntimeError(f"{self.system.name}: no native kernel: {kernel}")
+            self._kernel = kernel
+            self._options = torch.tensor(
+                self.system.native_kernel(self.steps).options or (0.0,), dtype=torch.float32
+            )
+        if self.chunk_size is None:
+            self.chunk_size = (
+                1 << 20 if self.device.type == "cuda" else int(self.system.default_chunk_size)
+            )
+
+    # ------------------------------------------------------------------ entry point
+    def run(
+        self,
+        params: Tensor,
+        noise: Noise,
+        judge: Judge | None = None,
+        inputs: InputSource = JUDGE,
+        start: Any = None,
+        record: bool = False,
+        observe: Callable[[int, Tensor, Tensor | None, Tensor | None], None] | None = None,
+    ) -> Trials:
+        """Simulates ``n = params.shape[-1]`` trials.
+
+        Args:
+            params: simulation parameters ``[S, n]``.
+            noise: the trials' random streams (``noise.n == n``).
+            judge: the interrogators reading the trials, or ``None``.
+            inputs: the input source (``"judge"`` needs a judge with action outputs).
+            start: explicit start conditions (a :meth:`System.sample_starts` draw), or
+                ``None``: each trial draws its own from its start stream.
+            record: keep every observation, judge output and input.
+            observe: ``observe(t, observation, outputs, action)`` after the judge read
+                observation ``t`` and the next input was chosen (``None`` after the last
+                observation): replays draw each step with it (stepwise backend).
+
+        Returns:
+            the :class:`Trials`.
+        """
+        n = params.shape[-1]
+        if noise.n != n or (judge is not None and judge.index.shape[-1] != n):
+            raise ValueError("params, noise and judge must describe the same trials")
+        if inputs == JUDGE:
+            if judge is None or judge.shape.outputs != 1 + self.system.action_size:
+                raise ValueError(
+                    "inputs='judge' needs a judge with 1 + action_size outputs (interrogation)"
+                )
+        params = params.to(self.device)
+        backend = self.backend
+        if (isinstance(inputs, Policy) or observe is not None) and backend != "eager":
+            backend = "eager"  # Python called between steps: only the stepwise loop
+        if observe is not None:
+            return loop.run_loop(self, params, noise, judge, inputs, start, record, observe=observe)
+        if backend == "native":
+            return run_native(self, params, noise, judge, inputs, start, record)
+        chunk = max(1, int(self.chunk_size))
+        if n <= chunk:
+            return self._torch(backend, params, noise, judge, inputs, start, record)
+        parts = []
+        for begin in range(0, n, chunk):
+            index = torch.arange(begin, min(n, begin + chunk), device=self.device)
+            parts.append(
+                self._torch(
+                    backend,
+                    params[:, index],
+                    noise.select(index),
+                    None if judge is None else judge.select(index),
+                    select_inputs(inputs, index),
+                    select_start(start, index),
+                    record,
+                )
+            )
+        return concatenate(parts)
+
+    # ------------------------------------------------------------------ backends
+    def _torch(self, backend, params, noise, judge, inputs, start, record) -> Trials:
+        if (
+            backend == "compiled"
+            and self.device.type == "cuda"
+            and self.cuda_graphs
+            and not isinstance(inputs, Policy)
+        ):
+            return graphs.run_graphed(self, params, noise, judge, inputs, start, record)
+        step = loop.compiled_step(self, judge, inputs) if backend == "compiled" else None
+        return loop.run_loop(self, params, noise, judge, inputs, start, record, step)
+
+
+def simulate(
+    system,
+    params: Tensor,
+    noise: Noise,
+    steps: int,
+    *,
+    judge: Judge | None = None,
+    inputs: InputSource = JUDGE,
+    start: Any = None,
+    record: bool = False,
+    backend: str = "eager",
+    device: torch.device | str | None = None,
+    chunk_size: int | None = None,
+    threads: int | None = None,
+) -> Trials:
+    """Simulates trials with a one-off :class:`Engine` (see :meth:`Engine.run`)."""
+    engine = _engine(system, steps, device or params.device, backend, chunk_size, threads)
+    return engine.run(params, noise, judge, inputs, start, record)
+
+
+_ENGINES: dict[tuple, Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def _engine(system, steps, device, backend, chunk_size, threads) -> Engine:
+    # One engine per (system instance, settings): what it built (kernels, compiled steps)
+    # is kept for the next call.
+    key = (id(system), int(steps), str(torch.device(device)), backend, chunk_size, threads)
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(key)
+        if engine is None or engine.system is not system:
+            engine = Engine(system, steps, device, backend, chunk_size, threads)
+            _ENGINES[key] = engine
+        return engine
