@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,33 +15,27 @@ from turing.system import System
 def learn(
     system: str | System = "agent-inference",
     *,
-    mode: str = "interrogate",
-    generations: int | None = None,
-    seed: int = 0,
-    true_params: Mapping[str, Any] | None = None,
-    device: str = "cpu",
     out: str | Path | None = None,
     progress: bool = True,
-    system_options: Mapping[str, Any] | None = None,
     **settings: Any,
 ) -> Result:
-    """Infers ``system``'s parameters with ``mode`` and returns the finished run.
+    """Infers ``system``'s parameters and returns the finished run.
+
+    Example::
+
+        result = turing.learn("agent-inference", mode="interrogate", generations=300,
+                              seed=1, true_params={"p": 0.35}, out="runs/agent-s1")
 
     Args:
-        system: registered system name (see ``turing list``) or a registered System instance.
-        mode: ``interrogate`` (Turing Learning), ``passive``, ``passive-io``, or any
-            registered baseline.
-        generations: budget; default the system's (300 for ``agent-inference``).
-        seed: root seed of every random stream.
-        true_params: genuine values that differ from the defaults, name -> value.
-        device: torch device (``cpu``, ``cuda``).
+        system: registered system name (see ``turing list``) or a registered System instance
+            (its constructor options are kept).
         out: run folder; default a new folder under ``runs/``. A folder holding the same,
             unfinished run is continued.
         progress: show a progress bar.
-        system_options: the system's constructor options.
-        **settings: any other :class:`turing.RunConfig` field (``models``,
-            ``interrogators``, ``steps``, ``checkpoint_every``, ``chunk_size``,
-            ``model_sigma_init``, ``interrogator_sigma_init``, ``init``, ``threads``, ...).
+        **settings: :class:`turing.RunConfig` fields, with its defaults: ``mode``,
+            ``generations``, ``seed``, ``true_params``, ``device``, ``system_options``,
+            ``models``, ``interrogators``, ``steps``, ``backend``, ``threads``, ... (each is
+            described by ``RunConfig.describe(name)`` and in ``turing run --help``).
 
     Returns:
         the :class:`Result`, also saved in the run folder.
@@ -51,26 +44,19 @@ def learn(
         UserError: for bad input (unknown system, mode or parameter, out-of-bounds values,
             bad sizes, an ``out`` folder holding a different run).
     """
-    fields = {f.name for f in dataclasses.fields(RunConfig)}
+    fields = {f.name for f in dataclasses.fields(RunConfig)} - {"system", "engine"}
     unknown = sorted(set(settings) - fields)
     if unknown:
-        raise TypeError(
-            f"learn() got unknown settings {unknown}; valid: {sorted(fields - {'system'})}"
-        )
-    options = dict(system_options or {})
+        raise TypeError(f"learn() got unknown settings {unknown}; valid: {sorted(fields)}")
+    for name in ("true_params", "system_options", "method_options"):
+        if settings.get(name) is None:
+            settings.pop(name, None)
+        else:
+            settings[name] = dict(settings[name])
     if isinstance(system, System):
-        options = {**system.options(), **options}
+        settings["system_options"] = {**system.options(), **settings.get("system_options", {})}
         system = system.name
-    config = RunConfig(
-        system=system,
-        mode=mode,
-        generations=generations,
-        seed=seed,
-        true_params=dict(true_params or {}),
-        device=device,
-        system_options=options,
-        **settings,
-    )
+    config = RunConfig(system=system, **settings)
     return Runner.create(config, out=out, progress=progress).run()
 
 

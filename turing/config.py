@@ -22,75 +22,137 @@ LAST_WINDOW = 50
 """The other steadier estimate's window: the best model of the last generations."""
 
 
+def option(default: Any = None, help: str = "", kind: str = "str", **cli: Any) -> Any:
+    """A :class:`RunConfig` field: its default, its one description, and how the command
+    line reads it (``kind``: ``positive_int``, ``non_negative_int``, ``positive_float``,
+    ``str``, ``pairs`` (``NAME=VALUE,...`` kept as strings), ``values`` (pairs whose values
+    read as numbers and booleans); ``choices``, ``metavar``, ``default_text`` to show a
+    default that is resolved later). :mod:`turing.cli.options` turns these into the
+    ``turing run`` / ``compare`` / ``bench`` options, so each is declared here once."""
+    metadata = {"help": help, "kind": kind, **cli}
+    if isinstance(default, dict):
+        return field(default_factory=dict, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
 @dataclass
 class RunConfig:
-    """One run.
+    """One run: every field is described by its ``help`` (``RunConfig.describe(name)``,
+    and ``turing run --help``)."""
 
-    Attributes:
-        system: registered system name.
-        mode: method (``interrogate``, ``passive``, ``passive-io`` and any registered baseline).
-        generations: generations (or iterations) to run; ``None`` = the system's default.
-        models: model population size.
-        interrogators: interrogator population size.
-        steps: interrogator updates per trial; ``None`` = the system's default.
-        seed: root seed of every random stream.
-        device: torch device.
-        true_params: overrides of the genuine system (name -> value).
-        system_options: keyword arguments of the system's constructor.
-        checkpoint_every: generations between checkpoints.
-        chunk_size: trials simulated at once; ``None`` = the system's default.
-        model_sigma_init: initial model step size as a fraction of each parameter's range.
-        interrogator_sigma_init: initial interrogator step size.
-        init: ``zero`` (the original code's initialisation) or ``uniform``.
-        hidden: hidden units of interrogators.
-        threads: CPU threads of the simulation (the native kernels' worker threads; torch
-            ops run on one thread unless this is given); ``None`` = the cores this process
-            may use for native kernels, one for torch.
-        backend: how trials are simulated: ``native`` (the system's C kernel), ``compiled``
-            (torch.compile, with CUDA graphs on a GPU), ``eager`` (plain torch) or ``auto``
-            (native on a CPU where the system has a kernel, compiled on CUDA, else eager);
-            a run stores the backend ``auto`` chose. Backends agree up to float rounding.
-        method_options: options of non-evolutionary methods.
-        budget: simulated trial-steps instead of ``generations``: the run gets as many
-            generations as fit (at least one), each costing what the method's
-            :meth:`~turing.method.Method.trials_per_generation` times ``steps``.
-        c2st_trials: trials per class of the C2ST judge at the end of the run (genuine vs
-            best estimate under random inputs, see :mod:`turing.c2st`); 0 skips it.
-        model_fitness: how interrogators' judgements reward a model: ``verdict`` (the paper:
-            the fraction of interrogators that judged it genuine) or ``graded`` (their mean
-            output 0 on its trials, so an almost convincing model is rewarded before it
-            fools anyone).
-        periodic_genes: how the models' periodic parameters (angles) mutate: ``bounded``
-            (the paper's code: a mutation is redrawn until it lies within [-pi, pi]) or
-            ``wrapped`` (modulo the period, so an angle can cross the seam at +-pi).
-        engine: the trial engine's version (:data:`turing.engine.ENGINE_VERSION`), set when
-            the run starts: runs of engines whose random streams differ do not mix.
-    """
+    system: str = option(None, "registered system name (see `turing list`)", cli=False)
+    mode: str = option(
+        "interrogate",
+        "interrogate (Turing Learning), passive (GAN-like: the discriminator only observes the "
+        "system under its natural input), passive-io (it also sees the input); `turing list` "
+        "shows every mode",
+    )
+    generations: int | None = option(
+        None, "generations to run", "positive_int", default_text="the method's or the system's"
+    )
+    models: int = option(100, "model population size (mu + lambda)", "positive_int")
+    interrogators: int = option(100, "interrogator population size", "positive_int")
+    steps: int | None = option(
+        None,
+        "observations per trial (interrogator updates)",
+        "positive_int",
+        default_text="the system's",
+    )
+    seed: int = option(0, "root seed of every random stream", "non_negative_int")
+    device: str = option("cpu", "torch device: cpu, cuda, cuda:N")
+    true_params: dict[str, Any] = option(
+        {},
+        "genuine values that differ from the defaults, e.g. a=0.6,p=0.35",
+        "pairs",
+        metavar="NAME=VALUE,...",
+    )
+    system_options: dict[str, Any] = option(
+        {},
+        "options of the system's constructor, e.g. noise_std=0.1",
+        "values",
+        metavar="KEY=VALUE,...",
+    )
+    checkpoint_every: int = option(25, "generations between checkpoints", "positive_int")
+    chunk_size: int | None = option(
+        None,
+        "trials the torch backends simulate at once; bounds memory without changing results",
+        "positive_int",
+        default_text="the system's",
+    )
+    model_sigma_init: float = option(
+        0.1,
+        "initial model step size, as a fraction of each parameter's range (the original code "
+        "used 1 on [0, 1])",
+        "positive_float",
+    )
+    interrogator_sigma_init: float = option(1.0, "initial interrogator step size", "positive_float")
+    init: str = option(
+        "zero",
+        "initial genes: zero (clamped into the bounds, as the original code) or uniform "
+        "within the bounds",
+        choices=("zero", "uniform"),
+    )
+    hidden: int = option(5, "hidden units of the interrogators", "positive_int")
+    threads: int | None = option(
+        None,
+        "CPU threads of the simulation",
+        "positive_int",
+        default_text="every core for native kernels, which have no barriers and stay fast on "
+        "a busy machine; one for torch",
+    )
+    backend: str = option(
+        "auto",
+        "how trials are simulated: native (the system's C kernel, fused with the "
+        "interrogators), compiled (torch.compile; CUDA graphs on a GPU), eager (plain torch); "
+        "auto: native on a CPU where the system has a kernel, compiled on CUDA, else eager "
+        "(the run stores what auto chose)",
+        choices=("auto", *BACKENDS),
+    )
+    method_options: dict[str, Any] = option(
+        {},
+        "options of a baseline mode, e.g. batch=500,hidden=32 for gan (an unknown key lists "
+        "the mode's options)",
+        "values",
+        metavar="KEY=VALUE,...",
+    )
+    budget: int | None = option(
+        None,
+        "simulated trial-steps instead of --generations: the run gets as many generations as "
+        "fit (a coevolution generation simulates 2 x models x interrogators trials of --steps "
+        "observations; metric and gan cost the same per generation, sbi a round of "
+        "simulations x trials)",
+        "positive_int",
+    )
+    c2st_trials: int = option(
+        1000,
+        "trials per class of the C2ST judge at the end (genuine vs best estimate under random "
+        "inputs; 0.5 = indistinguishable); 0 skips it",
+        "non_negative_int",
+    )
+    model_fitness: str = option(
+        "verdict",
+        "a model's fitness: verdict (the paper: the fraction of interrogators that judge it "
+        "genuine) or graded (their mean output 0 on its trials: an almost convincing model is "
+        "rewarded before it fools anyone)",
+        choices=("verdict", "graded"),
+    )
+    periodic_genes: str = option(
+        "bounded",
+        "mutation of angle parameters: bounded (the paper's code: redrawn until in [-pi, pi]) "
+        "or wrapped (modulo the period: an angle can cross the seam at +-pi)",
+        choices=("bounded", "wrapped"),
+    )
+    engine: int | None = option(
+        None,
+        "the trial engine's version (set when the run starts): runs of engines whose random "
+        "streams differ do not mix",
+        cli=False,
+    )
 
-    system: str
-    mode: str = "interrogate"
-    generations: int | None = None
-    models: int = 100
-    interrogators: int = 100
-    steps: int | None = None
-    seed: int = 0
-    device: str = "cpu"
-    true_params: dict[str, Any] = field(default_factory=dict)
-    system_options: dict[str, Any] = field(default_factory=dict)
-    checkpoint_every: int = 25
-    chunk_size: int | None = None
-    model_sigma_init: float = 0.1
-    interrogator_sigma_init: float = 1.0
-    init: str = "zero"
-    hidden: int = 5
-    threads: int | None = None
-    backend: str = "auto"
-    method_options: dict[str, Any] = field(default_factory=dict)
-    budget: int | None = None
-    c2st_trials: int = 1000
-    model_fitness: str = "verdict"
-    periodic_genes: str = "bounded"
-    engine: int | None = None
+    @classmethod
+    def describe(cls, name: str) -> str:
+        """The description of field ``name``."""
+        return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(cls)}[name]
 
     def validate(self) -> RunConfig:
         """Checks sizes and choices.
@@ -98,6 +160,8 @@ class RunConfig:
         Raises:
             UserError: naming the bad field and the fix.
         """
+        if not isinstance(self.system, str) or not self.system:
+            raise UserError(f"a run needs a system (see `turing list`), got {self.system!r}")
         positive = {
             "generations": self.generations,
             "models": self.models,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
-from turing.cli.common import assignments, option_values, positive_float, positive_int
+from turing.cli.common import positive_float, positive_int
+from turing.cli.options import add_config_options, config_values
+
+BENCH_FIELDS = ("models", "interrogators", "device", "threads", "chunk_size", "system_options")
+"""The run options a benchmark takes (declared once, in RunConfig)."""
 
 
 def add_parser(subparsers) -> None:
@@ -18,63 +21,47 @@ def add_parser(subparsers) -> None:
         "interrogator stepping the system's Gymnasium env one trial at a time. Prints seconds "
         "per generation and trial-steps per second (robot-steps for the e-puck) of each, and "
         "their ratio. Slow backends are timed on part of a generation and scaled.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("system", help="registered system name (see `turing list`)")
-    parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:N")
     parser.add_argument(
         "--generations",
         type=positive_int,
         default=5,
-        help="generations timed on the main backend (after one warm-up generation; 3 on the others)",
-    )
-    parser.add_argument("--models", type=positive_int, default=100, help="models per generation")
-    parser.add_argument(
-        "--interrogators", type=positive_int, default=100, help="interrogators per generation"
+        help="generations timed on the main backend, after one warm-up generation; 3 on the "
+        "others (default: 5)",
     )
     parser.add_argument(
         "--runs",
         type=positive_int,
         default=1,
-        help="runs (seeds) whose generations are simulated as one batch, as compare does on a GPU",
+        help="runs (seeds) whose generations are simulated as one batch, as compare does on a "
+        "GPU (default: 1)",
     )
     parser.add_argument(
         "--backends",
         metavar="B1,B2",
-        help="backends to time: native, compiled, eager (default: all that run on the device)",
-    )
-    parser.add_argument(
-        "--threads",
-        type=positive_int,
-        help="CPU threads (default: every core for the native kernel, one for torch)",
-    )
-    parser.add_argument(
-        "--chunk-size",
-        type=positive_int,
-        help="trials the torch backends simulate at once (default: the system's on a CPU, a "
-        "whole batch on CUDA)",
+        help="backends to time: native, compiled, eager (default: every one that runs on the "
+        "device)",
     )
     parser.add_argument(
         "--reference-trials",
         type=positive_int,
         default=2000,
-        help="trials the eager backend (and on a CPU the compiled one) is timed on",
+        help="trials the eager backend (and on a CPU the compiled one) is timed on (default: 2000)",
     )
     parser.add_argument(
         "--busy",
         type=int,
         default=0,
-        help="CPU-bound processes to run meanwhile (to measure on a busy machine)",
+        help="CPU-bound processes to run meanwhile, to measure on a busy machine (default: 0)",
     )
     parser.add_argument(
         "--gym-seconds",
         type=positive_float,
         default=3.0,
-        help="how long to time the per-trial Gymnasium loop",
+        help="seconds to time the per-trial Gymnasium loop (default: 3)",
     )
-    parser.add_argument(
-        "--system-options", metavar="KEY=VALUE,...", help="options of the system's constructor"
-    )
+    add_config_options(parser, BENCH_FIELDS)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=run)
 
@@ -85,7 +72,9 @@ def run(args) -> int:
     from turing.errors import UserError
     from turing.runner import _check_device
 
-    _check_device(args.device)
+    run = {"models": 100, "interrogators": 100, "device": "cpu", "threads": None}
+    run.update(config_values(args, BENCH_FIELDS))
+    _check_device(run["device"])
     backends = None
     if args.backends:
         backends = tuple(b.strip() for b in args.backends.split(",") if b.strip())
@@ -99,15 +88,15 @@ def run(args) -> int:
     figures = benchmark(
         args.system,
         generations=args.generations,
-        models=args.models,
-        interrogators=args.interrogators,
-        device=args.device,
+        models=run["models"],
+        interrogators=run["interrogators"],
+        device=run["device"],
         gym_seconds=args.gym_seconds,
-        chunk_size=args.chunk_size,
-        system_options=option_values(assignments(args.system_options, "--system-options")),
+        chunk_size=run.get("chunk_size"),
+        system_options=run.get("system_options") or {},
         backends=backends,
         runs=args.runs,
-        threads=args.threads,
+        threads=run["threads"],
         reference_trials=args.reference_trials,
         busy=args.busy,
     )

@@ -4,17 +4,20 @@ Mann-Whitney U tests."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from turing.cli.common import (
-    assignments,
-    non_negative_int,
-    option_values,
-    positive_float,
-    positive_int,
-)
+from turing.cli.common import assignments, non_negative_int, option_values, positive_int
+from turing.cli.options import FIELDS, add_config_options, config_values
 from turing.errors import UserError
+
+RUN_FIELDS = [
+    name
+    for name, field in FIELDS.items()
+    if field.metadata.get("cli", True) and name not in ("mode", "seed")
+]
+"""The run options every cell shares (each cell's mode and seed come from --methods and
+--seeds)."""
+COMPARE_DEFAULTS = {"threads": (1, "1 per run: the cells run in parallel instead")}
 
 
 def add_parser(subparsers) -> None:
@@ -28,7 +31,6 @@ def add_parser(subparsers) -> None:
         "and interquartile range over seeds) with two-sided Mann-Whitney U p-values of "
         "interrogate against every other method. Running the same command again skips "
         "finished cells and resumes unfinished ones; more --methods or --seeds extend the grid.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("system", nargs="?", help="registered system name (see `turing list`)")
     parser.add_argument(
@@ -47,82 +49,12 @@ def add_parser(subparsers) -> None:
         help="seeds per method: 0 .. N-1 (from --first-seed)",
     )
     parser.add_argument("--first-seed", type=non_negative_int, default=0, help="the first seed")
-    parser.add_argument(
-        "--generations",
-        type=positive_int,
-        help="generations per run; None: the method's or the system's default",
-    )
-    parser.add_argument(
-        "--budget",
-        type=positive_int,
-        help="simulated trial-steps per run instead of --generations (each method gets the "
-        "generations that fit)",
-    )
-    parser.add_argument(
-        "--c2st-trials",
-        type=non_negative_int,
-        help="trials per class of the C2ST judge at the end of each run; 0 skips it "
-        "(None: the run default)",
-    )
-    parser.add_argument(
-        "--true-params",
-        metavar="NAME=VALUE,...",
-        help="genuine values that differ from the defaults",
-    )
-    parser.add_argument("--models", type=positive_int, default=100, help="model population size")
-    parser.add_argument(
-        "--interrogators", type=positive_int, default=100, help="interrogator population size"
-    )
-    parser.add_argument(
-        "--steps", type=positive_int, help="interrogator updates per trial; None: the system's"
-    )
-    parser.add_argument(
-        "--device", default="cpu", help="torch device of every run: cpu, cuda, cuda:N"
-    )
-    parser.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads per run")
-    parser.add_argument(
-        "--checkpoint-every", type=positive_int, default=25, help="generations between checkpoints"
-    )
-    parser.add_argument(
-        "--model-sigma-init",
-        type=positive_float,
-        default=0.1,
-        help="initial model step size (fraction of each range)",
-    )
-    parser.add_argument(
-        "--interrogator-sigma-init",
-        type=positive_float,
-        default=1.0,
-        help="initial interrogator step size",
-    )
-    parser.add_argument(
-        "--model-fitness",
-        choices=("verdict", "graded"),
-        default="verdict",
-        help="a model's fitness: verdict (the paper: fraction of interrogators judging it "
-        "genuine) or graded (their mean output 0 on its trials)",
-    )
-    parser.add_argument(
-        "--periodic-genes",
-        choices=("bounded", "wrapped"),
-        default="bounded",
-        help="mutation of angle parameters: bounded (the paper's code: redrawn until in "
-        "[-pi, pi]) or wrapped (modulo the period: an angle can cross the seam)",
-    )
-    parser.add_argument(
-        "--system-options", metavar="KEY=VALUE,...", help="options of the system's constructor"
-    )
+    add_config_options(parser, RUN_FIELDS, COMPARE_DEFAULTS)
     parser.add_argument(
         "--executor",
         choices=("local", "ray"),
         default="local",
         help="worker processes on this machine, or Ray tasks",
-    )
-    parser.add_argument(
-        "--backend",
-        choices=("auto", "native", "compiled", "eager"),
-        default="auto",
-        help="how each run simulates its trials (see `turing run --help`)",
     )
     parser.add_argument(
         "--batch",
@@ -185,27 +117,13 @@ def run(args) -> int:
             )
         if not args.out:
             raise UserError("give the comparison folder with --out DIR")
+        values = config_values(args, RUN_FIELDS, COMPARE_DEFAULTS)
         comparison = Comparison.create(
             args.system,
-            methods=_methods(args.methods, args.system, args.system_options),
+            methods=_methods(args.methods, args.system, getattr(args, "system_options", None)),
             seeds=list(range(args.first_seed, args.first_seed + args.seeds)),
             out=args.out,
-            generations=args.generations,
-            true_params=assignments(args.true_params, "--true-params"),
-            system_options=option_values(assignments(args.system_options, "--system-options")),
-            device=args.device,
-            threads=args.threads,
-            backend=args.backend,
-            model_fitness=args.model_fitness,
-            periodic_genes=args.periodic_genes,
-            models=args.models,
-            interrogators=args.interrogators,
-            steps=args.steps,
-            checkpoint_every=args.checkpoint_every,
-            model_sigma_init=args.model_sigma_init,
-            interrogator_sigma_init=args.interrogator_sigma_init,
-            budget=args.budget,
-            **({} if args.c2st_trials is None else {"c2st_trials": args.c2st_trials}),
+            **values,
         )
     summary = comparison.run(
         executor=args.executor,
