@@ -6,5 +6,6 @@ Installed as ``turing.envs``; importing :mod:`turing` registers them.
 from turing.envs.agent import AgentInference
 from turing.envs.epuck import SensorSelfId
 from turing.envs.range_sensor import RangeSensorId
+from turing.envs.swarm import SwarmAggregation
 
-__all__ = ["AgentInference", "RangeSensorId", "SensorSelfId"]
+__all__ = ["AgentInference", "RangeSensorId", "SensorSelfId", "SwarmAggregation"]

@@ -9,21 +9,29 @@ import torch
 from gymnasium.utils.env_checker import check_env
 
 import turing
+from turing import Noise
 from turing.agents import held_levels, held_levels_at
+from turing.engine import Fixed, stream_key
 from turing.envs import AgentInference
 
 GENUINE = torch.tensor([[0.8], [0.2], [0.3], [0.2]])
 
 
 def simulate(system, params, actions, seed):
-    """Observations of the batched simulator under fixed actions ``[T - 1, n]``."""
-    generator = torch.Generator().manual_seed(seed)
-    state, obs = system.reset(params, generator)
-    observations = [obs]
-    for action in actions:
-        state, obs = system.step(state, params, action.unsqueeze(0), generator)
-        observations.append(obs)
-    return torch.stack(observations)[:, 0]  # [T, n]
+    """Observations of the batched simulator (the engine's eager reference) under fixed
+    actions ``[T - 1, n]``, with the streams an env reset with ``seed`` uses for its first
+    episode (key ``stream_key(seed, "env", 0)``, streams ``0 .. n - 1``)."""
+    noise = Noise.for_trials(stream_key(seed, "env", 0), params.shape[-1])
+    trials = turing.simulate(
+        system,
+        params,
+        noise,
+        steps=actions.shape[0] + 1,
+        inputs=Fixed(actions.unsqueeze(1)),
+        record=True,
+        backend="eager",
+    )
+    return trials.observations[:, 0]  # [T, n]
 
 
 def test_gym_env_matches_batched_simulator_step_for_step():
@@ -118,7 +126,7 @@ def test_observation_noise_has_the_specified_spread():
 
 
 def test_passive_schedule_holds_zero_then_changes_every_ten_steps():
-    levels = held_levels(4, 100, 10, torch.Generator().manual_seed(0), "cpu")
+    levels = held_levels(4, 100, 10, Noise.for_trials((0, 0), 4).inputs())
     assert levels.shape == (9, 4)
     schedule = torch.stack([held_levels_at(levels, t, 10) for t in range(100)])
     assert (schedule[:10] == 0).all()
@@ -130,10 +138,17 @@ def test_passive_schedule_holds_zero_then_changes_every_ten_steps():
 
 def test_passive_action_is_the_next_steps_light():
     system = AgentInference()
-    inputs = system.passive_inputs(3, 100, torch.Generator().manual_seed(1), "cpu")
-    assert (system.passive_action(8, None, None, inputs) == 0).all()
-    assert torch.equal(system.passive_action(9, None, None, inputs)[0], inputs[0])
-    assert torch.equal(system.passive_action(98, None, None, inputs)[0], inputs[8])
+    inputs = system.passive_inputs(3, 100, Noise.for_trials((1, 0), 3).inputs(), "cpu")
+    obs = torch.zeros(1, 3)  # the agent's own reading does not drive its passive input
+    assert (system.passive_action(8, obs, None, inputs) == 0).all()
+    assert torch.equal(system.passive_action(9, obs, None, inputs)[0], inputs[0])
+    assert torch.equal(system.passive_action(98, obs, None, inputs)[0], inputs[8])
+    # Compiled loops pass the step as a 0-dim tensor: the same levels.
+    for t in (8, 9, 50, 98):
+        assert torch.equal(
+            system.passive_action(torch.tensor(t), obs, None, inputs),
+            system.passive_action(t, obs, None, inputs),
+        )
 
 
 def test_registered_when_turing_is_imported():

@@ -19,7 +19,8 @@ import turing
 from turing.baselines.networks import Elman, initialise
 from turing.baselines.rollout import replayed_rollout
 from turing.config import RunConfig
-from turing.envs import AgentInference
+from turing.engine import Engine, stream_key
+from turing.envs import AgentInference, RangeSensorId
 from turing.method import get_method
 from turing.runner import Runner
 
@@ -168,15 +169,30 @@ def test_metric_compares_outputs_under_identical_inputs_and_starts():
     system = AgentInference(noise_std=0.0)
     truth = system.make_truth({"p": 1.0})
     genuine = torch.tensor(truth.simulation, dtype=torch.float32).reshape(-1, 1).expand(-1, 50)
-    generator = torch.Generator().manual_seed(0)
-    same, twin = replayed_rollout(system, genuine, genuine.clone(), 30, generator)
+    engine = Engine(system, 30, "cpu", "eager")
+    key = stream_key(0, "test")
+    same, twin = replayed_rollout(engine, genuine, genuine.clone(), key)
     assert torch.equal(same.inputs, twin.inputs)
     assert torch.equal(same.observations, twin.observations)
     other = genuine.clone()
     other[0] = 0.5
-    g, m = replayed_rollout(system, genuine, other, 30, generator)
+    g, m = replayed_rollout(engine, genuine, other, key)
     assert torch.equal(g.inputs, m.inputs)
     assert (m.observations - g.observations).abs().max() > 0.1
+    # A system that starts at random: the model twin starts where its genuine trial did
+    # (noise-free readings of the same pose are equal at step 0), and the pairs differ.
+    robot = RangeSensorId(noise_std=0.0)
+    params = torch.tensor([[2.0], [1.0]]).expand(-1, 50)
+    g, m = replayed_rollout(Engine(robot, 10, "cpu", "eager"), params, params.clone(), key)
+    assert torch.equal(g.inputs, m.inputs)
+    assert torch.equal(g.observations[0], m.observations[0])
+    assert g.observations[0].unique().numel() > 10
+    # Chunks of a generation: pairs simulated from first_pair on are those pairs exactly.
+    g_tail, m_tail = replayed_rollout(
+        Engine(robot, 10, "cpu", "eager"), params[:, 20:], params[:, 20:].clone(), key, 20
+    )
+    assert torch.equal(g_tail.observations, g.observations[..., 20:])
+    assert torch.equal(m_tail.observations, m.observations[..., 20:])
 
 
 @pytest.mark.parametrize("mode", ["gan", pytest.param("gan-interrogate", marks=pytest.mark.slow)])
@@ -359,16 +375,19 @@ def test_metric_is_biased_on_p_where_interrogation_is_not(tmp_path):
 
 
 @pytest.mark.parametrize("mode", ["metric", "gan"])
-def test_baselines_simulate_with_the_step_the_run_resolved(tmp_path, monkeypatch, mode):
-    """A baseline simulates with the compiled step when the run compiles (it once ran
-    eagerly whatever the run said: 25x slower on case study 2)."""
-    prepared = []
-    monkeypatch.setattr(AgentInference, "supports_compile", True)
-    monkeypatch.setattr(
-        AgentInference, "prepare", lambda self, device, compile: prepared.append(compile)
-    )
-    tiny_run(tmp_path / "compiled", mode, generations=1, compile=True)
-    assert prepared and all(prepared)
-    prepared.clear()
-    tiny_run(tmp_path / "eager", mode, generations=1, compile=False)
-    assert prepared and not any(prepared)
+def test_baselines_simulate_with_the_backend_the_run_resolved(tmp_path, monkeypatch, mode):
+    """A baseline simulates with the backend the run chose (it once ran eagerly whatever
+    the run said: 25x slower on case study 2)."""
+    used = []
+    run = Engine.run
+
+    def spy(self, *args, **kwargs):
+        used.append(self.backend)
+        return run(self, *args, **kwargs)
+
+    monkeypatch.setattr(Engine, "run", spy)
+    tiny_run(tmp_path / "native", mode, generations=1, backend="native")
+    assert used and set(used) == {"native"}
+    used.clear()
+    tiny_run(tmp_path / "eager", mode, generations=1, backend="eager")
+    assert used and set(used) == {"eager"}

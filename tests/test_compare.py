@@ -1,5 +1,5 @@
 """`turing compare`: the grid of run folders, resuming, the summary's numbers, bad input, and
-the local and Ray backends surviving a killed worker."""
+the local and Ray executors surviving a killed worker."""
 
 from __future__ import annotations
 
@@ -261,7 +261,7 @@ class _NeverSupported(Method):
         (["--methods", "interrogate,nonsense"], "unknown method 'nonsense'"),
         (["--methods", "interrogate,never-supported"], "needs a differentiable simulator"),
         (["--methods", "interrogate,interrogate"], "twice"),
-        (["--address", "localhost:6379"], "add --backend ray"),
+        (["--address", "localhost:6379"], "add --executor ray"),
         (["--true-params", "p=2"], "outside its bounds"),
     ],
 )
@@ -286,7 +286,7 @@ def test_a_folder_holding_something_else_is_refused(tmp_path, capsys):
 def test_missing_ray_names_the_pip_install(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # makes `import ray` fail
     code, _, err = _cli(
-        capsys, "compare", SYSTEM, "--out", str(tmp_path / "cmp"), "--backend", "ray", "--quiet"
+        capsys, "compare", SYSTEM, "--out", str(tmp_path / "cmp"), "--executor", "ray", "--quiet"
     )
     assert code == 2
     assert 'pip install "turing-learning[ray]"' in err and err.count("\n") == 1
@@ -307,7 +307,7 @@ def test_an_unreachable_ray_address_fails_fast_naming_it(tmp_path, capsys):
         SYSTEM,
         "--out",
         str(tmp_path / "cmp"),
-        "--backend",
+        "--executor",
         "ray",
         "--address",
         address,
@@ -419,7 +419,7 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds worker processes through /proc")
-def test_local_backend_restarts_a_killed_worker_from_its_checkpoint(tmp_path):
+def test_local_executor_restarts_a_killed_worker_from_its_checkpoint(tmp_path):
     out = tmp_path / "cmp"
     settings = {"generations": 14, "steps": 100, "checkpoint_every": 3, "c2st_trials": 0}
     killed: list[int] = []
@@ -449,7 +449,7 @@ def test_local_backend_restarts_a_killed_worker_from_its_checkpoint(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds Ray's worker processes through /proc")
-def test_ray_backend_completes_every_cell_once_when_a_worker_is_killed(tmp_path):
+def test_ray_executor_completes_every_cell_once_when_a_worker_is_killed(tmp_path):
     pytest.importorskip(
         "ray", reason="the ray extra is not installed (pip install 'turing-learning[ray]')"
     )
@@ -472,7 +472,7 @@ def test_ray_backend_completes_every_cell_once_when_a_worker_is_killed(tmp_path)
         "0",
         "--out",
         str(out),
-        "--backend",
+        "--executor",
         "ray",
         "--workers",
         "2",

@@ -133,10 +133,11 @@ def test_every_code_block_runs_as_written(tmp_path):
 
 def test_the_tutorial_module_is_the_built_in_system(tmp_path, monkeypatch):
     """The tutorial's system simulates the same robot as range-sensor-id: the same readings
-    from the same seed and actions."""
+    from the same random streams and actions."""
     import torch
 
     import turing
+    from turing.engine import PASSIVE, stream_key
 
     code = "\n".join(b.code for b in blocks(TUTORIAL.read_text()) if b.file == "my_range_sensor.py")
     path = tmp_path / "tutorial_range_sensor.py"
@@ -154,10 +155,10 @@ def test_the_tutorial_module_is_the_built_in_system(tmp_path, monkeypatch):
             turing.make_system("range-sensor-id"),
         )
         params = torch.tensor([[2.0, 0.5, 3.0], [1.0, 2.0, 0.0]])
-        readings = []
+        readings, passive = [], []
         for system in (ours, built_in):
-            generator = torch.Generator().manual_seed(4)
-            state, reading = system.reset(params, generator)
+            noise = turing.Noise.for_trials(stream_key(4, "test"), 3)
+            state, reading = system.reset(params, noise.at(0))
             trace = [reading]
             for t in range(30):
                 action = (
@@ -165,10 +166,14 @@ def test_the_tutorial_module_is_the_built_in_system(tmp_path, monkeypatch):
                     if t % 2
                     else torch.full((2, 3), 0.9)
                 )
-                state, reading = system.step(state, params, action, generator)
+                state, reading = system.step(state, params, action, noise.at(t + 1))
                 trace.append(reading)
             readings.append(torch.cat(trace))
+            # The same through the trial engine, under the passive input.
+            trials = turing.simulate(system, params, noise, steps=31, inputs=PASSIVE, record=True)
+            passive.append(trials.observations)
         assert torch.allclose(readings[0], readings[1], atol=1e-4)
+        assert torch.allclose(passive[0], passive[1], atol=1e-4)
     finally:
         turing.unregister_system("tutorial-range-sensor")
         sys.modules.pop("tutorial_range_sensor", None)

@@ -13,6 +13,8 @@ import math
 import pytest
 import torch
 
+from turing import Noise
+from turing.engine import stream_key
 from turing.envs.epuck import constants as C
 from turing.envs.epuck import sim
 
@@ -73,6 +75,11 @@ def reference_reading(left: float, centre: float, right: float) -> float:
     return min(1.0, min(max(raw, 0.0), C.IR_MAX) / C.IR_NORMALISER)
 
 
+def trials(n: int, seed: int, first_stream: int = 0) -> Noise:
+    """The random streams of ``n`` trials (streams ``first_stream ..``) of a test key."""
+    return Noise.for_trials(stream_key(seed, "test"), n, first_stream=first_stream)
+
+
 def random_layouts(n: int, generator: torch.Generator, dtype=torch.float64) -> torch.Tensor:
     theta = (torch.rand(8, n, generator=generator, dtype=dtype) * 2 - 1) * math.pi
     r = 0.01 + torch.rand(8, n, generator=generator, dtype=dtype) * (C.BODY_RADIUS - 0.01)
@@ -127,7 +134,7 @@ def test_ray_distances_match_a_plain_ray_caster():
     # close), with random layouts: the simulator tests 3 candidate cylinders per ray, the
     # reference all 9.
     g = torch.Generator().manual_seed(1)
-    free = sim.sample_start_poses(400, g, dtype=torch.float64)
+    free = sim.sample_start_poses(400, trials(400, 1).starts(), dtype=torch.float64)
     centres = torch.tensor(C.CYLINDER_CENTRES, dtype=torch.float64)[
         torch.randint(0, 9, (200,), generator=g)
     ]
@@ -159,7 +166,7 @@ def test_ray_distances_match_a_plain_ray_caster():
 def test_readings_match_the_spec_formula_at_random_poses():
     g = torch.Generator().manual_seed(2)
     n = 300
-    poses = sim.sample_start_poses(n, g, dtype=torch.float64)
+    poses = sim.sample_start_poses(n, trials(n, 2).starts(), dtype=torch.float64)
     layouts = random_layouts(n, g)
     readings = sim.sensor_readings(poses, layouts)
     assert readings.shape == (8, n)
@@ -298,12 +305,14 @@ def test_wheel_commands_scale_take_noise_and_clip():
     v_left, v_right = sim.wheel_speeds(action, factors)
     torch.testing.assert_close(v_left, torch.tensor([12.8, 0.5 * 0.96 * 12.8, -12.8]))
     torch.testing.assert_close(v_right, torch.tensor([0.2 * 12.8, 12.8, -0.9 * 0.95 * 12.8]))
-    g = torch.Generator().manual_seed(0)
-    draws = sim.draw_wheel_factors(100_000, g)
+    step = trials(100_000, 0).at(1)
+    draws = sim.draw_wheel_factors(step)
     assert draws.shape == (2, 100_000)
     assert float(draws.min()) >= 0.95 and float(draws.max()) < 1.05
     assert float(draws.mean()) == pytest.approx(1.0, abs=1e-3)
-    noise = sim.draw_ir_noise(100_000, g)
+    noise = sim.draw_ir_noise(step)
+    assert noise.shape == (8, 100_000)
+    assert float(noise.mean()) == pytest.approx(0.0, abs=0.05)
     assert float(noise.std()) == pytest.approx(C.IR_NOISE_STD, rel=0.02)
 
 
@@ -339,15 +348,17 @@ def test_driving_into_a_cylinder_slides_around_it_without_entering():
 def test_robots_never_end_inside_a_wall_or_a_cylinder():
     g = torch.Generator().manual_seed(4)
     n, steps = 500, 300
-    state = sim.sample_start_poses(n, g)
+    noise = trials(n, 4)
+    state = sim.sample_start_poses(n, noise.starts())
     layout = sim.genuine_layout(n)
     trajectory, seen = [], []
     for t in range(steps):
         if t % 25 == 0:  # hold commands for a while, so that robots push into obstacles
             action = torch.rand(2, n, generator=g) * 2 - 1
             action[:, : n // 2] = action[:, : n // 2].sign()  # half of them at full speed
-        factors = sim.draw_wheel_factors(n, g)
-        state, readings = sim.control_step(state, layout, action, factors, sim.draw_ir_noise(n, g))
+        step = noise.at(t + 1)
+        factors = sim.draw_wheel_factors(step)
+        state, readings = sim.control_step(state, layout, action, factors, sim.draw_ir_noise(step))
         trajectory.append(state)
         seen.append(readings)
     wall, cylinder = clearance(torch.cat(trajectory, dim=1).double())
@@ -358,9 +369,8 @@ def test_robots_never_end_inside_a_wall_or_a_cylinder():
 
 # ----------------------------------------------------------------------------- start poses
 def test_start_poses_are_valid_uniform_and_seeded():
-    g = torch.Generator().manual_seed(5)
     n = 20_000
-    poses = sim.sample_start_poses(n, g)
+    poses = sim.sample_start_poses(n, trials(n, 5).starts())
     wall, cylinder = clearance(poses.double())
     assert float(wall.min()) >= 0 and float(cylinder.min()) >= 0
     assert float(poses[2].min()) >= 0 and float(poses[2].max()) < 2 * math.pi
@@ -370,48 +380,65 @@ def test_start_poses_are_valid_uniform_and_seeded():
     assert float(poses[2].mean()) == pytest.approx(math.pi, abs=0.05)
     # Some start touching distance of a cylinder or wall, i.e. the whole free area is used.
     assert float(cylinder.min()) < 0.05 and float(wall.min()) < 0.01
-    again = sim.sample_start_poses(n, torch.Generator().manual_seed(5))
+    again = sim.sample_start_poses(n, trials(n, 5).starts())
     assert torch.equal(poses, again)
+    assert not torch.equal(poses, sim.sample_start_poses(n, trials(n, 6).starts()))
+    # A trial's pose depends only on its own stream, not on the batch it is drawn in.
+    for j in (0, 1, 777, n - 1):
+        alone = sim.sample_start_poses(1, trials(1, 5, first_stream=j).starts())
+        assert torch.equal(alone[:, 0], poses[:, j])
 
 
-def test_start_poses_come_first_from_the_generator():
-    # A single-trial simulator seeded with s starts where the batched one with n = 1 does.
+def test_start_poses_come_from_the_start_streams():
+    # A single-trial simulator starts where the same trial of a batch does: reset draws the
+    # pose from the trial's start stream.
     from turing.envs.epuck import SensorSelfId
 
     system = SensorSelfId()
     layout = sim.genuine_layout(1)
     for seed in range(5):
-        state, _ = system.reset(layout, torch.Generator().manual_seed(seed))
-        expected = sim.sample_start_poses(1, torch.Generator().manual_seed(seed))
+        noise = Noise.for_trials(stream_key(seed, "env", 0), 1)
+        state, _ = system.reset(layout, noise.at(0))
+        expected = sim.sample_start_poses(1, noise.starts())
         assert torch.equal(state, expected)
         # Draws are float32 whatever the simulation's dtype: float64 starts there too.
-        wide, _ = system.reset(layout.double(), torch.Generator().manual_seed(seed))
+        wide, _ = system.reset(layout.double(), noise.at(0))
         assert torch.equal(wide, expected.double())
+    # A trial given another trial's start stream starts where that one does (the metric
+    # baseline starts a model trial where its genuine twin started).
+    batch = trials(4, 7)
+    twins = Noise(batch.key, batch.stream, start_stream=torch.tensor([0, 0, 3, 2]))
+    state, _ = system.reset(sim.genuine_layout(4), twins.at(0))
+    own, _ = system.reset(sim.genuine_layout(4), batch.at(0))
+    assert torch.equal(state, own[:, [0, 0, 3, 2]])
 
 
 # ----------------------------------------------------------------------------- batching
-def test_batched_trials_equal_trials_run_one_at_a_time():
+@pytest.mark.parametrize("noisy", [False, True])
+def test_batched_trials_equal_trials_run_one_at_a_time(noisy):
+    # Trial j alone, with the streams it has in the batch (key and stream id j), draws the
+    # same start pose and noise and simulates the same trajectory.
     from turing.envs.epuck import SensorSelfId
 
-    system = SensorSelfId(noise=False)
+    system = SensorSelfId(noise=noisy)
     g = torch.Generator().manual_seed(6)
     n, steps = 6, 40
     layouts = random_layouts(n, g, dtype=torch.float32)
-    starts = sim.sample_start_poses(n, g)
     actions = torch.rand(steps, 2, n, generator=g) * 2 - 1
-    unused = torch.Generator()
 
-    def run(params, start, commands):
-        state, obs = system.reset(params, unused, start=start)
+    def run(params, noise, commands):
+        state, obs = system.reset(params, noise.at(0))
         trace = [obs]
-        for action in commands:
-            state, obs = system.step(state, params, action, unused)
+        for t, action in enumerate(commands):
+            state, obs = system.step(state, params, action, noise.at(t + 1))
             trace.append(obs)
         return state, torch.stack(trace)
 
-    batched_state, batched = run(layouts, starts, actions)
+    batched_state, batched = run(layouts, trials(n, 6), actions)
     for j in range(n):
-        state, alone = run(layouts[:, j : j + 1], starts[:, j : j + 1], actions[:, :, j : j + 1])
+        state, alone = run(
+            layouts[:, j : j + 1], trials(1, 6, first_stream=j), actions[:, :, j : j + 1]
+        )
         torch.testing.assert_close(alone[..., 0], batched[..., j], rtol=0, atol=1e-5)
         torch.testing.assert_close(state[:, 0], batched_state[:, j], rtol=0, atol=1e-4)
 
@@ -424,11 +451,11 @@ def test_noisy_trials_are_reproducible_from_the_seed():
     actions = torch.rand(20, 2, 8, generator=torch.Generator().manual_seed(1)) * 2 - 1
 
     def run(seed):
-        g = torch.Generator().manual_seed(seed)
-        state, obs = system.reset(layout, g)
+        noise = trials(8, seed)
+        state, obs = system.reset(layout, noise.at(0))
         trace = [obs]
-        for action in actions:
-            state, obs = system.step(state, layout, action, g)
+        for t, action in enumerate(actions):
+            state, obs = system.step(state, layout, action, noise.at(t + 1))
             trace.append(obs)
         return torch.stack(trace)
 
@@ -438,17 +465,27 @@ def test_noisy_trials_are_reproducible_from_the_seed():
 
 @pytest.mark.slow
 def test_compiled_step_matches_the_eager_step():
+    # What the engine's compiled backend does: the system's step, its Philox draws
+    # included, as one torch.compile graph, the step given as a 0-dim tensor.
+    from turing.envs.epuck import SensorSelfId
+
+    system = SensorSelfId()
     g = torch.Generator().manual_seed(7)
     n = 512
-    state = sim.sample_start_poses(n, g)
+    noise = trials(n, 7)
+    state = sim.sample_start_poses(n, noise.starts())
     layout = random_layouts(n, g, dtype=torch.float32)
-    compiled = sim.compiled_control_step("cpu")
+
+    def step(state, layout, action, t, noise):
+        return system.step(state, layout, action, noise.at(t))
+
+    compiled = torch.compile(step, dynamic=False)
     eager_state, compiled_state = state, state
-    for _ in range(20):
+    for t in range(1, 21):
         action = torch.rand(2, n, generator=g) * 2 - 1
-        factors, noise = sim.draw_wheel_factors(n, g), sim.draw_ir_noise(n, g)
-        eager_state, eager_obs = sim.control_step(eager_state, layout, action, factors, noise)
-        compiled_state, compiled_obs = compiled(compiled_state, layout, action, factors, noise)
+        eager_state, eager_obs = step(eager_state, layout, action, t, noise)
+        at = torch.tensor(t)
+        compiled_state, compiled_obs = compiled(compiled_state, layout, action, at, noise)
         # Rounding differs (fused, vectorised maths); trajectories stay together over 2 s.
         torch.testing.assert_close(compiled_obs, eager_obs, rtol=0, atol=2e-3)
     torch.testing.assert_close(compiled_state[:2], eager_state[:2], rtol=0, atol=1e-3)

@@ -1,5 +1,5 @@
 """Case study 2 as a System: parameters, genuine layouts, passive controller, metrics,
-compile selection, runs end to end, and that interrogation learns the sensor angles."""
+backend selection, runs end to end, and that interrogation learns the sensor angles."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import torch
 
 import turing
 from turing.config import RunConfig
+from turing.engine import ENGINE_VERSION, Engine, native_kernel
 from turing.envs.epuck import SensorSelfId, parse_layout, sim
 from turing.envs.epuck import constants as C
 from turing.runner import resolve_config
@@ -238,24 +239,30 @@ def test_passive_controller_avoids_obstacles_with_the_robots_own_facings():
     assert float(system.passive_action(0, readings, mirrored, None)[0, 1]) < 0.8
 
 
-def test_compile_is_selected_by_prepare_and_resolved_by_run_size():
+def test_the_backend_is_resolved_when_the_run_starts():
     system = SensorSelfId()
-    assert system.supports_compile
-    system.prepare("cpu", False)
-    assert system._control_step is sim.control_step
-    system.prepare("cpu", True)  # builds the compiled callable lazily: nothing compiles yet
-    assert system._control_step is sim.compiled_control_step("cpu")
-    system.prepare("cpu", False)
-    big = resolve_config(RunConfig(system="sensor-self-id"), system)
-    assert big.compile is True and big.generations == system.default_generations
-    small = resolve_config(
-        RunConfig(system="sensor-self-id", generations=2, models=4, interrogators=4), system
-    )
-    assert small.compile is False
-    forced = resolve_config(RunConfig(system="sensor-self-id", generations=2, compile=True), system)
-    assert forced.compile is True
-    other = turing.make_system("agent-inference")
-    assert resolve_config(RunConfig(system="agent-inference", compile=True), other).compile is False
+    assert system.native_kernel(100) is not None
+    # auto: the native kernel on a CPU where it builds (else torch, eagerly), stored in the
+    # resolved configuration together with the engine version.
+    builds = not isinstance(native_kernel(system, 100), str)
+    auto = resolve_config(RunConfig(system="sensor-self-id"), system)
+    assert auto.backend == ("native" if builds else "eager")
+    assert auto.generations == system.default_generations
+    assert auto.engine == ENGINE_VERSION
+    for chosen in ("native", "compiled", "eager"):
+        forced = resolve_config(
+            RunConfig(system="sensor-self-id", generations=2, backend=chosen), system
+        )
+        assert forced.backend == chosen
+    # A system without a native kernel simulates with torch; asking for its kernel is a
+    # clear error.
+    other = turing.make_system("range-sensor-id")
+    assert other.native_kernel(100) is None
+    assert resolve_config(RunConfig(system="range-sensor-id"), other).backend == "eager"
+    with pytest.raises(RuntimeError, match="range-sensor-id: no native kernel"):
+        Engine(other, 10, "cpu", "native")
+    with pytest.raises(turing.UserError, match="--backend"):
+        RunConfig(system="sensor-self-id", backend="fast").validate()
 
 
 def test_a_small_run_reports_sensor_errors_and_draws_the_layout(tmp_path):
@@ -272,7 +279,7 @@ def test_a_small_run_reports_sensor_errors_and_draws_the_layout(tmp_path):
         true_params={"layout": str(layout)},
         out=tmp_path / "run",
         progress=False,
-        compile=False,
+        backend="eager",
         c2st_trials=0,
     )
     for key in (
@@ -290,7 +297,7 @@ def test_a_small_run_reports_sensor_errors_and_draws_the_layout(tmp_path):
         len(history["mean_angle_error_deg_best"]) == 2 and "mean_radius_error_cm_top10" in history
     )
     config = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert config["compile"] is False
+    assert config["backend"] == "eager" and config["engine"] == ENGINE_VERSION
     assert len(config["true_params"]["layout"]) == 8  # stored by value: the folder stands alone
     layout.unlink()
     assert turing.resume(tmp_path / "run", progress=False).data == result.data
@@ -306,8 +313,7 @@ def _interrogate(seed: int) -> turing.Result:
         interrogators=24,
         seed=seed,
         progress=False,
-        compile=True,  # one compilation serves the three runs: 3x faster than eager here
-        c2st_trials=0,
+        c2st_trials=0,  # backend auto: the native kernel on a CPU
         out=f"run{seed}",
     )
 

@@ -71,5 +71,5 @@ def test_script_writes_a_report_with_a_tiny_budget(tmp_path, script, methods, he
 def test_help_documents_every_option():
     done = _run("case_study_1.py", "--help")
     assert done.returncode == 0, done.stderr
-    for text in ("--paper", "the paper's budget", "--seeds", "seeds per method", "--backend"):
+    for text in ("--paper", "the paper's budget", "--seeds", "seeds per method", "--executor"):
         assert text in done.stdout

@@ -33,12 +33,11 @@ class {cls}(System):
     default_steps = 5
     default_generations = 2
 
-    def reset(self, params, generator):
+    def reset(self, params, noise):
         return 0, params.new_zeros(1, params.shape[-1])
 
-    def step(self, state, params, action, generator):
-        noise = torch.randn(action.shape, generator=generator, dtype=action.dtype)
-        return state + 1, params[0] * action + 0.05 * noise
+    def step(self, state, params, action, noise):
+        return state + 1, params[0] * action + 0.05 * noise.normal(1).to(action.dtype)
 
     def passive_action(self, t, observation, params, inputs):
         return torch.full_like(observation, 0.5)

@@ -15,10 +15,13 @@ import torch
 from gymnasium.utils.env_checker import check_env
 
 import turing
+from turing import Noise
+from turing.engine import stream_key
 from turing.envs import range_sensor as rs
 from turing.envs.epuck import constants as C
 
 ROOT = Path(__file__).resolve().parents[1]
+ENGINE_API = {*turing.engine.__all__, "NativeKernel"}
 GENUINE = torch.tensor([[2.0], [1.0]])
 
 
@@ -49,7 +52,7 @@ def test_reading_is_k_min_x_over_20_plus_b_with_the_specified_noise():
     system = rs.RangeSensorId(noise_std=0.0)
     start = poses((25, 25, 0), (10, 25, math.pi), (4.7, 25, math.pi), (25, 25, math.pi / 4))
     params = torch.tensor([[2.0, 2.0, 0.5, 3.0], [1.0, 1.0, 3.0, 0.0]], dtype=torch.float64)
-    _, reading = system.reset(params, torch.Generator(), start=start)
+    _, reading = system.reset(params, Noise.for_trials((0, 0), 4), start=start)
     assert reading.shape == (1, 4)
     expected = [2 * 1 + 1, 2 * 6.3 / 20 + 1, 0.5 * 1 / 20 + 3, 3 * 1 + 0]
     assert reading[0].tolist() == pytest.approx(expected, abs=1e-6)
@@ -58,7 +61,7 @@ def test_reading_is_k_min_x_over_20_plus_b_with_the_specified_noise():
     n = 20_000
     start = poses(*[(25, 25, 0)] * n)
     _, reading = noisy.reset(
-        GENUINE.expand(2, n).double(), torch.Generator().manual_seed(1), start=start
+        GENUINE.expand(2, n).double(), Noise.for_trials(stream_key(1, "test"), n), start=start
     )
     assert reading.mean().item() == pytest.approx(3.0, abs=0.002)
     assert reading.std().item() == pytest.approx(0.02, rel=0.03)
@@ -129,9 +132,9 @@ def test_passive_robot_turns_while_its_own_reading_says_a_wall_is_within_5_cm():
 def test_passive_genuine_robot_cruises_beyond_5_cm_and_turns_within():
     system = rs.RangeSensorId()
     n = 500
-    generator = torch.Generator().manual_seed(2)
+    noise = Noise.for_trials(stream_key(2, "test"), n)
     params = GENUINE.expand(2, n).contiguous()
-    pose, reading = system.reset(params, generator)
+    pose, reading = system.reset(params, noise.at(0))
     cruising, turning = [], []
     for t in range(99):
         action = system.passive_action(t, reading, params, None)
@@ -139,7 +142,7 @@ def test_passive_genuine_robot_cruises_beyond_5_cm_and_turns_within():
         turns = action[0] < 0
         cruising.append(distance[~turns])
         turning.append(distance[turns])
-        pose, reading = system.step(pose, params, action, generator)
+        pose, reading = system.step(pose, params, action, noise.at(t + 1))
     cruising, turning = torch.cat(cruising), torch.cat(turning)
     # The reading's noise (0.02) is 0.2 cm of distance at k = 2: 4 sigma margins.
     assert cruising.min().item() > 5.0 - 0.8 and turning.max().item() < 5.0 + 0.8
@@ -148,12 +151,18 @@ def test_passive_genuine_robot_cruises_beyond_5_cm_and_turns_within():
 
 def test_starts_are_uniform_inside_the_arena_and_can_be_given():
     system = rs.RangeSensorId()
-    starts = system.sample_starts(10_000, torch.Generator().manual_seed(0), torch.device("cpu"))
+    noise = Noise.for_trials(stream_key(0, "test"), 10_000)
+    starts = system.sample_starts(10_000, noise.starts(), torch.device("cpu"))
     assert starts.shape == (3, 10_000)
     assert starts[:2].min() >= C.BODY_RADIUS and starts[:2].max() <= C.ARENA_SIZE - C.BODY_RADIUS
     assert starts[2].min() >= 0 and starts[2].max() < 2 * math.pi
     assert starts[0].mean().item() == pytest.approx(25, abs=0.3)
-    state, _ = system.reset(GENUINE.expand(2, 10_000), torch.Generator(), start=starts)
+    state, _ = system.reset(
+        GENUINE.expand(2, 10_000), Noise.for_trials((9, 9), 10_000), start=starts
+    )
+    assert torch.equal(state, starts)
+    # Without a start, reset draws the same poses from each trial's start stream.
+    state, _ = system.reset(GENUINE.expand(2, 10_000), noise.at(0))
     assert torch.equal(state, starts)
 
 
@@ -162,14 +171,15 @@ def test_gym_env_matches_the_batched_simulator_and_passes_check_env():
     check_env(env.unwrapped, skip_render_check=True)
     obs, _ = env.reset(seed=5)
     system = turing.make_system("range-sensor-id")
-    generator = torch.Generator().manual_seed(5)
+    # The env's first episode after reset(seed=5): key stream_key(5, "env", 0), stream 0.
+    noise = Noise.for_trials(stream_key(5, "env", 0), 1)
     params = GENUINE.clone()
-    state, reading = system.reset(params, generator)
+    state, reading = system.reset(params, noise.at(0))
     assert obs[0] == pytest.approx(reading[0, 0].item(), abs=1e-6)
-    for action in ([1.0, 1.0], [-0.5, 0.5], [0.3, 0.9]):
+    for t, action in enumerate(([1.0, 1.0], [-0.5, 0.5], [0.3, 0.9])):
         obs, *_ = env.step(np.array(action, np.float32))
         state, reading = system.step(
-            state, params, torch.tensor([[action[0]], [action[1]]]), generator
+            state, params, torch.tensor([[action[0]], [action[1]]]), noise.at(t + 1)
         )
         assert obs[0] == pytest.approx(reading[0, 0].item(), abs=1e-6)
 
@@ -229,6 +239,10 @@ def test_written_against_the_public_api_only(module):
         ):
             if node.module == "turing":
                 assert all(alias.name in turing.__all__ for alias in node.names), ast.unparse(node)
+            elif node.module.split(".")[:2] == ["turing", "engine"]:
+                # The engine's public names (Noise, box_muller, stream_key, ...) and the
+                # NativeKernel a system's native_kernel returns.
+                assert all(alias.name in ENGINE_API for alias in node.names), ast.unparse(node)
             else:
                 assert node.module.startswith(("turing.envs", "turing.agents")), ast.unparse(node)
         if isinstance(node, ast.Import):

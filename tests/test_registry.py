@@ -14,6 +14,7 @@ import torch
 import turing
 from turing import Parameter, System, SystemContractError, UserError, register_system
 from turing.cli import SUBCOMMANDS, main
+from turing.engine import stream_key
 from turing.evaluator import Evaluator, interrogator_shape
 
 
@@ -30,19 +31,17 @@ class Echo(System):
     default_steps = 10
     default_generations = 3
 
-    def _observe(self, value: torch.Tensor, params: torch.Tensor, generator) -> torch.Tensor:
-        noise = torch.randn(
-            value.shape, generator=generator, device=value.device, dtype=value.dtype
-        )
+    def _observe(self, value: torch.Tensor, params: torch.Tensor, noise) -> torch.Tensor:
+        z = noise.normal(1)[0].to(value.dtype)
         value = torch.where(params[0] > 1.5, torch.nan, value)
-        return (value + 0.05 * noise).unsqueeze(0)
+        return (value + 0.05 * z).unsqueeze(0)
 
-    def reset(self, params, generator):
+    def reset(self, params, noise):
         # The state is the step count (SystemEnv takes a None state for "not reset").
-        return 0, self._observe(params.new_zeros(params.shape[-1]), params, generator)
+        return 0, self._observe(params.new_zeros(params.shape[-1]), params, noise)
 
-    def step(self, state, params, action, generator):
-        return state + 1, self._observe(params[0] * action[0], params, generator)
+    def step(self, state, params, action, noise):
+        return state + 1, self._observe(params[0] * action[0], params, noise)
 
     def passive_action(self, t, observation, params, inputs):
         return torch.full_like(observation, 0.5)
@@ -237,7 +236,7 @@ def test_missing_methods_and_foreign_classes_are_refused():
         parameters = Echo.parameters
         observation_size = action_size = 1
 
-        def reset(self, params, generator):
+        def reset(self, params, noise):
             return None, params
 
     with pytest.raises(SystemContractError, match="does not implement passive_action, step"):
@@ -299,7 +298,7 @@ def test_wrong_outputs_are_named_on_the_first_step(method, replacement, message)
     evaluator = Evaluator(broken, mode, torch.tensor([1.2]), steps=5)
     weights = torch.zeros(1, interrogator_shape(broken, mode).n_weights)
     with pytest.raises(SystemContractError, match=f"test-echo: {message}"):
-        evaluator.evaluate(torch.tensor([[1.0, 0.5]]), weights, torch.Generator().manual_seed(0))
+        evaluator.evaluate(torch.tensor([[1.0, 0.5]]), weights, stream_key(0, "simulation", 0))
 
 
 # ----------------------------------------------------------------------------- NaN outputs
@@ -312,7 +311,7 @@ def test_a_model_producing_nan_is_judged_counterfeit_and_counted():
     weights = torch.zeros(3, shape.n_weights)
     weights[:, -(shape.hidden + 1) * shape.outputs] = 10.0
     models = torch.tensor([[1.0, 1.9, 0.3]])  # the second one breaks down
-    judgements = evaluator.evaluate(models, weights, torch.Generator().manual_seed(0))
+    judgements = evaluator.evaluate(models, weights, stream_key(0, "simulation", 0))
     assert judgements.model_failed.tolist() == [False, True, False]
     assert judgements.model[:, 1].tolist() == [False, False, False]
     assert judgements.model[:, [0, 2]].all()

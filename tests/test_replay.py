@@ -15,11 +15,11 @@ import turing
 from turing import Parameter, System
 from turing.agents import ModelPopulation
 from turing.cli import main
+from turing.engine import stream_key
 from turing.evaluator import Evaluator
 from turing.registry import register_system, unregister_system
 from turing.replay import ChartScene, Replay, replay
 from turing.rundir import load_npz
-from turing.seeding import torch_generator
 
 TINY = {"generations": 2, "models": 4, "interrogators": 4, "progress": False, "c2st_trials": 0}
 
@@ -63,7 +63,7 @@ def agent_runs(tmp_path_factory):
 def epuck_run(tmp_path_factory):
     """A tiny finished run of case study 2."""
     out = tmp_path_factory.mktemp("epuck-run") / "run"
-    turing.learn("sensor-self-id", steps=15, seed=2, out=out, compile=False, **TINY)
+    turing.learn("sensor-self-id", steps=15, seed=2, out=out, **TINY)
     return out
 
 
@@ -78,13 +78,12 @@ class Echo(System):
     default_steps = 6
     default_generations = 2
 
-    def reset(self, params, generator):
+    def reset(self, params, noise):
         n = params.shape[-1]
         return None, torch.zeros(1, n)
 
-    def step(self, state, params, action, generator):
-        noise = torch.randn(action.shape, generator=generator)
-        return None, params[:1] * action + 0.01 * noise
+    def step(self, state, params, action, noise):
+        return None, params[:1] * action + 0.01 * noise.normal(1)
 
     def passive_action(self, t, observation, params, inputs):
         return torch.full((1, params.shape[-1]), 0.5)
@@ -103,21 +102,32 @@ def echo_run(tmp_path):
 # ----------------------------------------------------------------------------- semantics
 @pytest.mark.parametrize("mode", ["interrogate", "passive-io"])
 def test_replay_is_the_evaluators_trial(agent_runs, mode, tmp_path):
-    """The replay's loop is the evaluator's: same seed, same observations and judgements."""
+    """The replay's loop is the evaluator's: same seed, same observations and judgements
+    (replay pair p is streams 2p and 2p + 1 of the key stream_key(seed, "replay"), as the
+    evaluator's recording of pairs)."""
     run = Replay(agent_runs[mode], interrogator=1, model=2)
-    result = run.play(seed=11, figure=tmp_path / "r.png")
-    episode = result.episodes[0]
+    result = run.play(trials=2, seed=11, figure=tmp_path / "r.png")
 
     model = ModelPopulation(run.system, run.model_genes[None]).simulation("cpu")[:, 0]
     evaluator = Evaluator(run.system, mode, torch.tensor(run.truth.simulation), run.steps)
-    record = evaluator.record(model, run.weights, 1, torch_generator(11, "replay"))
-    np.testing.assert_allclose(
-        episode.observation, record["observation"].double().numpy(), rtol=0, atol=1e-6
-    )
-    np.testing.assert_allclose(
-        episode.judgement, record["output"][:, 0].double().numpy(), rtol=0, atol=1e-6
-    )
-    np.testing.assert_array_equal(episode.judged_genuine, record["judged_genuine"].numpy())
+    record = evaluator.record(model, run.weights, 2, stream_key(11, "replay"))
+    for pair, episode in enumerate(result.episodes):
+        trials = slice(2 * pair, 2 * pair + 2)
+        np.testing.assert_allclose(
+            episode.observation,
+            record["observation"][..., trials].double().numpy(),
+            rtol=0,
+            atol=1e-6,
+        )
+        np.testing.assert_allclose(
+            episode.judgement,
+            record["output"][:, 0, trials].double().numpy(),
+            rtol=0,
+            atol=1e-6,
+        )
+        np.testing.assert_array_equal(
+            episode.judged_genuine, record["judged_genuine"][trials].numpy()
+        )
 
 
 def test_epuck_replay_in_pybullet_follows_the_training_simulator(epuck_run, tmp_path):
@@ -127,7 +137,7 @@ def test_epuck_replay_in_pybullet_follows_the_training_simulator(epuck_run, tmp_
     episode = run.play(seed=3, figure=tmp_path / "r.png").episodes[0]
     model = ModelPopulation(run.system, run.model_genes[None]).simulation("cpu")[:, 0]
     evaluator = Evaluator(run.system, "interrogate", torch.tensor(run.truth.simulation), run.steps)
-    record = evaluator.record(model, run.weights, 1, torch_generator(3, "replay"))
+    record = evaluator.record(model, run.weights, 1, stream_key(3, "replay"))
     np.testing.assert_allclose(
         episode.observation, record["observation"].double().numpy(), rtol=0, atol=1e-3
     )

@@ -17,6 +17,7 @@ import torch
 import turing
 from turing.agents import InterrogatorPopulation
 from turing.config import RunConfig
+from turing.engine import stream_key
 from turing.environment import SystemEnv
 from turing.envs import AgentInference
 from turing.evaluator import Evaluator, interrogator_shape
@@ -220,7 +221,8 @@ def test_out_folder_holding_the_same_unfinished_run_is_continued(tmp_path):
     assert Runner.create(config, out=tmp_path / "run", progress=False).run_dir.is_finished()
 
 
-def test_evaluator_judgements_match_single_trial_simulation():
+@pytest.mark.parametrize("backend", ["native", "eager"])
+def test_evaluator_judgements_match_single_trial_simulation(backend):
     """With a deterministic agent (no noise, p in {0, 1}) the batched all-vs-all evaluator
     and a per-trial Gymnasium loop must give every judgement identically."""
     system = AgentInference(noise_std=0.0)
@@ -231,9 +233,12 @@ def test_evaluator_judgements_match_single_trial_simulation():
     genuine = np.array([0.8, 0.2, 0.3, 1.0])
     shape = interrogator_shape(system, "interrogate")
     weights = torch.as_tensor(rng.normal(0, 2, size=(3, shape.n_weights)), dtype=torch.float32)
-    evaluator = Evaluator(system, "interrogate", torch.tensor(genuine), steps=20, chunk_size=6)
+    evaluator = Evaluator(
+        system, "interrogate", torch.tensor(genuine), steps=20, chunk_size=6, backend=backend
+    )
+    assert evaluator.backend == backend
     judgements = evaluator.evaluate(
-        torch.as_tensor(models.T, dtype=torch.float32), weights, torch.Generator()
+        torch.as_tensor(models.T, dtype=torch.float32), weights, stream_key(0, "simulation", 0)
     )
 
     def single(params, interrogator):
@@ -258,64 +263,101 @@ def test_evaluator_judgements_match_single_trial_simulation():
     assert torch.allclose(fitness, expected.double())
 
 
-def test_models_that_produce_nan_are_judged_counterfeit_and_counted():
+# A system that overrides its parent's step must be simulated with that step, whatever the
+# backend: "auto" is what a run of it gets.
+SUBCLASS_BACKENDS = ["auto", "eager"]
+
+
+@pytest.mark.parametrize("backend", SUBCLASS_BACKENDS)
+def test_models_that_produce_nan_are_judged_counterfeit_and_counted(backend):
     class Fragile(AgentInference):
         name = "fragile-agent"
 
-        def step(self, state, params, action, generator):
-            state, obs = super().step(state, params, action, generator)
+        def step(self, state, params, action, noise):
+            state, obs = super().step(state, params, action, noise)
             return state, torch.where(params[0] > 0.5, torch.nan, obs)
 
     system = Fragile()
     shape = interrogator_shape(system, "passive")
-    evaluator = Evaluator(system, "passive", torch.tensor([0.2, 0.2, 0.3, 0.2]), steps=15)
+    evaluator = Evaluator(
+        system, "passive", torch.tensor([0.2, 0.2, 0.3, 0.2]), steps=15, backend=backend
+    )
     weights = torch.zeros(4, shape.n_weights)  # judges everything "genuine" (o = 0.5)
     models = torch.tensor([[0.9, 0.2, 0.3, 0.2], [0.1, 0.2, 0.3, 0.2]]).T
-    judgements = evaluator.evaluate(models, weights, torch.Generator().manual_seed(0))
+    judgements = evaluator.evaluate(models, weights, stream_key(0, "simulation", 0))
     assert judgements.model_failed.tolist() == [True, False]
     assert judgements.model[:, 0].logical_not().all() and judgements.model[:, 1].all()
     assert judgements.genuine.all()
 
 
-def test_genuine_system_producing_nan_is_an_error():
+@pytest.mark.parametrize("backend", SUBCLASS_BACKENDS)
+def test_genuine_system_producing_nan_is_an_error(backend):
     class Broken(AgentInference):
         name = "broken-agent"
 
-        def step(self, state, params, action, generator):
-            state, obs = super().step(state, params, action, generator)
+        def step(self, state, params, action, noise):
+            state, obs = super().step(state, params, action, noise)
             return state, obs * torch.nan
 
-    evaluator = Evaluator(Broken(), "passive", torch.tensor([0.2, 0.2, 0.3, 0.2]), steps=5)
+    evaluator = Evaluator(
+        Broken(), "passive", torch.tensor([0.2, 0.2, 0.3, 0.2]), steps=5, backend=backend
+    )
     with pytest.raises(turing.SystemContractError, match=r"broken-agent.*genuine"):
-        evaluator.evaluate(torch.rand(4, 2), torch.zeros(2, 41), torch.Generator())
+        evaluator.evaluate(torch.rand(4, 2), torch.zeros(2, 41), stream_key(0, "simulation", 0))
 
 
-def test_wrong_shapes_from_a_system_are_reported():
+@pytest.mark.parametrize("backend", SUBCLASS_BACKENDS)
+def test_wrong_shapes_from_a_system_are_reported(backend):
     class Flat(AgentInference):
         name = "flat-agent"
 
-        def step(self, state, params, action, generator):
-            state, obs = super().step(state, params, action, generator)
+        def step(self, state, params, action, noise):
+            state, obs = super().step(state, params, action, noise)
             return state, obs[0]
 
-    evaluator = Evaluator(Flat(), "interrogate", torch.tensor([0.2, 0.2, 0.3, 0.2]), steps=5)
+    evaluator = Evaluator(
+        Flat(), "interrogate", torch.tensor([0.2, 0.2, 0.3, 0.2]), steps=5, backend=backend
+    )
     with pytest.raises(turing.SystemContractError, match=r"flat-agent: step returned shape"):
-        evaluator.evaluate(torch.rand(4, 2), torch.zeros(2, 47), torch.Generator())
+        evaluator.evaluate(torch.rand(4, 2), torch.zeros(2, 47), stream_key(0, "simulation", 0))
+
+
+def test_native_kernel_judges_models_that_produce_nan_counterfeit():
+    # a = nan: the calm agent's speed a L is not finite from the first step on.
+    evaluator = Evaluator(
+        AgentInference(), "passive", torch.tensor([0.2, 0.2, 0.3, 0.2]), steps=15, backend="native"
+    )
+    weights = torch.zeros(4, interrogator_shape(evaluator.system, "passive").n_weights)
+    models = torch.tensor([[torch.nan, 0.2, 0.3, 0.2], [0.1, 0.2, 0.3, 0.2]]).T
+    judgements = evaluator.evaluate(models, weights, stream_key(0, "simulation", 0))
+    assert judgements.model_failed.tolist() == [True, False]
+    assert judgements.model[:, 0].logical_not().all() and judgements.model[:, 1].all()
+    assert judgements.genuine.all()
 
 
 def test_chunking_bounds_the_batch_without_changing_the_experiment():
     system = AgentInference()
-    evaluator = Evaluator(
-        system, "interrogate", torch.tensor([0.8, 0.2, 0.3, 0.2]), steps=10, chunk_size=14
-    )
+    genuine = torch.tensor([0.8, 0.2, 0.3, 0.2])
+    evaluator = Evaluator(system, "interrogate", genuine, steps=10, chunk_size=14, backend="eager")
     seen = []
-    original = evaluator.run_trials
+    reset = system.reset
 
-    def spy(params, nets, n_pairs, generator, record=None):
+    def spy(params, noise, *args, **kwargs):
         seen.append(params.shape[1])
-        return original(params, nets, n_pairs, generator, record)
+        return reset(params, noise, *args, **kwargs)
 
-    evaluator.run_trials = spy
-    judgements = evaluator.evaluate(torch.rand(4, 5), torch.randn(6, 47), torch.Generator())
+    system.reset = spy
+    models, weights = torch.rand(4, 5), torch.randn(6, 47)
+    key = stream_key(0, "simulation", 0)
+    judgements = evaluator.evaluate(models, weights, key)
     assert max(seen) <= 14 and sum(seen) == 2 * 6 * 5
     assert judgements.genuine.shape == (6, 5) and judgements.model.shape == (6, 5)
+    # The same trials in one batch: the same judgements (each trial's numbers come from its
+    # own stream, whatever chunk it is simulated in).
+    seen.clear()
+    whole = Evaluator(system, "interrogate", genuine, steps=10, backend="eager")
+    alone = whole.evaluate(models, weights, key)
+    assert seen == [2 * 6 * 5]
+    assert torch.equal(alone.genuine, judgements.genuine)
+    assert torch.equal(alone.model, judgements.model)
+    assert torch.equal(alone.model_output, judgements.model_output)

@@ -197,10 +197,10 @@ class Fragile(System):
     action_size = 1
     default_steps = 4
 
-    def reset(self, params, generator):
+    def reset(self, params, noise):
         return 0, params.new_zeros(1, params.shape[-1])
 
-    def step(self, state, params, action, generator):
+    def step(self, state, params, action, noise):
         return state + 1, torch.where(params[0] > 1.0, torch.nan, params[0] * action)
 
     def passive_action(self, t, observation, params, inputs):
