@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from turing.system import System
+from turing.contracts.system import System
 
 
 class ModelPopulation:

@@ -3,7 +3,7 @@
 Installed as ``turing.envs``; importing :mod:`turing` registers them.
 """
 
-from turing.envs.agent import AgentInference
+from turing.envs.agent_inference import AgentInference
 from turing.envs.epuck import SensorSelfId
 from turing.envs.range_sensor import RangeSensorId
 from turing.envs.swarm import SwarmAggregation

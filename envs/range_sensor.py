@@ -42,8 +42,10 @@ from typing import Any
 
 import torch
 
-from turing import Noise, Parameter, System, Truth, register_system
+from turing.contracts.system import Parameter, System, Truth
+from turing.engine.random import Noise
 from turing.envs.epuck import constants as C
+from turing.integrations.registry import register_system
 
 Tensor = torch.Tensor
 

@@ -59,8 +59,8 @@ import torch
 
 import turing
 from turing.cli.common import assignments
-from turing.result import Result
-from turing.summary import summarise_results, write_summary
+from turing.reports.summary import summarise_results, write_summary
+from turing.runs.result import Result
 
 SYSTEM = "sensor-self-id"
 PAPER_METHODS = ("interrogate", "passive")
@@ -162,7 +162,7 @@ def run(args: Args | None = None, **changes) -> Path:
     folder = report_folder(args, generations, methods)
     start = time.perf_counter()
 
-    # Every random number of every run derives from that run's seed (turing.seeding): the
+    # Every random number of every run derives from that run's seed (turing.contracts.seeding): the
     # comparison is reproducible from this file, its arguments and the library version.
     comparison = turing.Comparison.create(
         SYSTEM,

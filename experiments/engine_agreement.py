@@ -37,7 +37,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("first", type=Path, help="a compare folder (e.g. the old engine's)")
     parser.add_argument("second", type=Path, help="another compare folder")
-    parser.add_argument("--estimate", default="top10_median", help="best, top10_median, last50_median")
+    parser.add_argument(
+        "--estimate", default="top10_median", help="best, top10_median, last50_median"
+    )
     args = parser.parse_args()
     first, second = errors(args.first, args.estimate), errors(args.second, args.estimate)
     print(f"| method | quantity | median ({args.first.name}) | median ({args.second.name}) | p |")
@@ -48,7 +50,9 @@ def main() -> None:
             if not a or not b:
                 continue
             p = mannwhitneyu(a, b, alternative="two-sided").pvalue
-            print(f"| {method} | {name} | {np.median(a):.4g} (n={len(a)}) | {np.median(b):.4g} (n={len(b)}) | {p:.2f} |")
+            print(
+                f"| {method} | {name} | {np.median(a):.4g} (n={len(a)}) | {np.median(b):.4g} (n={len(b)}) | {p:.2f} |"
+            )
 
 
 if __name__ == "__main__":

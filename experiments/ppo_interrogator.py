@@ -53,7 +53,7 @@ import numpy as np
 import torch
 
 import turing
-from turing.seeding import numpy_generator, torch_seed
+from turing.contracts.seeding import numpy_generator, torch_seed
 
 try:
     from stable_baselines3.common.vec_env import VecEnv

@@ -16,13 +16,13 @@ import pytest
 import torch
 
 import turing
-from turing.baselines.networks import Elman, initialise
-from turing.baselines.rollout import replayed_rollout
-from turing.config import RunConfig
+from turing.contracts.config import RunConfig
 from turing.engine import Engine, stream_key
 from turing.envs import AgentInference, RangeSensorId
-from turing.method import get_method
-from turing.runner import Runner
+from turing.methods.method import get_method
+from turing.methods.networks import Elman, initialise
+from turing.methods.rollout import replayed_rollout
+from turing.runs.runner import Runner
 
 TINY = {"models": 4, "interrogators": 4, "steps": 20, "c2st_trials": 0}
 TINY_SBI = {"simulations": 40, "trials": 2, "max_epochs": 3, "samples": 200}
@@ -296,7 +296,7 @@ def test_missing_sbi_extra_is_one_line_naming_the_install(tmp_path, monkeypatch)
     assert not (tmp_path / "sbi").exists()
 
     monkeypatch.setitem(sys.modules, "sbi", None)
-    from turing.baselines.sbi import require_sbi
+    from turing.methods.sbi import require_sbi
 
     with pytest.raises(turing.UserError, match=r'pip install "turing-learning\[sbi\]"'):
         require_sbi()

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import turing
-from turing.c2st import c2st, c2st_run, random_inputs
+from turing.reports.c2st import c2st, c2st_run, random_inputs
 
 
 @pytest.fixture(scope="module")

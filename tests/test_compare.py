@@ -22,11 +22,11 @@ from scipy.stats import mannwhitneyu
 
 import turing
 from turing.cli import main
-from turing.compare import Comparison
+from turing.comparisons.comparison import Comparison
 from turing.errors import UserError
-from turing.method import _METHODS, Method
-from turing.result import Result
-from turing.summary import read_summary_csv
+from turing.methods.method import _METHODS, Method
+from turing.reports.summary import read_summary_csv
+from turing.runs.result import Result
 
 SYSTEM = "agent-inference"
 # Tiny runs: a few generations of small populations over short trials.
@@ -383,7 +383,7 @@ def test_pool_workers_exit_when_the_compare_process_is_killed(tmp_path):
     script.write_text(
         "import multiprocessing, os, sys, time\n"
         "from concurrent.futures import ProcessPoolExecutor\n"
-        "from turing.executors import import_modules\n"
+        "from turing.comparisons.executors import import_modules\n"
         "if __name__ == '__main__':\n"
         "    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context('spawn'),\n"
         "                               initializer=import_modules, initargs=([],))\n"

@@ -11,10 +11,10 @@ import torch
 from turing.agents import ElmanShape
 from turing.engine import PASSIVE, Engine, Fixed, Judge, Noise, native, philox, stream_key
 from turing.engine import random as R
+from turing.engine.evaluator import Evaluator, Request
 from turing.envs import AgentInference
 from turing.envs.epuck import sim
 from turing.envs.epuck.system import SensorSelfId
-from turing.evaluator import Evaluator, Request
 
 needs_native = pytest.mark.skipif(
     native.compiler() is None, reason="native kernels need a C compiler"
@@ -230,9 +230,9 @@ def test_runs_batched_together_get_exactly_what_they_get_alone(backend, mode):
 
 
 def test_lockstep_runs_write_the_metrics_they_write_alone(tmp_path):
-    from turing.config import RunConfig
-    from turing.lockstep import run_lockstep
-    from turing.runner import Runner
+    from turing.contracts.config import RunConfig
+    from turing.runs.lockstep import run_lockstep
+    from turing.runs.runner import Runner
 
     def config(seed, mode):
         return RunConfig(
@@ -266,7 +266,7 @@ def _without_times(lines: list[str]) -> list[list[str]]:
 # ----------------------------------------------------------------------------- contracts
 def test_a_system_still_drawing_from_a_generator_gets_a_migration_hint():
     from turing import System, SystemContractError
-    from turing.system import Parameter
+    from turing.contracts.system import Parameter
 
     class OldStyle(System):
         name = "old-style"

@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 from deap import creator
 
-from turing.evolution import ESSettings, EvolutionStrategy, Individual, mutate, rank, recombine
+from turing.methods.evolution import (
+    ESSettings,
+    EvolutionStrategy,
+    Individual,
+    mutate,
+    rank,
+    recombine,
+)
 
 
 def individual(genes, sigma):

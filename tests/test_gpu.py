@@ -17,10 +17,10 @@ import torch
 import turing
 from turing.agents import ElmanShape
 from turing.engine import PASSIVE, Engine, Judge, Noise, stream_key
+from turing.engine.evaluator import Evaluator, Request
 from turing.envs import AgentInference
 from turing.envs.epuck import sim
 from turing.envs.epuck.system import SensorSelfId
-from turing.evaluator import Evaluator, Request
 
 pytestmark = [
     pytest.mark.gpu,

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 import turing
-from turing import UserError, plugins
+from turing import UserError
 from turing.cli import build_parser, main
+from turing.integrations import plugins
 
 SYSTEM_SOURCE = """
 import torch
@@ -58,10 +59,10 @@ def fresh_plugins(monkeypatch):
     monkeypatch.setattr(plugins, "_loaded_modules", [])
     monkeypatch.delenv(plugins.MODULES_VARIABLE, raising=False)
     monkeypatch.setattr(sys, "path", list(sys.path))
-    before = set(turing.registry._REGISTRY)
+    before = set(turing.integrations.registry._REGISTRY)
     modules = set(sys.modules)
     yield
-    for name in set(turing.registry._REGISTRY) - before:
+    for name in set(turing.integrations.registry._REGISTRY) - before:
         turing.unregister_system(name)
     for name in set(sys.modules) - modules:
         if name.startswith("plug_"):
@@ -140,10 +141,10 @@ def test_a_broken_plugin_is_skipped_with_one_line(fresh_plugins, monkeypatch, tm
         ("not-callable", "plug_good:Parameter.__doc__"),
     ]
     fake_entry_points(monkeypatch, tmp_path, modules, entries)
-    with caplog.at_level(logging.WARNING, logger="turing.plugins"):
+    with caplog.at_level(logging.WARNING, logger="turing.integrations.plugins"):
         found = turing.registrations()
     assert "plug-good" in found and "plug-half" not in found
-    assert found["agent-inference"].source == "turing.envs.agent"
+    assert found["agent-inference"].source == "turing.envs.agent_inference.system"
     failures = {f.entry_point.split(" = ")[0]: f for f in plugins.plugin_failures()}
     assert set(failures) == {"missing", "raises", "half", "duplicate", "not-callable"}
     assert "No module named 'plug_no_such_module'" in failures["missing"].error

@@ -226,7 +226,7 @@ def test_turing_learning_identifies_the_sensor():
     assert np.median(errors) < 0.1, errors
 
 
-@pytest.mark.parametrize("module", ["envs/range_sensor.py", "envs/agent.py"])
+@pytest.mark.parametrize("module", ["envs/range_sensor.py", "envs/agent_inference/system.py"])
 def test_written_against_the_public_api_only(module):
     """A system module imports from turing only names that ``turing`` exports (and the
     shared pieces in turing.envs and turing.agents)."""
@@ -237,7 +237,13 @@ def test_written_against_the_public_api_only(module):
             and node.module
             and node.module.split(".")[0] == "turing"
         ):
-            if node.module == "turing":
+            if node.module == "turing" or node.module.split(".")[1] in (
+                "contracts",
+                "integrations",
+                "errors",
+            ):
+                # Public names, from turing or from the module that defines them (a built-in
+                # system cannot import the package root, which imports it).
                 assert all(alias.name in turing.__all__ for alias in node.names), ast.unparse(node)
             elif node.module.split(".")[:2] == ["turing", "engine"]:
                 # The engine's public names (Noise, box_muller, stream_key, ...) and the

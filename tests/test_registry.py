@@ -15,7 +15,7 @@ import turing
 from turing import Parameter, System, SystemContractError, UserError, register_system
 from turing.cli import SUBCOMMANDS, main
 from turing.engine import stream_key
-from turing.evaluator import Evaluator, interrogator_shape
+from turing.engine.evaluator import Evaluator, interrogator_shape
 
 
 class Echo(System):
@@ -52,7 +52,7 @@ def echo():
     register_system(Echo)
     yield Echo
     for name in ("test-echo", "test-echo-variant", "test-broken"):
-        if name in turing.registry._REGISTRY:
+        if name in turing.integrations.registry._REGISTRY:
             turing.unregister_system(name)
 
 
@@ -226,7 +226,7 @@ def test_contract_violations_are_named_at_registration(attributes, message):
     with pytest.raises(SystemContractError, match=message) as error:
         register_system(subclass(**attributes))
     assert "\n" not in str(error.value)
-    assert "test-broken" not in turing.registry._REGISTRY
+    assert "test-broken" not in turing.integrations.registry._REGISTRY
 
 
 def test_missing_methods_and_foreign_classes_are_refused():

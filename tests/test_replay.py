@@ -16,10 +16,10 @@ from turing import Parameter, System
 from turing.agents import ModelPopulation
 from turing.cli import main
 from turing.engine import stream_key
-from turing.evaluator import Evaluator
-from turing.registry import register_system, unregister_system
+from turing.engine.evaluator import Evaluator
+from turing.integrations.registry import register_system, unregister_system
 from turing.replay import ChartScene, Replay, replay
-from turing.rundir import load_npz
+from turing.runs.rundir import load_npz
 
 TINY = {"generations": 2, "models": 4, "interrogators": 4, "progress": False, "c2st_trials": 0}
 
@@ -301,7 +301,7 @@ class KeyScene(ChartScene):
 
 
 def test_window_keys_pause_step_and_quit():
-    from turing.replay import _pace
+    from turing.replay.replay import _pace
 
     paused = [False]
     assert (

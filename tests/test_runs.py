@@ -16,12 +16,12 @@ import torch
 
 import turing
 from turing.agents import InterrogatorPopulation
-from turing.config import RunConfig
+from turing.contracts.config import RunConfig
 from turing.engine import stream_key
-from turing.environment import SystemEnv
+from turing.engine.evaluator import Evaluator, interrogator_shape
 from turing.envs import AgentInference
-from turing.evaluator import Evaluator, interrogator_shape
-from turing.runner import Runner
+from turing.integrations.gym_envs import SystemEnv
+from turing.runs.runner import Runner
 
 SMALL = {"models": 10, "interrogators": 8, "steps": 30}
 

@@ -17,7 +17,7 @@ from gymnasium.utils.env_checker import check_env
 
 import turing
 from turing import Parameter, System, UserError
-from turing.turing_test import TuringTestEnv, TuringTestVectorEnv
+from turing.integrations.turing_test_env import TuringTestEnv, TuringTestVectorEnv
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = [{"a": 0.5}, {"b": 0.6, "delta": 0.1}]

@@ -18,15 +18,14 @@ packages add theirs through the ``turing.systems`` entry-point group, and
 system into a Turing test for interrogators trained by reinforcement learning.
 """
 
-from turing.api import learn, load, resume
-from turing.compare import Comparison, compare_methods, summarise_comparison
-from turing.config import RunConfig
+from turing.comparisons.comparison import Comparison, compare_methods, summarise_comparison
+from turing.contracts.config import RunConfig
+from turing.contracts.system import Parameter, System, Truth
 from turing.engine import Engine, Noise, simulate
+from turing.engine.evaluator import Evaluator, Judgements
 from turing.errors import SystemContractError, UserError
-from turing.evaluator import Evaluator, Judgements
-from turing.method import GenerationReport, Method, get_method, method_names, register_method
-from turing.plugins import load_plugins, load_system_module
-from turing.registry import (
+from turing.integrations.plugins import load_plugins, load_system_module
+from turing.integrations.registry import (
     get_registration,
     make_system,
     register_system,
@@ -34,17 +33,23 @@ from turing.registry import (
     unregister_system,
     validate_system,
 )
-from turing.result import Result
-from turing.summary import Summary
-from turing.system import Parameter, System, Truth
+from turing.methods.method import (
+    GenerationReport,
+    Method,
+    get_method,
+    method_names,
+    register_method,
+)
+from turing.reports.summary import Summary
+from turing.runs.api import learn, load, resume
+from turing.runs.result import Result
 
-# Registrations last (these modules import the public names above from `turing`), in the
-# order `turing list` shows the modes.
+# Registrations: the methods (in the order `turing list` shows the modes), the built-in
+# systems, and turing/TuringTest-v0. None of these modules imports this package's root.
 # isort: off
-from turing import coevolution as _coevolution  # noqa: F401  (interrogate, passive, passive-io)
-from turing import baselines as _baselines  # noqa: F401  (metric, gan, gan-interrogate, sbi)
+from turing import methods as _methods  # noqa: F401  (every run mode)
 from turing import envs as _envs  # noqa: F401  (the built-in systems)
-from turing import turing_test as _turing_test  # noqa: F401  (turing/TuringTest-v0)
+from turing.integrations import turing_test_env as _turing_test_env  # noqa: F401
 # isort: on
 
 __version__ = "0.1.0"

@@ -13,7 +13,7 @@ Two backends simulate the same world from the same constants:
 * ``torch``: the batched simulator used for training, with ``n = 1``.
 
 Both draw their randomness from the engine's counter-based streams seeded by
-``reset(seed=...)`` (:class:`turing.environment.EpisodeStreams`), with the torch simulator's
+``reset(seed=...)`` (:class:`turing.integrations.gym_envs.EpisodeStreams`), with the torch simulator's
 calls (the start pose, then the IR noise; per step the wheel factors, then the IR noise):
 with the same seed they start from the same pose and apply the same noise, so their
 readings differ only by the geometry engines' rounding (about 1e-4, see
@@ -36,11 +36,11 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from turing.environment import EpisodeStreams
 from turing.envs.epuck import constants as C
 from turing.envs.epuck import sim
 from turing.errors import UserError
-from turing.registry import make_system
+from turing.integrations.gym_envs import EpisodeStreams
+from turing.integrations.registry import make_system
 
 BACKENDS = ("bullet", "torch")
 RENDER_MODES = ("human", "rgb_array")

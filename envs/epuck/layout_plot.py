@@ -21,8 +21,8 @@ matplotlib.use("Agg")  # files only; never needs a display
 import matplotlib.pyplot as plt
 import numpy as np
 
+from turing.contracts.system import Truth
 from turing.envs.epuck import constants as C
-from turing.system import Truth
 
 N = C.N_SENSORS
 _ARROW = 1.6  # cm drawn per facing arrow

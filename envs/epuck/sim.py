@@ -7,7 +7,7 @@ its own body-frame sensor layout, so that the genuine robot and every model run 
 The PyBullet world of the Gymnasium env reuses the pieces below (start poses, ray geometry,
 IR response, reading formula, wheel noise), so the two simulators cannot drift apart.
 
-Conventions (the engine's, see :mod:`turing.system`): the trial axis is **last**.
+Conventions (the engine's, see :mod:`turing.contracts.system`): the trial axis is **last**.
 
 * pose ``[3, n]``: x, y (cm, arena frame, corners (0, 0) and (50, 50)) and heading (rad,
   counter-clockwise from +x; any value on input, wrapped to [-pi, pi) by :func:`drive`);

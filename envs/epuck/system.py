@@ -9,7 +9,7 @@ genuine robot can be the real e-puck, whose sensors face up to 7 degrees away fr
 position angles and which no model can represent exactly. Errors are measured against
 ``theta*_i = phi_i`` and ``r*_i = |p_i|``.
 
-A trial follows the engine's convention (:mod:`turing.evaluator`): ``steps`` observations
+A trial follows the engine's convention (:mod:`turing.engine.evaluator`): ``steps`` observations
 (100 by default) and ``steps - 1`` control steps of 0.1 s; ``reset`` places the robot and
 returns observation 0, and each ``step`` applies a wheel command, drives for 0.1 s and
 reads the sensors. The interrogator's last output (after observation ``steps - 1``) is its
@@ -38,12 +38,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from turing import Parameter, System, Truth, register_system
+from turing.contracts.system import Parameter, System, Truth
 from turing.engine.native import NativeKernel
 from turing.engine.random import Noise
 from turing.envs.epuck import constants as C
 from turing.envs.epuck import sim
 from turing.errors import UserError
+from turing.integrations.registry import register_system
 
 Tensor = torch.Tensor
 

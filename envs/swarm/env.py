@@ -11,7 +11,7 @@ genuine values (``{"v_l0": -0.5}``: every robot runs that controller), or 4 mode
 (the focal robot, and the first ``replicas`` robots, run them among genuine robots).
 
 The env steps the batched torch simulator with ``n = 1`` and draws from the engine's
-counter-based streams (:class:`turing.environment.EpisodeStreams`): episode ``e`` after
+counter-based streams (:class:`turing.integrations.gym_envs.EpisodeStreams`): episode ``e`` after
 ``reset(seed=s)`` is stream 0 of the key ``stream_key(s, "env", e)``, exactly the trial the
 batched simulator gives for that stream. ``render_mode="rgb_array"`` draws the swarm from
 above (:mod:`turing.envs.swarm.draw`); ``info`` holds every robot's pose and reading.
@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from turing.environment import SystemEnv
 from turing.envs.swarm import draw
 from turing.errors import UserError
+from turing.integrations.gym_envs import SystemEnv
 
 RENDER_MODES = ("rgb_array",)
 

@@ -26,10 +26,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from turing import Parameter, System, Truth, UserError, register_system
+from turing.contracts.system import Parameter, System, Truth
 from turing.engine import Noise
 from turing.engine.native import NativeKernel
 from turing.envs.swarm import sim
+from turing.errors import UserError
+from turing.integrations.registry import register_system
 
 Tensor = torch.Tensor
 

@@ -67,10 +67,10 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from turing.bench import benchmark
     from turing.engine import BACKENDS
     from turing.errors import UserError
-    from turing.runner import _check_device
+    from turing.reports.bench import benchmark
+    from turing.runs.runner import _check_device
 
     run = {"models": 100, "interrogators": 100, "device": "cpu", "threads": None}
     run.update(config_values(args, BENCH_FIELDS))

@@ -96,7 +96,7 @@ def load_system_modules(args: argparse.Namespace) -> None:
     Raises:
         UserError: for a module that cannot be imported.
     """
-    from turing.plugins import load_system_module
+    from turing.integrations.plugins import load_system_module
 
     for module in getattr(args, "system_modules", None) or ():
         load_system_module(module)

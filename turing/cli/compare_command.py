@@ -92,8 +92,8 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from turing.compare import Comparison
-    from turing.executors import check_executor
+    from turing.comparisons.comparison import Comparison
+    from turing.comparisons.executors import check_executor
 
     folder = args.resume or args.out
     if args.summarise_only:
@@ -152,8 +152,8 @@ def _methods(text: str, system: str, system_options: str | None) -> list[str]:
     supports (those it cannot, or whose optional extra is missing, are listed and left out)."""
     if text.strip() != "all":
         return [m.strip() for m in text.split(",") if m.strip()]
-    from turing.method import get_method, method_names
-    from turing.registry import make_system
+    from turing.integrations.registry import make_system
+    from turing.methods.method import get_method, method_names
 
     instance = make_system(system, **option_values(assignments(system_options, "--system-options")))
     chosen = []

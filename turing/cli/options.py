@@ -1,7 +1,7 @@
 """The run options of ``turing run``, ``compare`` and ``bench``, generated from RunConfig.
 
-Every option of a run is declared once, as a field of :class:`turing.config.RunConfig`
-with its default and its description (:func:`turing.config.option`); this module turns
+Every option of a run is declared once, as a field of :class:`turing.contracts.config.RunConfig`
+with its default and its description (:func:`turing.contracts.config.option`); this module turns
 fields into ``argparse`` options (``--checkpoint-every`` for ``checkpoint_every``) and
 parsed arguments back into the keyword arguments of a RunConfig. An option left out on the
 command line is not passed, so the dataclass default applies: a default lives in one place,
@@ -22,7 +22,7 @@ from turing.cli.common import (
     positive_float,
     positive_int,
 )
-from turing.config import RunConfig
+from turing.contracts.config import RunConfig
 
 TYPES = {
     "positive_int": positive_int,

@@ -15,12 +15,12 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from turing.config import RunConfig
+    from turing.contracts.config import RunConfig
     from turing.errors import UserError
-    from turing.plots import plot_run
-    from turing.registry import make_system
-    from turing.result import Result
-    from turing.rundir import RunDir
+    from turing.integrations.registry import make_system
+    from turing.reports.run_figures import plot_run
+    from turing.runs.result import Result
+    from turing.runs.rundir import RunDir
 
     run_dir = RunDir(args.run_dir)
     config = RunConfig.from_run_folder(run_dir.read_config(), str(run_dir.config_path))

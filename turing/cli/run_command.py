@@ -30,8 +30,8 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from turing.config import RunConfig
-    from turing.runner import Runner
+    from turing.contracts.config import RunConfig
+    from turing.runs.runner import Runner
 
     quiet = args.quiet
     values = config_values(args)

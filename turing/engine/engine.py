@@ -36,11 +36,27 @@ from turing.engine.trials import (
 Tensor = torch.Tensor
 
 
+SIMULATOR_METHODS = ("reset", "step", "passive_action", "passive_inputs", "sample_starts")
+"""What a native kernel computes in place of the system's Python methods."""
+
+
 def native_kernel(system, steps: int) -> native.CompiledKernel | str:
-    """The system's compiled native kernel, or why there is none."""
+    """The system's compiled native kernel, or why there is none.
+
+    A kernel implements its own class's simulator: a subclass (or an instance) that
+    overrides ``reset``, ``step`` or the passive input has none, since the kernel would
+    silently simulate the parent instead.
+    """
     spec = system.native_kernel(steps)
     if spec is None:
         return f"{system.name} has no native kernel"
+    owner = next(c for c in type(system).__mro__ if "native_kernel" in vars(c))
+    for name in SIMULATOR_METHODS:
+        if name in vars(system) or getattr(type(system), name) is not getattr(owner, name):
+            return (
+                f"{type(system).__name__} overrides {name}, which {owner.__name__}'s kernel "
+                "simulates; it runs on the torch backends"
+            )
     kernel = native.load(spec)
     if isinstance(kernel, str):
         return kernel
@@ -64,7 +80,8 @@ def resolve_backend(system, steps: int, device: torch.device | str, requested: s
         kernel = native_kernel(system, steps)
         if not isinstance(kernel, str):
             return "native"
-        warn_once(f"{system.name}: native kernel unavailable ({kernel}); simulating with torch")
+        if "overrides" not in kernel:  # a subclass's own simulator is no failure
+            warn_once(f"{system.name}: native kernel unavailable ({kernel}); simulating with torch")
     if device.type == "cuda":
         return "compiled"
     return "eager"

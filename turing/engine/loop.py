@@ -123,14 +123,14 @@ def choose(engine, t, obs, out, params, inputs, passive_inputs) -> Tensor:
         span = float(system.action_high) - float(system.action_low)
         return out[1:] * span + float(system.action_low)
     if inputs is PASSIVE:
-        action = system.passive_action(t, obs, params, passive_inputs)
+        action, what = system.passive_action(t, obs, params, passive_inputs), "passive_action"
     elif isinstance(inputs, Fixed):
-        action = inputs.actions[t]
+        action, what = inputs.actions[t], "the given inputs"
     elif isinstance(inputs, Policy):
-        action = inputs.choose(t, obs, out)
+        action, what = inputs.choose(t, obs, out), "the policy"
     else:
         raise ValueError(f"unknown input source {inputs!r}")
-    check(engine, action, "the input", params.shape[-1], system.action_size)
+    check(engine, action, what, params.shape[-1], system.action_size)
     return action
 
 

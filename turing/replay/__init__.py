@@ -1,0 +1,27 @@
+"""Replays of interrogation trials from a run folder (``turing replay``).
+
+- :mod:`turing.replay.replay`: :class:`Replay` (an interrogator and a model of a finished
+  run, played on the trial engine) and :func:`replay`;
+- :mod:`turing.replay.scenes`: the scene protocol systems implement to draw a replay
+  (:class:`ReplayScene`, :class:`SceneOptions`, :class:`StepView`) and the chart scene of
+  systems without one;
+- :mod:`turing.replay.figure`: the replay figure and :class:`Episode`;
+- :mod:`turing.replay.files`: video files and writable paths.
+"""
+
+from turing.replay.figure import Episode, draw_figure
+from turing.replay.replay import Replay, ReplayResult, replay
+from turing.replay.scenes import ChartScene, ReplayScene, SceneOptions, SimulatedScene, StepView
+
+__all__ = [
+    "ChartScene",
+    "Episode",
+    "Replay",
+    "ReplayResult",
+    "ReplayScene",
+    "SceneOptions",
+    "SimulatedScene",
+    "StepView",
+    "draw_figure",
+    "replay",
+]

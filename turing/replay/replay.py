@@ -1,0 +1,386 @@
+"""Replays of interrogation trials from a run folder (``turing replay``).
+
+A replay takes the last generation of an evolutionary run (``populations.npz``: both
+populations ranked, best first), picks one interrogator and one model by rank, and plays
+trials of that interrogator with the genuine system and with the model side by side, step
+by step, from a seeded random stream: the same command shows the same trials.
+
+What is shown is the system's business, through the optional hook
+:meth:`turing.System.replay_scene`: a :class:`ReplayScene` simulates the two trials in a
+world it can draw (the e-puck's PyBullet arenas, case study 1's agent on its track) and
+gives frames for videos. A system without a scene is simulated with its own ``reset`` and
+``step`` and drawn as a chart growing step by step. Every replay also writes a figure of
+the observations, the actions and the interrogator's running judgement over time, and the
+replayed trials as NPZ.
+
+Trial ``0`` of a scene is genuine and trial ``1`` the model (trial axis last, as in every
+simulator). The trials run on the trial engine (:class:`turing.engine.Engine`, stepwise,
+with the scene as the simulator): the interrogator reads observation ``t``, updates, and
+its outputs ``1..`` set the input that produces observation ``t + 1``; its output ``0``
+after the last observation is the judgement (>= 0.5: genuine). In passive modes the
+system's natural input drives both trials, as in training.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from turing.agents import ModelPopulation
+from turing.contracts.config import RunConfig
+from turing.engine import JUDGE, PASSIVE, Engine, Judge, Noise, stream_key
+from turing.engine.evaluator import COEVOLUTION_MODES, interrogator_shape
+from turing.errors import UserError
+from turing.integrations.registry import make_system
+from turing.replay.figure import Episode, draw_figure
+from turing.replay.files import check_video_path, check_writable, open_video
+from turing.replay.scenes import ChartScene, ReplayScene, SceneOptions, StepView
+from turing.runs.rundir import RunDir, atomic_write_npz
+
+Tensor = torch.Tensor
+
+GUI_KEYS_HELP = "space: pause/resume   n: one step   q: quit"
+
+
+@dataclass
+class ReplayResult:
+    """What a replay produced.
+
+    Attributes:
+        episodes: the replayed trial pairs.
+        labels: names of the two trials.
+        figure: path of the figure.
+        data: path of the NPZ with the episodes.
+        video: path of the video, if one was asked for.
+    """
+
+    episodes: list[Episode]
+    labels: tuple[str, str]
+    figure: Path
+    data: Path
+    video: Path | None = None
+
+    def summary(self) -> list[str]:
+        """One line per trial pair: the judgements and whether they were right."""
+        lines = []
+        for k, e in enumerate(self.episodes):
+            verdict = ["genuine" if g else "counterfeit" for g in e.judged_genuine]
+            marks = ["right" if c else "wrong" for c in e.correct]
+            lines.append(
+                f"trial {k + 1}: {self.labels[0]} judged {verdict[0]} (o0 {e.judgement[-1, 0]:.2f}, "
+                f"{marks[0]}); {self.labels[1]} judged {verdict[1]} (o0 {e.judgement[-1, 1]:.2f}, {marks[1]})"
+            )
+        return lines
+
+
+# ----------------------------------------------------------------------------- the replay
+class Replay:
+    """An interrogator and a model of a finished evolutionary run, ready to be replayed.
+
+    Args:
+        run_dir: the run folder.
+        interrogator: rank of the interrogator in the last generation (0 = best).
+        model: rank of the model (0 = best).
+
+    Raises:
+        UserError: for a folder that is not a finished evolutionary run of a registered
+            system, or a rank out of range.
+    """
+
+    def __init__(self, run_dir: str | os.PathLike, interrogator: int = 0, model: int = 0):
+        self.run_dir = RunDir(run_dir)
+        self.config = RunConfig.from_run_folder(
+            self.run_dir.read_config(), str(self.run_dir.config_path)
+        )
+        self.system = make_system(self.config.system, **self.config.system_options)
+        if self.config.mode not in COEVOLUTION_MODES:
+            raise UserError(
+                f"{self.run_dir.path} is a run of mode {self.config.mode!r}, which has no "
+                f"interrogators to replay; replay a run of mode {', '.join(COEVOLUTION_MODES)}"
+            )
+        populations = self.run_dir.read_populations()
+        missing = {"interrogator_weights", "model_genes"} - set(populations)
+        if missing:
+            raise UserError(
+                f"{self.run_dir.path}/populations.npz lacks {', '.join(sorted(missing))}; it was "
+                "not written by an evolutionary run of this version"
+            )
+        self.mode = self.config.mode
+        self.steps = int(self.config.steps or self.system.default_steps)
+        self.shape = interrogator_shape(self.system, self.mode, self.config.hidden)
+        weights = np.asarray(populations["interrogator_weights"], dtype=np.float64)
+        genes = np.asarray(populations["model_genes"], dtype=np.float64)
+        if weights.ndim != 2 or weights.shape[1] != self.shape.n_weights:
+            raise UserError(
+                f"{self.run_dir.path}/populations.npz holds interrogators of {weights.shape[-1]} "
+                f"weights, but {self.system.name} in mode {self.mode} needs {self.shape.n_weights}; "
+                "the run folder is damaged"
+            )
+        self.interrogator = _rank(interrogator, len(weights), "--interrogator", "interrogators")
+        self.model = _rank(model, len(genes), "--model", "models")
+        self.weights = torch.as_tensor(weights[self.interrogator], dtype=torch.float32)
+        self.model_genes = genes[self.model]
+        self.truth = self.system.make_truth(self.config.true_params)
+        genuine = torch.tensor(self.truth.simulation, dtype=torch.float32).reshape(-1, 1)
+        model = ModelPopulation(self.system, genes[self.model : self.model + 1]).simulation(
+            "cpu", truth=self.truth
+        )
+        self.params = torch.cat([genuine, model.to(torch.float32)], dim=1)
+        self.labels = ("genuine", f"model #{self.model}")
+
+    def scene(self, options: SceneOptions) -> ReplayScene:
+        """The system's scene, or a :class:`ChartScene` for systems without one.
+
+        Raises:
+            UserError: a GUI asked of a system whose replay has no window.
+        """
+        scene = self.system.replay_scene(options)
+        if scene is None:
+            scene = ChartScene(self.system, options)
+        if options.gui and not scene.supports_gui:
+            scene.close()
+            raise UserError(
+                f"{self.system.name} has no replay scene to show in a window; write a video "
+                "of its replay with --video FILE.mp4 (or .gif) instead"
+            )
+        return scene
+
+    def play(
+        self,
+        trials: int = 1,
+        seed: int | None = None,
+        gui: bool = False,
+        video: str | os.PathLike | None = None,
+        figure: str | os.PathLike | None = None,
+        size: tuple[int, int] = (480, 270),
+        fps: float = 10.0,
+        renderer: str = "auto",
+        scene: ReplayScene | None = None,
+    ) -> ReplayResult:
+        """Plays ``trials`` trial pairs; writes the figure, the episodes and the video.
+
+        Args:
+            trials: trial pairs, played one after the other.
+            seed: seed of the replay's random stream (default: the run's seed).
+            gui: show the scene in a window, paced at ``fps`` steps per second.
+            video: write the scene to this ``.mp4`` (needs imageio-ffmpeg) or ``.gif``.
+            figure: path of the figure (default: next to the video, else in the run
+                folder's ``plots/``); the episodes go next to it as ``.npz``.
+            size: frame size ``(width, height)``, pixels (rounded up to even numbers).
+            fps: frames per second of the video and pace of the window.
+            renderer: offscreen renderer of 3-D scenes (``auto``, ``tiny``, ``egl``).
+            scene: a scene to use instead of the system's (for tests and custom views).
+
+        Returns:
+            the :class:`ReplayResult`.
+
+        Raises:
+            UserError: bad sizes, an unusable video or figure path, a GUI without a display.
+        """
+        if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
+            raise UserError(f"--trials must be a positive whole number, got {trials!r}")
+        if not fps > 0:
+            raise UserError(f"--fps must be positive, got {fps!r}")
+        seed = self.config.seed if seed is None else int(seed)
+        if seed < 0:
+            raise UserError(f"--seed must be a non-negative whole number, got {seed}")
+        size = tuple(int(v) + int(v) % 2 for v in size)  # H.264 needs even sizes
+        stem = f"replay-i{self.interrogator}-m{self.model}-seed{seed}"
+        video_path = None if video is None else check_video_path(video)
+        figure_path = (
+            Path(figure)
+            if figure
+            else (
+                video_path.with_suffix(".png")
+                if video_path
+                else self.run_dir.plots_dir / f"{stem}.png"
+            )
+        )
+        check_writable(figure_path, "figure", "--figure FILE.png")
+        options = SceneOptions(gui=gui, size=size, labels=self.labels, renderer=renderer)
+        scene = scene or self.scene(options)
+        writer = None
+        try:
+            writer = open_video(video_path, fps) if video_path else None
+            engine = Engine(_SceneSystem(scene), self.steps, backend="eager")
+            episodes = []
+            for trial in range(trials):
+                episode = self._play_trial(engine, scene, trial, seed, writer, gui, fps)
+                if episode is None:  # the window was closed
+                    break
+                episodes.append(episode)
+            if gui and episodes and scene.is_open():
+                _hold(scene)
+        finally:
+            if writer is not None:
+                writer.close()
+            scene.close()
+        if not episodes:
+            raise UserError("the replay was stopped before its first trial ended; nothing to save")
+        data_path = figure_path.with_suffix(".npz")
+        self._save(episodes, figure_path, data_path, seed)
+        return ReplayResult(episodes, self.labels, figure_path, data_path, video_path)
+
+    # ------------------------------------------------------------------ internals
+    def _play_trial(self, engine, scene, trial, seed, writer, gui, fps) -> Episode | None:
+        """One trial pair on the engine, drawn at every step; ``None`` if the window was
+        closed. Pair ``trial`` uses streams ``2 trial`` (genuine) and ``2 trial + 1``
+        (model) of the replay's key, and shares input stream ``trial``, as in training."""
+        system, mode = self.system, self.mode
+        streams = torch.tensor([2 * trial, 2 * trial + 1])
+        noise = Noise(
+            torch.tensor(stream_key(seed, "replay"), dtype=torch.int64).reshape(2, 1),
+            streams,
+            input_stream=streams // 2,
+        )
+        judge = Judge(
+            self.shape,
+            self.weights.reshape(1, -1),
+            torch.zeros(2, dtype=torch.long),
+            sees_input=mode == "passive-io",
+        )
+        observations, judgements, actions = [], [], []
+        paused = [False]
+
+        def observe(t, observation, out, action) -> None:
+            observations.append(observation.detach().cpu().numpy().astype(np.float64))
+            judgements.append(out[0].detach().cpu().numpy().astype(np.float64))
+            if action is not None:
+                actions.append(action.detach().cpu().numpy().astype(np.float64))
+            view = StepView(
+                trial, t, self.steps, observations[-1], judgements[-1],
+                None if action is None else actions[-1], self.labels,
+            )  # fmt: skip
+            try:
+                if gui or writer is not None:  # drawing is for the eyes only
+                    scene.show(view)
+                if writer is not None:
+                    writer.append_data(scene.frame())
+                if gui and not _pace(scene, fps, paused):
+                    raise _Stopped
+            except _Stopped:
+                raise
+            except Exception:
+                if gui and not scene.is_open():  # the window was closed under a call
+                    raise _Stopped from None
+                raise
+
+        inputs = JUDGE if mode == "interrogate" else PASSIVE
+        try:
+            engine.run(self.params, noise, judge, inputs, observe=observe)
+        except _Stopped:
+            return None
+        except Exception:
+            if gui and not scene.is_open():
+                return None
+            raise
+        judgement = np.stack(judgements)
+        action_array = np.stack(actions) if actions else np.zeros((0, system.action_size, 2))
+        return Episode(np.stack(observations), judgement, action_array, judgement[-1] >= 0.5)
+
+    def _save(self, episodes: list[Episode], figure_path: Path, data_path: Path, seed: int) -> None:
+        fig = draw_figure(self.system, episodes, self.labels, self.steps)
+        title = (
+            f"{self.system.name} | {self.mode}",
+            f"interrogator #{self.interrogator} vs genuine and {self.labels[1]} | replay seed {seed}",
+        )
+        fig.suptitle("\n".join(title) if len(episodes) == 1 else " | ".join(title), fontsize=9)
+        try:
+            figure_path.parent.mkdir(parents=True, exist_ok=True)
+            fig.savefig(figure_path, dpi=110)
+            atomic_write_npz(
+                data_path,
+                {
+                    "observation": np.stack([e.observation for e in episodes]),
+                    "judgement": np.stack([e.judgement for e in episodes]),
+                    "action": np.stack([e.action for e in episodes]),
+                    "judged_genuine": np.stack([e.judged_genuine for e in episodes]),
+                    "params": self.params.numpy(),
+                    "model_genes": self.model_genes,
+                    "interrogator_weights": self.weights.numpy(),
+                    "ranks": np.array([self.interrogator, self.model]),
+                    "seed": np.array(seed),
+                },
+            )
+        except OSError as exc:
+            raise UserError(
+                f"cannot write {figure_path} ({exc.strerror}); give another place with --figure FILE.png"
+            ) from None
+
+
+class _Stopped(Exception):
+    """The replay's window was closed (or q pressed) during a trial."""
+
+
+class _SceneSystem:
+    """A replay scene as the engine's system: the scene simulates (and draws) the two
+    trials; everything else (sizes, bounds, the passive controller) is the system's."""
+
+    def __init__(self, scene: ReplayScene):
+        self.scene = scene
+        self.system = scene.system
+
+    def __getattr__(self, name: str):
+        return getattr(self.system, name)
+
+    def native_kernel(self, steps: int):
+        return None
+
+    def reset(self, params: Tensor, noise: Noise, start=None):
+        return None, self.scene.reset(params, noise)
+
+    def step(self, state, params: Tensor, action: Tensor, noise: Noise):
+        return None, self.scene.step(action, noise)
+
+
+def replay(
+    run_dir: str | os.PathLike, interrogator: int = 0, model: int = 0, **play: Any
+) -> ReplayResult:
+    """Replays trials of a run: :class:`Replay` then :meth:`Replay.play` (``**play``)."""
+    return Replay(run_dir, interrogator, model).play(**play)
+
+
+def _rank(value: Any, size: int, flag: str, what: str) -> int:
+    if value in (None, "best"):
+        return 0
+    try:
+        rank = int(value)
+    except (TypeError, ValueError):
+        raise UserError(f"{flag} must be 'best' or a rank 0..{size - 1}, got {value!r}") from None
+    if not 0 <= rank < size:
+        raise UserError(
+            f"{flag} {rank} is out of range: the run kept {size} {what}; give 0..{size - 1} (0 = best)"
+        )
+    return rank
+
+
+# ----------------------------------------------------------------------------- pacing
+def _pace(scene: ReplayScene, fps: float, paused: list[bool]) -> bool:
+    """Waits one step's time in the window, handling the keys; False if the user quit."""
+    deadline = time.monotonic() + 1.0 / fps
+    while True:
+        if not scene.is_open():
+            return False
+        keys = scene.keys()
+        if "q" in keys:
+            return False
+        if " " in keys:
+            paused[0] = not paused[0]
+        if "n" in keys:
+            paused[0] = True
+            return True
+        if not paused[0] and time.monotonic() >= deadline:
+            return True
+        time.sleep(0.01)
+
+
+def _hold(scene: ReplayScene) -> None:
+    """Keeps the finished replay on screen until the window is closed or q is pressed."""
+    while scene.is_open() and "q" not in scene.keys():
+        time.sleep(0.02)

@@ -1,0 +1,582 @@
+"""Statistics, tables and figures of a comparison, computed from its run folders alone.
+
+A comparison (see :mod:`turing.comparisons.comparison`) is a grid of finished runs, one per (method,
+seed). This module turns their ``result.json`` and ``metrics.csv`` files into:
+
+* ``cells.csv``: one row per finished run with every number summarised below, so that any
+  statistic can be recomputed elsewhere;
+* ``summary.csv``: one row per (method, estimate, quantity) with the number of seeds, the
+  median and the interquartile range (25th and 75th percentiles, numpy's linear
+  interpolation), and the two-sided Mann-Whitney U p-value of ``interrogate`` against that
+  method (scipy; exact for small samples without ties);
+* ``summary.md``: the same as readable tables;
+* ``plots/``: box plots of the absolute errors with one box per method and one panel per
+  parameter (the paper's figures), and convergence plots (median over seeds per
+  generation, interquartile band).
+
+Quantities: the absolute error of every parameter for each of the runner's three estimates
+(``abs_error_<name>``), the system's own scalar metrics of each estimate (e.g.
+``mean_angle_error_deg``), the C2ST accuracy where runs recorded one (``c2st``; 0.5 means
+the model cannot be told from the genuine system), wall time and simulated trials and steps
+(the estimate column is empty for these run-level numbers). Only the run folders are read:
+summarising needs neither the process that ran them nor the system's code.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from turing.runs.result import ESTIMATE_LABELS, Result
+from turing.runs.rundir import atomic_write_bytes
+
+ESTIMATES = tuple(ESTIMATE_LABELS)
+REFERENCE_METHOD = "interrogate"
+RUN_LEVEL = ("wall_seconds", "simulated_trials", "simulated_steps")
+SUMMARY_COLUMNS = (
+    "method",
+    "estimate",
+    "quantity",
+    "n",
+    "median",
+    "q25",
+    "q75",
+    "iqr",
+    "p_vs_interrogate",
+)
+
+# metrics.csv columns holding per-generation errors, by estimate (the runner writes the best
+# model's and the top-10 median's; the last-50 median exists only at the end of a run).
+CONVERGENCE_PREFIXES = {"best": "error_best_", "top10_median": "error_top10_"}
+CONVERGENCE_SUFFIXES = {"best": "_best", "top10_median": "_top10"}
+
+
+@dataclass
+class CellValues:
+    """The summarised numbers of one finished run.
+
+    Attributes:
+        method: the run's mode.
+        seed: its root seed.
+        path: its run folder.
+        values: ``(estimate, quantity) -> value``; estimate ``""`` for run-level numbers.
+    """
+
+    method: str
+    seed: int
+    path: Path
+    values: dict[tuple[str, str], float]
+
+
+def cell_values(result: Result) -> CellValues:
+    """Extracts every summarised number from one finished run."""
+    data = result.data
+    values: dict[tuple[str, str], float] = {}
+    for estimate in ESTIMATES:
+        for name, error in data["abs_error"].get(estimate, {}).items():
+            values[(estimate, f"abs_error_{name}")] = _number(error)
+    for key, entry in data.items():
+        # System metrics are stored as {estimate: value}, exactly like the estimates.
+        if key in ("estimates", "abs_error", "c2st") or not isinstance(entry, dict):
+            continue
+        if set(entry) == set(ESTIMATES) and all(_is_number(entry[k]) for k in ESTIMATES):
+            for estimate in ESTIMATES:
+                values[(estimate, key)] = _number(entry[estimate])
+    for estimate, value in c2st_values(data.get("c2st")).items():
+        values[(estimate, "c2st")] = value
+    simulated = data.get("simulated", {})
+    values[("", "wall_seconds")] = _number(data.get("wall_seconds"))
+    values[("", "simulated_trials")] = _number(simulated.get("trials"))
+    values[("", "simulated_steps")] = _number(simulated.get("steps"))
+    return CellValues(
+        method=result.mode, seed=int(result.seed), path=Path(result.path), values=values
+    )
+
+
+def c2st_values(entry: Any) -> dict[str, float]:
+    """The C2ST accuracies in a ``result.json`` ``c2st`` entry, by estimate.
+
+    A plain number is the best estimate's; a mapping may be keyed by estimate, or be one
+    test's record with an ``accuracy`` field (which then refers to the best estimate).
+    """
+    if entry is None:
+        return {}
+    if _is_number(entry):
+        return {"best": float(entry)}
+    if isinstance(entry, Mapping):
+        if "accuracy" in entry and _is_number(entry["accuracy"]):
+            return {str(entry.get("estimate", "best")): float(entry["accuracy"])}
+        found = {}
+        for estimate in ESTIMATES:
+            value = entry.get(estimate)
+            if isinstance(value, Mapping):
+                value = value.get("accuracy")
+            if _is_number(value):
+                found[estimate] = float(value)
+        return found
+    return {}
+
+
+def quartiles(values: Sequence[float]) -> tuple[float, float, float]:
+    """``(median, 25th percentile, 75th percentile)`` of the finite ``values`` (NaN if none)."""
+    array = np.asarray([v for v in values if _is_number(v) and math.isfinite(v)], dtype=np.float64)
+    if array.size == 0:
+        return math.nan, math.nan, math.nan
+    q25, median, q75 = np.percentile(array, [25, 50, 75])
+    return float(median), float(q25), float(q75)
+
+
+def mann_whitney(x: Sequence[float], y: Sequence[float]) -> float:
+    """Two-sided Mann-Whitney U p-value of samples ``x`` and ``y`` (NaN if either is empty)."""
+    from scipy.stats import mannwhitneyu
+
+    x = [v for v in x if math.isfinite(v)]
+    y = [v for v in y if math.isfinite(v)]
+    if not x or not y:
+        return math.nan
+    return float(mannwhitneyu(x, y, alternative="two-sided").pvalue)
+
+
+@dataclass
+class Summary:
+    """The summary of a comparison's finished runs.
+
+    Attributes:
+        system: the system compared on.
+        methods: the methods in the grid, in order.
+        parameters: the system's parameter names, in order.
+        cells: the finished runs' numbers.
+        planned: runs in the grid per method (finished or not).
+        rows: ``summary.csv`` as dicts (see :data:`SUMMARY_COLUMNS`).
+        title: one line describing the comparison.
+        path: the comparison folder the files were written to (None if not written).
+        files: the files written.
+        failures: cells that raised while running, name -> one-line message.
+    """
+
+    system: str
+    methods: list[str]
+    parameters: list[str]
+    cells: list[CellValues]
+    planned: dict[str, int]
+    rows: list[dict[str, Any]]
+    title: str = ""
+    path: Path | None = None
+    files: list[Path] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
+
+    def value(
+        self, method: str, quantity: str, estimate: str = "best", stat: str = "median"
+    ) -> float:
+        """One number of ``summary.csv`` (``stat``: n, median, q25, q75, iqr, p_vs_interrogate)."""
+        for row in self.rows:
+            if (row["method"], row["estimate"], row["quantity"]) == (method, estimate, quantity):
+                return row[stat]
+        raise KeyError(
+            f"no summary row for method {method!r}, estimate {estimate!r}, quantity {quantity!r}"
+        )
+
+    def finished(self, method: str) -> int:
+        return sum(1 for c in self.cells if c.method == method)
+
+    def table(self, estimate: str = "best") -> str:
+        """Plain-text table of one estimate's absolute errors, median [IQR] per method, with
+        a row of Mann-Whitney p-values (``interrogate`` vs that method) under each method."""
+        quantities = [f"abs_error_{p}" for p in self.parameters] + self.metric_names(estimate)
+        header = ["method", "runs", *self.parameters, *self.metric_names(estimate)]
+        rows = [header]
+        for method in self.methods:
+            row = [method, f"{self.finished(method)}/{self.planned.get(method, 0)}"]
+            rows.append(row + [self._cell_text(method, estimate, q) for q in quantities])
+            if method != REFERENCE_METHOD and self._reference_present() and self.finished(method):
+                pvalues = [self._stat(method, estimate, q, "p_vs_interrogate") for q in quantities]
+                rows.append(["  p", "", *[_fmt_p(v) for v in pvalues]])
+        widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+        lines = [
+            "  ".join(
+                c.ljust(w) if i < 2 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(r, widths, strict=True))
+            )
+            for r in rows
+        ]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        label = ESTIMATE_LABELS.get(estimate, estimate)
+        note = (
+            f"; p: Mann-Whitney U, {REFERENCE_METHOD} vs method"
+            if self._reference_present()
+            else ""
+        )
+        title = f"absolute error of the {label} estimate, median [25th, 75th percentile] over seeds"
+        return f"{title}{note}\n" + "\n".join(lines)
+
+    def markdown(self) -> str:
+        """The whole summary as Markdown (what ``summary.md`` holds)."""
+        out = [f"# {self.title or 'Comparison on ' + self.system}", ""]
+        out.append(
+            "Median [25th, 75th percentile] over seeds. p: two-sided Mann-Whitney U test of "
+            f"`{REFERENCE_METHOD}` against each method on the same quantity."
+        )
+        out.append("")
+        for estimate in ESTIMATES:
+            quantities = [f"abs_error_{p}" for p in self.parameters] + self.metric_names(estimate)
+            if not any(self.has(m, estimate, q) for m in self.methods for q in quantities):
+                continue
+            out += [f"## Absolute error, {ESTIMATE_LABELS[estimate]} estimate", ""]
+            labels = self.parameters + self.metric_names(estimate)
+            out += _md_table(
+                ["method", "runs", *labels],
+                [
+                    [
+                        f"`{m}`",
+                        f"{self.finished(m)}/{self.planned.get(m, 0)}",
+                        *[self._cell_text(m, estimate, q) for q in quantities],
+                    ]
+                    for m in self.methods
+                ],
+            )
+            if self._reference_present():
+                out += ["", f"p-values, `{REFERENCE_METHOD}` vs each method:", ""]
+                out += _md_table(
+                    ["method", *labels],
+                    [
+                        [
+                            f"`{m}`",
+                            *[
+                                _fmt_p(self._stat(m, estimate, q, "p_vs_interrogate"))
+                                for q in quantities
+                            ],
+                        ]
+                        for m in self.methods
+                        if m != REFERENCE_METHOD
+                    ],
+                )
+            out.append("")
+        has_c2st = any(self.has(m, "best", "c2st") for m in self.methods)
+        out += ["## C2ST and cost" if has_c2st else "## Cost", ""]
+        header = [
+            "method",
+            "runs",
+            *(["C2ST (best)", "p"] if has_c2st else []),
+            "wall time (s)",
+            "simulated trials",
+            "simulated steps",
+        ]
+        body = []
+        for m in self.methods:
+            row = [f"`{m}`", f"{self.finished(m)}/{self.planned.get(m, 0)}"]
+            if has_c2st:
+                row += [
+                    self._cell_text(m, "best", "c2st"),
+                    _fmt_p(self._stat(m, "best", "c2st", "p_vs_interrogate")),
+                ]
+            row += [
+                self._cell_text(m, "", "wall_seconds"),
+                _fmt_count(self._stat(m, "", "simulated_trials", "median")),
+                _fmt_count(self._stat(m, "", "simulated_steps", "median")),
+            ]
+            body.append(row)
+        out += _md_table(header, body)
+        if not self._reference_present():
+            out += [
+                "",
+                f"No p-values: `{REFERENCE_METHOD}` has no finished run in this comparison.",
+            ]
+        missing = {m: self.planned.get(m, 0) - self.finished(m) for m in self.methods}
+        missing = {m: k for m, k in missing.items() if k > 0}
+        if missing:
+            text = ", ".join(f"{m}: {k}" for m, k in missing.items())
+            out += ["", f"Unfinished runs (not summarised): {text}."]
+        figures = [f for f in self.files if f.suffix == ".png"]
+        if figures and self.path is not None:
+            out += ["", "## Figures", ""]
+            out += [f"![{f.stem}]({f.relative_to(self.path).as_posix()})" for f in figures]
+        return "\n".join(out) + "\n"
+
+    def recorded(self, quantity: str, estimate: str = "best") -> bool:
+        """Whether any finished run recorded ``quantity`` (e.g. ``c2st``) for ``estimate``."""
+        return any(self.has(m, estimate, quantity) for m in self.methods)
+
+    def headline(self, quantities: Sequence[str], estimate: str = "best") -> str:
+        """A compact Markdown table: one row per method, median [IQR] of each quantity and,
+        after it, the Mann-Whitney p-value against ``interrogate``.
+
+        Args:
+            quantities: ``summary.csv`` quantity names (``abs_error_a``, ``c2st``,
+                ``mean_angle_error_deg``, ...); those no run recorded are left out. An
+                absolute error's column is headed by its parameter's name.
+            estimate: which estimate's numbers.
+
+        Returns:
+            the table's lines joined by newlines.
+        """
+        present = [q for q in quantities if any(self.has(m, estimate, q) for m in self.methods)]
+        with_p = self._reference_present() and estimate != ""  # no test of run costs
+        header = ["method", "runs"]
+        for quantity in present:
+            # Markdown tables cannot hold "|": an error column is named by its parameter.
+            label = (
+                quantity.removeprefix("abs_error_") if quantity.startswith("abs_error_") else None
+            )
+            header += [label or quantity_label(quantity)] + (["p-value"] if with_p else [])
+        body = []
+        for method in self.methods:
+            row = [f"`{method}`", f"{self.finished(method)}/{self.planned.get(method, 0)}"]
+            for quantity in present:
+                row.append(self._cell_text(method, estimate, quantity))
+                if with_p:
+                    row.append(_fmt_p(self._stat(method, estimate, quantity, "p_vs_interrogate")))
+            body.append(row)
+        return "\n".join(_md_table(header, body))
+
+    def metric_names(self, estimate: str) -> list[str]:
+        """The system's own metrics recorded for ``estimate`` (e.g. ``mean_angle_error_deg``)."""
+        names: list[str] = []
+        for cell in self.cells:
+            for est, quantity in cell.values:
+                if (
+                    est == estimate
+                    and not quantity.startswith("abs_error_")
+                    and quantity != "c2st"
+                    and quantity not in names
+                ):
+                    names.append(quantity)
+        return names
+
+    # ------------------------------------------------------------------ helpers
+    def _stat(self, method: str, estimate: str, quantity: str, stat: str) -> float:
+        try:
+            return self.value(method, quantity, estimate, stat)
+        except KeyError:
+            return math.nan
+
+    def has(self, method: str, estimate: str, quantity: str) -> bool:
+        """Whether a finished run of ``method`` recorded ``quantity`` for ``estimate``."""
+        n = self._stat(method, estimate, quantity, "n")
+        return not math.isnan(n) and n > 0
+
+    def _cell_text(self, method: str, estimate: str, quantity: str) -> str:
+        median = self._stat(method, estimate, quantity, "median")
+        if math.isnan(median):
+            return "-"
+        q25, q75 = (
+            self._stat(method, estimate, quantity, "q25"),
+            self._stat(method, estimate, quantity, "q75"),
+        )
+        if quantity.startswith("simulated_"):  # a budget: a count, equal over seeds
+            count = _fmt_count(median)
+            return (
+                count if q25 == q75 == median else f"{count} [{_fmt_count(q25)}, {_fmt_count(q75)}]"
+            )
+        return f"{_fmt(median)} [{_fmt(q25)}, {_fmt(q75)}]"
+
+    def _reference_present(self) -> bool:
+        return REFERENCE_METHOD in self.methods and self.finished(REFERENCE_METHOD) > 0
+
+
+def summarise_results(
+    results: Iterable[Result],
+    *,
+    methods: Sequence[str],
+    planned: Mapping[str, int] | None = None,
+    title: str = "",
+) -> Summary:
+    """Summarises finished runs (without writing anything).
+
+    Args:
+        results: the finished runs, any order; runs of methods not in ``methods`` are ignored.
+        methods: the methods in the order of the tables.
+        planned: runs in the grid per method (for "finished/planned" counts).
+        title: the heading of ``summary.md``.
+
+    Returns:
+        the :class:`Summary`.
+    """
+    methods = list(methods)
+    results = [r for r in results if r.mode in methods]
+    cells = sorted(
+        (cell_values(r) for r in results), key=lambda c: (methods.index(c.method), c.seed)
+    )
+    system = results[0].system if results else ""
+    parameters: list[str] = []
+    for cell in cells:
+        for estimate, quantity in cell.values:
+            name = quantity.removeprefix("abs_error_")
+            if estimate == "best" and quantity.startswith("abs_error_") and name not in parameters:
+                parameters.append(name)
+    keys: list[tuple[str, str]] = []
+    for cell in cells:
+        keys += [k for k in cell.values if k not in keys]
+    samples = {
+        (m, k): [c.values[k] for c in cells if c.method == m and k in c.values]
+        for m in methods
+        for k in keys
+    }
+    rows = []
+    for method in methods:
+        for estimate, quantity in keys:
+            sample = samples[(method, (estimate, quantity))]
+            if not sample:
+                continue
+            median, q25, q75 = quartiles(sample)
+            p_value = math.nan
+            if method != REFERENCE_METHOD and REFERENCE_METHOD in methods:
+                p_value = mann_whitney(samples[(REFERENCE_METHOD, (estimate, quantity))], sample)
+            rows.append(
+                {
+                    "method": method,
+                    "estimate": estimate,
+                    "quantity": quantity,
+                    "n": sum(1 for v in sample if math.isfinite(v)),
+                    "median": median,
+                    "q25": q25,
+                    "q75": q75,
+                    "iqr": q75 - q25,
+                    "p_vs_interrogate": p_value,
+                }
+            )
+    return Summary(
+        system=system,
+        methods=methods,
+        parameters=parameters,
+        cells=cells,
+        planned=dict(planned or {m: sum(1 for c in cells if c.method == m) for m in methods}),
+        rows=rows,
+        title=title,
+    )
+
+
+def write_summary(
+    summary: Summary, folder: str | Path, results: Sequence[Result], plots: bool = True
+) -> Summary:
+    """Writes ``cells.csv``, ``summary.csv``, the figures and ``summary.md`` into ``folder``.
+
+    Args:
+        summary: what :func:`summarise_results` returned for ``results``.
+        folder: the comparison folder.
+        results: the finished runs (their ``metrics.csv`` feeds the convergence plots).
+        plots: draw the figures.
+
+    Returns:
+        ``summary`` with ``path`` and ``files`` set.
+    """
+    folder = Path(folder)
+    summary.path = folder
+    files = [folder / "cells.csv", folder / "summary.csv"]
+    atomic_write_bytes(files[0], _cells_csv(summary).encode())
+    atomic_write_bytes(files[1], _csv_text(SUMMARY_COLUMNS, summary.rows).encode())
+    if plots and summary.cells:
+        from turing.reports.figures import plot_boxes, plot_convergence
+
+        files += plot_boxes(summary, folder / "plots")
+        files += plot_convergence(
+            summary, [r for r in results if r.mode in summary.methods], folder / "plots"
+        )
+    summary.files = files
+    markdown = folder / "summary.md"
+    summary.files.append(markdown)
+    atomic_write_bytes(markdown, summary.markdown().encode())
+    return summary
+
+
+def read_summary_csv(path: str | Path) -> list[dict[str, Any]]:
+    """``summary.csv`` as dicts with numbers parsed (empty cells become NaN)."""
+    with Path(path).open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        for key in ("n", "median", "q25", "q75", "iqr", "p_vs_interrogate"):
+            row[key] = float(row[key]) if row[key] != "" else math.nan
+        row["n"] = int(row["n"]) if math.isfinite(row["n"]) else 0
+    return rows
+
+
+# ---------------------------------------------------------------------- formatting
+def _cells_csv(summary: Summary) -> str:
+    keys: list[tuple[str, str]] = []
+    for cell in summary.cells:
+        keys += [k for k in cell.values if k not in keys]
+    header = ["method", "seed", "path", *[f"{e}:{q}" if e else q for e, q in keys]]
+    rows = []
+    for cell in summary.cells:
+        row = {"method": cell.method, "seed": cell.seed, "path": _relative(cell.path, summary.path)}
+        row.update({(f"{e}:{q}" if e else q): cell.values.get((e, q), math.nan) for e, q in keys})
+        rows.append(row)
+    return _csv_text(header, rows)
+
+
+def _relative(path: Path, folder: Path | None) -> str:
+    # Relative paths keep cells.csv valid when the comparison folder is moved or sent.
+    if folder is None:
+        return Path(path).as_posix()
+    try:
+        return Path(os.path.relpath(path, folder)).as_posix()
+    except ValueError:  # another drive (Windows)
+        return Path(path).as_posix()
+
+
+def quantity_label(quantity: str) -> str:
+    """A readable name of a ``summary.csv`` quantity (``abs_error_a`` -> ``|error| of a``)."""
+    if quantity.startswith("abs_error_"):
+        return f"|error| of {quantity.removeprefix('abs_error_')}"
+    return {"c2st": "C2ST accuracy"}.get(quantity, quantity.replace("_", " "))
+
+
+def _csv_text(header: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_csv_value(row.get(k)) for k in header])
+    return buffer.getvalue()
+
+
+def _csv_value(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 2**53:
+            return str(int(value))  # counts (trials, steps) read as whole numbers
+        return repr(value)  # round-trips exactly: the tests recompute and compare
+    return str(value)
+
+
+def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def _fmt(value: float) -> str:
+    if math.isnan(value):
+        return "nan"
+    magnitude = abs(value)
+    if magnitude != 0 and (magnitude < 1e-3 or magnitude >= 1e5):
+        return f"{value:.2e}"
+    if magnitude >= 100:
+        return f"{value:.0f}"
+    return f"{value:.3g}"  # three significant digits: seeds vary more than that
+
+
+def _fmt_p(value: float) -> str:
+    if math.isnan(value):
+        return "-"
+    return f"{value:.2g}" if value >= 1e-3 else f"{value:.1e}"
+
+
+def _fmt_count(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:,.0f}"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _number(value: Any) -> float:
+    return float(value) if _is_number(value) else math.nan

@@ -1,0 +1,71 @@
+"""The Python entry points: :func:`learn` a system, :func:`resume` or :func:`load` a run."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from turing.contracts.config import RunConfig
+from turing.runs.result import Result
+from turing.runs.runner import Runner
+from turing.contracts.system import System
+
+
+def learn(
+    system: str | System = "agent-inference",
+    *,
+    out: str | Path | None = None,
+    progress: bool = True,
+    **settings: Any,
+) -> Result:
+    """Infers ``system``'s parameters and returns the finished run.
+
+    Example::
+
+        result = turing.learn("agent-inference", mode="interrogate", generations=300,
+                              seed=1, true_params={"p": 0.35}, out="runs/agent-s1")
+
+    Args:
+        system: registered system name (see ``turing list``) or a registered System instance
+            (its constructor options are kept).
+        out: run folder; default a new folder under ``runs/``. A folder holding the same,
+            unfinished run is continued.
+        progress: show a progress bar.
+        **settings: :class:`turing.RunConfig` fields, with its defaults: ``mode``,
+            ``generations``, ``seed``, ``true_params``, ``device``, ``system_options``,
+            ``models``, ``interrogators``, ``steps``, ``backend``, ``threads``, ... (each is
+            described by ``RunConfig.describe(name)`` and in ``turing run --help``).
+
+    Returns:
+        the :class:`Result`, also saved in the run folder.
+
+    Raises:
+        UserError: for bad input (unknown system, mode or parameter, out-of-bounds values,
+            bad sizes, an ``out`` folder holding a different run).
+    """
+    fields = {f.name for f in dataclasses.fields(RunConfig)} - {"system", "engine"}
+    unknown = sorted(set(settings) - fields)
+    if unknown:
+        raise TypeError(f"learn() got unknown settings {unknown}; valid: {sorted(fields)}")
+    for name in ("true_params", "system_options", "method_options"):
+        if settings.get(name) is None:
+            settings.pop(name, None)
+        else:
+            settings[name] = dict(settings[name])
+    if isinstance(system, System):
+        settings["system_options"] = {**system.options(), **settings.get("system_options", {})}
+        system = system.name
+    config = RunConfig(system=system, **settings)
+    return Runner.create(config, out=out, progress=progress).run()
+
+
+def resume(path: str | Path, progress: bool = True) -> Result:
+    """Continues the run in ``path`` from its latest checkpoint (a finished run is returned
+    as it is)."""
+    return Runner.resume(path, progress=progress).run()
+
+
+def load(path: str | Path) -> Result:
+    """The finished run in ``path``."""
+    return Result.load(path)

@@ -1,0 +1,163 @@
+"""The result of a finished run, loaded from its folder.
+
+:class:`Result` is what :func:`turing.learn` returns and what :meth:`Result.load` rebuilds
+from a run folder alone: estimates, errors, the per-generation history, and the methods to
+print its table and redraw its figures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from turing.contracts.config import RunConfig
+from turing.runs.rundir import RunDir
+
+ESTIMATE_LABELS = {
+    "best": "best",
+    "top10_median": "top-10 median",
+    "last50_median": "last-50 median",
+}
+
+
+@dataclass
+class Result:
+    """A finished run.
+
+    Attributes:
+        path: the run folder.
+        config: its configuration.
+        data: the contents of ``result.json``.
+    """
+
+    path: Path
+    config: RunConfig
+    data: dict[str, Any]
+    _history: dict[str, np.ndarray] | None = field(default=None, repr=False)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Result:
+        """Loads the finished run in ``path``.
+
+        Raises:
+            UserError: if ``path`` is not a finished run folder.
+        """
+        run_dir = RunDir(path)
+        config = RunConfig.from_run_folder(run_dir.read_config(), str(run_dir.config_path))
+        return cls(path=run_dir.path, config=config, data=run_dir.read_result())
+
+    # ------------------------------------------------------------------ accessors
+    @property
+    def system(self) -> str:
+        return self.data["system"]
+
+    @property
+    def mode(self) -> str:
+        return self.data["mode"]
+
+    @property
+    def seed(self) -> int:
+        return self.data["seed"]
+
+    @property
+    def true_params(self) -> dict[str, float]:
+        return self.data["true_params"]
+
+    @property
+    def estimates(self) -> dict[str, dict[str, float]]:
+        """``best``, ``top10_median`` and ``last50_median``, each name -> value."""
+        return self.data["estimates"]
+
+    @property
+    def abs_error(self) -> dict[str, dict[str, float]]:
+        return self.data["abs_error"]
+
+    @property
+    def best(self) -> dict[str, float]:
+        return self.estimates["best"]
+
+    @property
+    def wall_seconds(self) -> float:
+        return self.data["wall_seconds"]
+
+    @property
+    def history(self) -> dict[str, np.ndarray]:
+        """``metrics.csv`` as columns (one entry per generation)."""
+        if self._history is None:
+            self._history = RunDir(self.path).metrics_arrays()
+        return self._history
+
+    # ------------------------------------------------------------------ output
+    def table(self) -> str:
+        """The result as a plain-text table."""
+        names = list(self.true_params)
+        keys = list(ESTIMATE_LABELS)
+        header = [
+            "parameter",
+            "genuine",
+            *[ESTIMATE_LABELS[k] for k in keys],
+            *[f"err {ESTIMATE_LABELS[k]}" for k in keys],
+        ]
+        rows = []
+        for name in names:
+            row = [name, _fmt(self.true_params[name])]
+            row += [_fmt(self.estimates[k][name]) for k in keys]
+            row += [_fmt(self.abs_error[k][name]) for k in keys]
+            rows.append(row)
+        extra = [
+            k
+            for k, v in self.data.items()
+            if isinstance(v, dict) and set(v) == set(keys) and k not in ("estimates", "abs_error")
+        ]
+        for key in extra:
+            values = self.data[key]
+            if all(isinstance(values[k], int | float) for k in keys):
+                rows.append([key, "", *[_fmt(values[k]) for k in keys], "", "", ""])
+        widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+        lines = [
+            "  ".join(
+                str(c).rjust(w) if i else str(c).ljust(w)
+                for i, (c, w) in enumerate(zip(r, widths, strict=True))
+            )
+            for r in [header, *rows]
+        ]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        return "\n".join(lines)
+
+    def summary(self) -> str:
+        """A few lines: what ran, the table, and where it is."""
+        simulated = self.data.get("simulated", {})
+        lines = [
+            f"{self.system} | mode {self.mode} | seed {self.seed} | {self.data['generations']} generations "
+            f"| {self.wall_seconds:.1f} s | {simulated.get('steps', 0):,} simulated steps",
+            "",
+            self.table(),
+        ]
+        if "c2st" in self.data and self.data["c2st"] is not None:
+            lines += ["", f"C2ST accuracy (0.5 = indistinguishable): {self.data['c2st']:.3f}"]
+        lines += ["", f"run folder: {self.path}"]
+        plots = sorted((self.path / "plots").glob("*.png"))
+        if plots:
+            lines.append("plots: " + ", ".join(str(p) for p in plots))
+        return "\n".join(lines)
+
+    def plot(self) -> list[Path]:
+        """Redraws the run's figures into ``plots/``; returns their paths."""
+        from turing.reports.run_figures import plot_run
+        from turing.integrations.registry import make_system
+
+        return plot_run(self, make_system(self.system, **self.config.system_options))
+
+    def __repr__(self) -> str:
+        return f"Result(system={self.system!r}, mode={self.mode!r}, seed={self.seed}, best={self.best}, path='{self.path}')"
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "nan"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
