@@ -14,88 +14,35 @@ import and its EGL plugin print to the C-level streams, which would pollute CLI 
 from __future__ import annotations
 
 import contextlib
-import glob
-import os
-import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from turing.envs.bullet_support import (
+    RENDERERS,
+    Camera,
+    Color,
+    color_scale,
+    hardware_render_device,
+    has_display,
+    import_pybullet,
+    quiet_output,
+    rgb255,
+)
 from turing.errors import UserError
 
-Color = tuple[float, float, float]
-
-RENDERERS = ("auto", "tiny", "egl")
-
-
-def _flush_c_streams() -> None:
-    # PyBullet writes with C stdio, which may buffer: flush it while the streams are muted.
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).fflush(None)
-    except (OSError, AttributeError, TypeError):  # no C library to reach (Windows)
-        pass
-
-
-@contextlib.contextmanager
-def quiet_output() -> Iterator[None]:
-    """Silences the C-level stdout and stderr (PyBullet's build banner, EGL chatter)."""
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    try:
-        saved = [os.dup(1), os.dup(2)]
-    except OSError:  # no file descriptors to redirect
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        _flush_c_streams()
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for fd in (*saved, devnull):
-            os.close(fd)
-
-
-def import_pybullet():
-    """The ``pybullet`` module, imported without its build banner."""
-    if "pybullet" in sys.modules:
-        return sys.modules["pybullet"]
-    with quiet_output():
-        import pybullet
-    return pybullet
-
-
-def has_display() -> bool:
-    """Whether a GUI window can open here (a display on Linux; always elsewhere)."""
-    if not sys.platform.startswith("linux"):
-        return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
-def _hardware_render_device() -> bool:
-    # EGL on a software rasteriser (llvmpipe) measured 3-8x slower than TinyRenderer on a
-    # 2-core CPU, so "auto" uses EGL only where a GPU render node exists.
-    return bool(glob.glob("/dev/dri/renderD*") or glob.glob("/dev/nvidia[0-9]*"))
-
-
-@dataclass
-class Camera:
-    """A camera looking at ``target`` from ``distance`` metres at ``yaw``/``pitch`` degrees
-    (PyBullet's debug-visualiser convention)."""
-
-    target: tuple[float, float, float] = (0.0, 0.0, 0.0)
-    distance: float = 1.0
-    yaw: float = 0.0
-    pitch: float = -89.9
-    fov: float = 45.0
+__all__ = [
+    "RENDERERS",
+    "BulletScene",
+    "BulletView",
+    "Camera",
+    "color_scale",
+    "has_display",
+    "import_pybullet",
+    "quiet_output",
+]
 
 
 @dataclass
@@ -168,7 +115,7 @@ class BulletView:
         pb = self.pb
         if self.gui:
             return pb.ER_BULLET_HARDWARE_OPENGL
-        if renderer == "tiny" or (renderer == "auto" and not _hardware_render_device()):
+        if renderer == "tiny" or (renderer == "auto" and not hardware_render_device()):
             return pb.ER_TINY_RENDERER
         from importlib.util import find_spec
 
@@ -408,7 +355,7 @@ class BulletView:
             part = slice(bounds[k], bounds[k + 1])
             if bounds[k + 1] - bounds[k] >= 2 and front[part].all():
                 xy = pixels[part].ravel().tolist()
-                draw.line(xy, fill=_rgb255(color), width=max(1, round(width * scale)))
+                draw.line(xy, fill=rgb255(color), width=max(1, round(width * scale)))
         for k, (text, _, color, size, centred) in enumerate(texts):
             index = bounds[len(lines) + k]
             if front[index]:
@@ -419,7 +366,7 @@ class BulletView:
                     if hasattr(font, "getbbox") and hasattr(font, "size")
                     else None
                 )
-                draw.text(tuple(pixels[index]), text, fill=_rgb255(color), font=font, anchor=anchor)
+                draw.text(tuple(pixels[index]), text, fill=rgb255(color), font=font, anchor=anchor)
         return np.asarray(image)
 
     def _font(self, pixels: int):
@@ -452,16 +399,6 @@ def _same_line(previous, entry) -> bool:
     )
 
 
-def _rgb255(color: Color) -> tuple[int, int, int]:
-    return tuple(round(255 * min(1.0, max(0.0, c))) for c in color)
-
-
-def color_scale(value: float, low: Color = (0.1, 0.7, 0.2), high: Color = (0.9, 0.1, 0.1)) -> Color:
-    """A colour between ``low`` (value 0) and ``high`` (value 1)."""
-    v = min(1.0, max(0.0, float(value)))
-    return tuple(a + (b - a) * v for a, b in zip(low, high, strict=True))
-
-
 class BulletScene:
     """Mixin of replay scenes drawn in a :class:`BulletView` (``self.view``): a scene
     implements ``draw(view)``; this gives it ``show`` (its drawing batched into one GUI
@@ -492,6 +429,6 @@ class BulletScene:
     def show_key_help(self, position: Sequence[float]) -> None:
         """Writes the replay's keys at ``position`` (GUI only: videos have no keys)."""
         if self.view.gui:
-            from turing.replay import GUI_KEYS_HELP
+            from turing.replay.scenes import GUI_KEYS_HELP
 
             self.view.text("keys", GUI_KEYS_HELP, position, (0.3, 0.3, 0.3), 0.8, in_frames=False)

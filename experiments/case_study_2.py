@@ -59,7 +59,8 @@ import torch
 
 import turing
 from turing.cli.common import assignments
-from turing.reports.summary import summarise_results, write_summary
+from turing.reports.summary import summarise_results
+from turing.reports.summary_files import write_summary
 from turing.runs.result import Result
 
 SYSTEM = "sensor-self-id"

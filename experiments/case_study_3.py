@@ -65,7 +65,7 @@ import torch
 
 import turing
 from turing.envs.swarm.aggregation import plot_aggregation, simulate_aggregation
-from turing.reports.summary import mann_whitney
+from turing.reports.statistics import mann_whitney
 from turing.runs.result import Result
 
 SYSTEM = "swarm-aggregation"

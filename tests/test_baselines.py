@@ -145,11 +145,11 @@ def test_budgets_match_a_coevolution_generation():
     assert coevolution == 20_000
     assert get_method("metric").trials_per_generation(config, system) == coevolution
     assert get_method("gan").trials_per_generation(config, system) == coevolution
-    prepared, _ = Runner.prepare(
+    prepared, _ = Runner.resolve(
         RunConfig(system="agent-inference", mode="gan", budget=5 * 20_000 * 100 + 7)
     )
     assert prepared.generations == 5
-    prepared, _ = Runner.prepare(RunConfig(system="agent-inference", mode="metric", budget=1))
+    prepared, _ = Runner.resolve(RunConfig(system="agent-inference", mode="metric", budget=1))
     assert prepared.generations == 1
 
 
@@ -273,7 +273,7 @@ def test_method_options_are_checked_before_anything_is_written(tmp_path):
     with pytest.raises(turing.UserError, match="takes no method options"):
         tiny_run(tmp_path / "bad", "interrogate", method_options={"batch": 10})
     with pytest.raises(turing.UserError, match="not both"):
-        Runner.prepare(RunConfig(system="agent-inference", mode="gan", generations=3, budget=10**9))
+        Runner.resolve(RunConfig(system="agent-inference", mode="gan", generations=3, budget=10**9))
     assert not (tmp_path / "bad").exists()
 
 

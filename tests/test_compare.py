@@ -25,7 +25,7 @@ from turing.cli import main
 from turing.comparisons.comparison import Comparison
 from turing.errors import UserError
 from turing.methods.method import _METHODS, Method
-from turing.reports.summary import read_summary_csv
+from turing.reports.summary_files import read_summary_csv
 from turing.runs.result import Result
 
 SYSTEM = "agent-inference"

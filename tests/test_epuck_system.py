@@ -17,7 +17,7 @@ from turing.contracts.config import RunConfig
 from turing.engine import ENGINE_VERSION, Engine, native_kernel
 from turing.envs.epuck import SensorSelfId, parse_layout, sim
 from turing.envs.epuck import constants as C
-from turing.runs.runner import resolve_config
+from turing.runs.setup import resolve_config
 
 EPUCK = [(x, y, phi) for (x, y), phi in zip(C.SENSOR_POSITIONS, C.SENSOR_FACINGS, strict=True)]
 

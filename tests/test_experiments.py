@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from turing.reports.summary import read_summary_csv
+from turing.reports.summary_files import read_summary_csv
 
 pytest.importorskip(
     "tyro", reason='the scripts\' command line needs tyro: pip install -e ".[experiments]"'

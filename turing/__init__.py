@@ -24,6 +24,7 @@ from turing.contracts.system import Parameter, System, Truth
 from turing.engine import Engine, Noise, simulate
 from turing.engine.evaluator import Evaluator, Judgements
 from turing.errors import SystemContractError, UserError
+from turing.integrations.contract_checks import validate_system
 from turing.integrations.plugins import load_plugins, load_system_module
 from turing.integrations.registry import (
     get_registration,
@@ -31,7 +32,6 @@ from turing.integrations.registry import (
     register_system,
     registrations,
     unregister_system,
-    validate_system,
 )
 from turing.methods.method import (
     GenerationReport,

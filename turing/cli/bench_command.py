@@ -70,11 +70,11 @@ def run(args) -> int:
     from turing.engine import BACKENDS
     from turing.errors import UserError
     from turing.reports.bench import benchmark
-    from turing.runs.runner import _check_device
+    from turing.runs.setup import check_device
 
     run = {"models": 100, "interrogators": 100, "device": "cpu", "threads": None}
     run.update(config_values(args, BENCH_FIELDS))
-    _check_device(run["device"])
+    check_device(run["device"])
     backends = None
     if args.backends:
         backends = tuple(b.strip() for b in args.backends.split(",") if b.strip())

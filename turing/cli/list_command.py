@@ -21,7 +21,8 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     import sys
 
-    from turing import make_system, method_names, registrations
+    from turing.integrations.registry import make_system, registrations
+    from turing.methods.method import method_names
 
     systems = []
     for name, registration in sorted(registrations().items()):

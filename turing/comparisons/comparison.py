@@ -50,7 +50,8 @@ from turing.comparisons.ray_executor import run_ray
 from turing.comparisons.tasks import batches, plugin_modules
 from turing.contracts.config import RunConfig
 from turing.errors import UserError
-from turing.reports.summary import Summary, summarise_results, write_summary
+from turing.reports.summary import Summary, summarise_results
+from turing.reports.summary_files import write_summary
 from turing.runs.rundir import atomic_write_json
 from turing.runs.runner import Runner
 
@@ -136,7 +137,7 @@ class Comparison:
         )
         generations = {}
         for method in methods:
-            config, _ = Runner.prepare(dataclasses.replace(template, mode=method, seed=seeds[0]))
+            config, _ = Runner.resolve(dataclasses.replace(template, mode=method, seed=seeds[0]))
             generations[method] = config.generations
         # The settings are stored as given: defaults (generations, steps) are filled in per
         # method by each run, as `turing run` would, and a budget becomes generations there.
@@ -242,7 +243,7 @@ class Comparison:
         """The generations a run of ``method`` gets (its default, or what a budget buys)."""
         if method not in self._generations:
             template = dict(self.definition["run"], system=self.system, mode=method)
-            config, _ = Runner.prepare(RunConfig.from_json(template))
+            config, _ = Runner.resolve(RunConfig.from_json(template))
             self._generations[method] = config.generations
         return self._generations[method]
 

@@ -120,7 +120,8 @@ def import_modules(modules: Sequence[str]) -> None:
     then imports ``modules`` (plugin systems and methods)."""
     import importlib
 
-    import turing  # noqa: F401  (registers the built-in systems and methods)
+    # (Importing any turing module imports the package, which registers the built-in
+    # systems and methods.)
 
     exit_with_parent()
 

@@ -42,8 +42,9 @@ from typing import Any
 from turing.contracts.system import System
 from turing.errors import UserError
 from turing.integrations.registry import (
-    _REGISTRY,
+    add_loader,
     register_system,
+    registered_names,
     registration_source,
     unregister_system,
 )
@@ -184,12 +185,12 @@ def system_modules() -> tuple[str, ...]:
 def _load(action, label: str, distribution: str, source: str) -> PluginFailure | None:
     """Runs ``action`` (which registers systems); on failure, removes what it registered
     (a plugin is loaded whole or not at all), logs one line and returns the failure."""
-    before = set(_REGISTRY)
+    before = registered_names()
     try:
         with registration_source(source):
             action()
     except (Exception, SystemExit) as exc:
-        for name in set(_REGISTRY) - before:
+        for name in registered_names() - before:
             unregister_system(name)
         failure = PluginFailure(entry_point=label, distribution=distribution, error=_describe(exc))
         _failures.append(failure)
@@ -301,3 +302,7 @@ def _describe(exc: BaseException) -> str:
         last = frames[-1]
         text += f" ({last.filename}:{last.lineno})"
     return text
+
+
+# The registry loads the plugins the first time it is read.
+add_loader(load_plugins)

@@ -5,7 +5,8 @@ name, used by ``turing run``, ``compare``, ``replay`` and ``plot``) and to Gymna
 ``turing/Name-v0`` id, with a single-trial ``entry_point`` and a batched
 ``vector_entry_point``). The built-in systems in :mod:`turing.envs` register through it
 like any plugin; systems of other packages are found through the ``turing.systems``
-entry-point group (:mod:`turing.integrations.plugins`), loaded the first time the registry is read.
+entry-point group (:mod:`turing.integrations.plugins`), loaded the first time the registry is read
+(the plugin module registers its loader with :func:`add_loader`).
 
 What can be checked without running a simulation is checked here, so that a broken system
 fails when it is registered or built, with a message naming it: parameters (names, bounds,
@@ -17,7 +18,6 @@ checked by the evaluator and the Gymnasium envs on the first step.
 from __future__ import annotations
 
 import inspect
-import math
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,8 +27,9 @@ from typing import Any
 
 import gymnasium
 
-from turing.contracts.system import Parameter, System
+from turing.contracts.system import System
 from turing.errors import SystemContractError, UserError
+from turing.integrations.contract_checks import contract_problems
 
 SINGLE_ENTRY_POINT = "turing.integrations.gym_envs:SystemEnv"
 VECTOR_ENTRY_POINT = "turing.integrations.gym_envs:SystemVectorEnv"
@@ -36,10 +37,6 @@ VECTOR_ENTRY_POINT = "turing.integrations.gym_envs:SystemVectorEnv"
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 """System names: lower case, digits, ``-``, ``_``, ``.``. They name run folders and appear
 on command lines, so no spaces or slashes."""
-
-PARAMETER_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-"""Parameter names are identifiers: they become ``metrics.csv`` columns (``best_a``) and
-``--true-params a=0.6`` keys."""
 
 RESERVED_ENV_IDS = frozenset({"turing/TuringTest-v0"})
 
@@ -214,11 +211,30 @@ def unregister_system(name: str) -> None:
     gymnasium.registry.pop(registration.env_id, None)
 
 
+_LOADERS: list[Callable[[], Any]] = []
+
+
+def add_loader(loader: Callable[[], Any]) -> None:
+    """Registers ``loader``, called before the registry is read (once it has run it returns
+    at once): :mod:`turing.integrations.plugins` loads the installed plugins through it, so
+    the registry needs to know nothing about plugins."""
+    if loader not in _LOADERS:
+        _LOADERS.append(loader)
+
+
+def _load() -> None:
+    for loader in list(_LOADERS):
+        loader()
+
+
+def registered_names() -> set[str]:
+    """The names registered so far, without loading plugins (for the plugin loader)."""
+    return set(_REGISTRY)
+
+
 def registrations() -> dict[str, Registration]:
     """All registered systems by name, plugins included (they are loaded on first use)."""
-    from turing.integrations.plugins import load_plugins
-
-    load_plugins()
+    _load()
     return dict(_REGISTRY)
 
 
@@ -229,9 +245,7 @@ def get_registration(name: str) -> Registration:
         UserError: if no system of that name is registered.
     """
     if name not in _REGISTRY:
-        from turing.integrations.plugins import load_plugins
-
-        load_plugins()
+        _load()
     if name not in _REGISTRY:
         known = ", ".join(sorted(_REGISTRY)) or "none"
         raise UserError(
@@ -288,117 +302,6 @@ def make_system(name: str | System, **options: Any) -> System:
     if problems:
         raise SystemContractError(f"{name}: " + "; ".join(problems))
     return system
-
-
-def validate_system(system: System) -> System:
-    """Checks a System instance's declarations against the contract.
-
-    Returns:
-        ``system``.
-
-    Raises:
-        SystemContractError: naming the system and every problem found.
-    """
-    problems = contract_problems(system)
-    if problems:
-        raise SystemContractError(
-            f"{getattr(system, 'name', type(system).__name__)}: " + "; ".join(problems)
-        )
-    return system
-
-
-def contract_problems(system: System | type[System]) -> list[str]:
-    """What is wrong with the declarations of a System instance or class (empty if
-    nothing). On a class, attributes that are not defined yet are skipped: a system may set
-    them in ``__init__``."""
-    is_class = inspect.isclass(system)
-    problems: list[str] = []
-
-    def get(attribute: str) -> Any:
-        if is_class and isinstance(inspect.getattr_static(system, attribute, None), property):
-            return _MISSING  # computed per instance: checked when the system is built
-        value = getattr(system, attribute, _MISSING)
-        if value is _MISSING and not is_class:
-            problems.append(f"it has no `{attribute}`")
-        return value
-
-    parameters = get("parameters")
-    if parameters is not _MISSING:
-        problems += _parameter_problems(parameters)
-    for attribute in ("observation_size", "action_size"):
-        value = get(attribute)
-        if value is not _MISSING and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 1
-        ):
-            problems.append(f"{attribute} must be a whole number >= 1, got {value!r}")
-    low, high = get("action_low"), get("action_high")
-    if low is not _MISSING and high is not _MISSING:
-        if not (
-            _is_number(low)
-            and _is_number(high)
-            and math.isfinite(low)
-            and math.isfinite(high)
-            and low < high
-        ):
-            problems.append(
-                f"action bounds must be finite numbers with action_low < action_high, got "
-                f"[{low!r}, {high!r}] (an interrogator's output in [0, 1] is scaled into them)"
-            )
-    low, high = get("observation_low"), get("observation_high")
-    if low is not _MISSING and high is not _MISSING:
-        if not (_is_number(low) and _is_number(high) and low < high):
-            problems.append(
-                f"observation bounds must satisfy observation_low < observation_high, got [{low!r}, {high!r}]"
-            )
-    for names, size in (("observation_names", "observation_size"), ("action_names", "action_size")):
-        value, n = getattr(system, names, ()), getattr(system, size, None)
-        if value and isinstance(n, int) and len(value) != n:
-            problems.append(f"{names} has {len(value)} names but {size} is {n}")
-    for attribute, least in (
-        ("default_steps", 1),
-        ("default_generations", 1),
-        ("default_chunk_size", 2),
-    ):
-        value = get(attribute)
-        if value is not _MISSING and (
-            isinstance(value, bool) or not isinstance(value, int) or value < least
-        ):
-            problems.append(f"{attribute} must be a whole number >= {least}, got {value!r}")
-    return problems
-
-
-_MISSING = object()
-
-
-def _parameter_problems(parameters: Any) -> list[str]:
-    if not isinstance(parameters, list | tuple) or not parameters:
-        return [f"parameters must be a non-empty tuple of turing.Parameter, got {parameters!r}"]
-    problems = []
-    seen: set[str] = set()
-    for p in parameters:
-        if not isinstance(p, Parameter):
-            problems.append(f"parameters must be turing.Parameter objects, got {p!r}")
-            continue
-        if not isinstance(p.name, str) or not PARAMETER_NAME_PATTERN.match(p.name):
-            problems.append(f"parameter name {p.name!r} must be an identifier (letters, digits, _)")
-        elif p.name in seen:
-            problems.append(f"parameter name {p.name!r} is used twice")
-        seen.add(p.name)
-        bounds = (p.low, p.high, p.genuine)
-        if not all(_is_number(v) and math.isfinite(v) for v in bounds) or not p.low < p.high:
-            problems.append(
-                f"parameter {p.name}: bounds must be finite with low < high, got [{p.low!r}, {p.high!r}]"
-            )
-        elif not p.low <= p.genuine <= p.high:
-            problems.append(
-                f"parameter {p.name}: genuine value {p.genuine:g} is outside its bounds "
-                f"[{p.low:g}, {p.high:g}]"
-            )
-    return problems
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _check_class(factory: type[System], name: str) -> None:

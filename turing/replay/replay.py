@@ -45,8 +45,6 @@ from turing.runs.rundir import RunDir, atomic_write_npz
 
 Tensor = torch.Tensor
 
-GUI_KEYS_HELP = "space: pause/resume   n: one step   q: quit"
-
 
 @dataclass
 class ReplayResult:

@@ -15,6 +15,8 @@ from turing.replay.figure import Episode, draw_figure
 
 Tensor = torch.Tensor
 
+GUI_KEYS_HELP = "space: pause/resume   n: one step   q: quit"
+
 
 @dataclass(frozen=True)
 class SceneOptions:

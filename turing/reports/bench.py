@@ -25,10 +25,10 @@ import numpy as np
 import torch
 
 from turing.agents import InterrogatorPopulation
+from turing.contracts.seeding import numpy_generator
 from turing.engine import BACKENDS, default_threads, resolve_backend, stream_key
 from turing.engine.evaluator import Evaluator, Request, interrogator_shape
 from turing.integrations.registry import get_registration, make_system
-from turing.contracts.seeding import numpy_generator
 
 
 def benchmark(

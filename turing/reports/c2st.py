@@ -36,9 +36,9 @@ import numpy as np
 import torch
 from torch.nn import functional
 
-from turing.errors import UserError
 from turing.contracts.seeding import torch_generator
 from turing.contracts.system import System, Truth
+from turing.errors import UserError
 
 Tensor = torch.Tensor
 
@@ -132,9 +132,9 @@ def c2st(
         UserError: for fewer than 10 trials or an estimate that is not a model of
             ``system``.
     """
+    from turing.engine import Engine, Noise, stream_key
     from turing.methods.networks import ConvolutionalClassifier, initialise
     from turing.methods.rollout import fixed_rollout, unit_actions
-    from turing.engine import Engine, Noise, stream_key
 
     start = time.perf_counter()
     if trials < 10:

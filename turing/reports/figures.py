@@ -16,14 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from turing.runs.result import ESTIMATE_LABELS, Result
-from turing.reports.summary import (
+from turing.reports.quantities import (
     CONVERGENCE_PREFIXES,
     CONVERGENCE_SUFFIXES,
     ESTIMATES,
-    Summary,
     quantity_label,
 )
+from turing.runs.result import ESTIMATE_LABELS, Result
 
 
 def _pyplot():
@@ -58,7 +57,7 @@ def _log_scale_reads_better(values: Iterable[float]) -> bool:
     return array.size > 1 and bool(np.all(array > 0)) and array.max() / array.min() > 30
 
 
-def plot_boxes(summary: Summary, folder: Path) -> list[Path]:
+def plot_boxes(summary, folder: Path) -> list[Path]:
     """Box plots of each quantity over seeds, one box per method and one panel per parameter
     (plus the system's metrics and C2ST), one figure per estimate: ``plots/box_<estimate>.png``.
 
@@ -132,7 +131,7 @@ def plot_boxes(summary: Summary, folder: Path) -> list[Path]:
     return paths
 
 
-def plot_convergence(summary: Summary, results: Sequence[Result], folder: Path) -> list[Path]:
+def plot_convergence(summary, results: Sequence[Result], folder: Path) -> list[Path]:
     """Per-generation errors (and system metrics), median over seeds with the interquartile
     range as a band, one line per method and one panel per parameter:
     ``plots/convergence_<estimate>.png`` for the best model and the top-10 median."""

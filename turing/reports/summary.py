@@ -24,125 +24,21 @@ summarising needs neither the process that ran them nor the system's code.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from turing.runs.result import ESTIMATE_LABELS, Result
-from turing.runs.rundir import atomic_write_bytes
-
-ESTIMATES = tuple(ESTIMATE_LABELS)
-REFERENCE_METHOD = "interrogate"
-RUN_LEVEL = ("wall_seconds", "simulated_trials", "simulated_steps")
-SUMMARY_COLUMNS = (
-    "method",
-    "estimate",
-    "quantity",
-    "n",
-    "median",
-    "q25",
-    "q75",
-    "iqr",
-    "p_vs_interrogate",
+from turing.reports.quantities import (
+    ESTIMATES,
+    REFERENCE_METHOD,
+    CellValues,
+    cell_values,
+    quantity_label,
 )
-
-# metrics.csv columns holding per-generation errors, by estimate (the runner writes the best
-# model's and the top-10 median's; the last-50 median exists only at the end of a run).
-CONVERGENCE_PREFIXES = {"best": "error_best_", "top10_median": "error_top10_"}
-CONVERGENCE_SUFFIXES = {"best": "_best", "top10_median": "_top10"}
-
-
-@dataclass
-class CellValues:
-    """The summarised numbers of one finished run.
-
-    Attributes:
-        method: the run's mode.
-        seed: its root seed.
-        path: its run folder.
-        values: ``(estimate, quantity) -> value``; estimate ``""`` for run-level numbers.
-    """
-
-    method: str
-    seed: int
-    path: Path
-    values: dict[tuple[str, str], float]
-
-
-def cell_values(result: Result) -> CellValues:
-    """Extracts every summarised number from one finished run."""
-    data = result.data
-    values: dict[tuple[str, str], float] = {}
-    for estimate in ESTIMATES:
-        for name, error in data["abs_error"].get(estimate, {}).items():
-            values[(estimate, f"abs_error_{name}")] = _number(error)
-    for key, entry in data.items():
-        # System metrics are stored as {estimate: value}, exactly like the estimates.
-        if key in ("estimates", "abs_error", "c2st") or not isinstance(entry, dict):
-            continue
-        if set(entry) == set(ESTIMATES) and all(_is_number(entry[k]) for k in ESTIMATES):
-            for estimate in ESTIMATES:
-                values[(estimate, key)] = _number(entry[estimate])
-    for estimate, value in c2st_values(data.get("c2st")).items():
-        values[(estimate, "c2st")] = value
-    simulated = data.get("simulated", {})
-    values[("", "wall_seconds")] = _number(data.get("wall_seconds"))
-    values[("", "simulated_trials")] = _number(simulated.get("trials"))
-    values[("", "simulated_steps")] = _number(simulated.get("steps"))
-    return CellValues(
-        method=result.mode, seed=int(result.seed), path=Path(result.path), values=values
-    )
-
-
-def c2st_values(entry: Any) -> dict[str, float]:
-    """The C2ST accuracies in a ``result.json`` ``c2st`` entry, by estimate.
-
-    A plain number is the best estimate's; a mapping may be keyed by estimate, or be one
-    test's record with an ``accuracy`` field (which then refers to the best estimate).
-    """
-    if entry is None:
-        return {}
-    if _is_number(entry):
-        return {"best": float(entry)}
-    if isinstance(entry, Mapping):
-        if "accuracy" in entry and _is_number(entry["accuracy"]):
-            return {str(entry.get("estimate", "best")): float(entry["accuracy"])}
-        found = {}
-        for estimate in ESTIMATES:
-            value = entry.get(estimate)
-            if isinstance(value, Mapping):
-                value = value.get("accuracy")
-            if _is_number(value):
-                found[estimate] = float(value)
-        return found
-    return {}
-
-
-def quartiles(values: Sequence[float]) -> tuple[float, float, float]:
-    """``(median, 25th percentile, 75th percentile)`` of the finite ``values`` (NaN if none)."""
-    array = np.asarray([v for v in values if _is_number(v) and math.isfinite(v)], dtype=np.float64)
-    if array.size == 0:
-        return math.nan, math.nan, math.nan
-    q25, median, q75 = np.percentile(array, [25, 50, 75])
-    return float(median), float(q25), float(q75)
-
-
-def mann_whitney(x: Sequence[float], y: Sequence[float]) -> float:
-    """Two-sided Mann-Whitney U p-value of samples ``x`` and ``y`` (NaN if either is empty)."""
-    from scipy.stats import mannwhitneyu
-
-    x = [v for v in x if math.isfinite(v)]
-    y = [v for v in y if math.isfinite(v)]
-    if not x or not y:
-        return math.nan
-    return float(mannwhitneyu(x, y, alternative="two-sided").pvalue)
+from turing.reports.statistics import mann_whitney, quartiles
+from turing.runs.result import ESTIMATE_LABELS, Result
 
 
 @dataclass
@@ -453,100 +349,6 @@ def summarise_results(
     )
 
 
-def write_summary(
-    summary: Summary, folder: str | Path, results: Sequence[Result], plots: bool = True
-) -> Summary:
-    """Writes ``cells.csv``, ``summary.csv``, the figures and ``summary.md`` into ``folder``.
-
-    Args:
-        summary: what :func:`summarise_results` returned for ``results``.
-        folder: the comparison folder.
-        results: the finished runs (their ``metrics.csv`` feeds the convergence plots).
-        plots: draw the figures.
-
-    Returns:
-        ``summary`` with ``path`` and ``files`` set.
-    """
-    folder = Path(folder)
-    summary.path = folder
-    files = [folder / "cells.csv", folder / "summary.csv"]
-    atomic_write_bytes(files[0], _cells_csv(summary).encode())
-    atomic_write_bytes(files[1], _csv_text(SUMMARY_COLUMNS, summary.rows).encode())
-    if plots and summary.cells:
-        from turing.reports.figures import plot_boxes, plot_convergence
-
-        files += plot_boxes(summary, folder / "plots")
-        files += plot_convergence(
-            summary, [r for r in results if r.mode in summary.methods], folder / "plots"
-        )
-    summary.files = files
-    markdown = folder / "summary.md"
-    summary.files.append(markdown)
-    atomic_write_bytes(markdown, summary.markdown().encode())
-    return summary
-
-
-def read_summary_csv(path: str | Path) -> list[dict[str, Any]]:
-    """``summary.csv`` as dicts with numbers parsed (empty cells become NaN)."""
-    with Path(path).open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    for row in rows:
-        for key in ("n", "median", "q25", "q75", "iqr", "p_vs_interrogate"):
-            row[key] = float(row[key]) if row[key] != "" else math.nan
-        row["n"] = int(row["n"]) if math.isfinite(row["n"]) else 0
-    return rows
-
-
-# ---------------------------------------------------------------------- formatting
-def _cells_csv(summary: Summary) -> str:
-    keys: list[tuple[str, str]] = []
-    for cell in summary.cells:
-        keys += [k for k in cell.values if k not in keys]
-    header = ["method", "seed", "path", *[f"{e}:{q}" if e else q for e, q in keys]]
-    rows = []
-    for cell in summary.cells:
-        row = {"method": cell.method, "seed": cell.seed, "path": _relative(cell.path, summary.path)}
-        row.update({(f"{e}:{q}" if e else q): cell.values.get((e, q), math.nan) for e, q in keys})
-        rows.append(row)
-    return _csv_text(header, rows)
-
-
-def _relative(path: Path, folder: Path | None) -> str:
-    # Relative paths keep cells.csv valid when the comparison folder is moved or sent.
-    if folder is None:
-        return Path(path).as_posix()
-    try:
-        return Path(os.path.relpath(path, folder)).as_posix()
-    except ValueError:  # another drive (Windows)
-        return Path(path).as_posix()
-
-
-def quantity_label(quantity: str) -> str:
-    """A readable name of a ``summary.csv`` quantity (``abs_error_a`` -> ``|error| of a``)."""
-    if quantity.startswith("abs_error_"):
-        return f"|error| of {quantity.removeprefix('abs_error_')}"
-    return {"c2st": "C2ST accuracy"}.get(quantity, quantity.replace("_", " "))
-
-
-def _csv_text(header: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([_csv_value(row.get(k)) for k in header])
-    return buffer.getvalue()
-
-
-def _csv_value(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < 2**53:
-            return str(int(value))  # counts (trials, steps) read as whole numbers
-        return repr(value)  # round-trips exactly: the tests recompute and compare
-    return str(value)
-
-
 def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -574,9 +376,3 @@ def _fmt_count(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:,.0f}"
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _number(value: Any) -> float:
-    return float(value) if _is_number(value) else math.nan

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from turing.contracts.config import LAST_WINDOW, TOP_K, RunConfig
-from turing.engine import ENGINE_VERSION, default_threads, resolve_backend
+from turing.engine import default_threads
 from turing.errors import UserError
 from turing.methods.method import GenerationReport, get_method
 from turing.integrations.registry import make_system
@@ -42,85 +42,14 @@ ESTIMATES = ("best", "top10_median", "last50_median")
 EPISODE_TRIALS = 4
 
 
-def resolve_config(config: RunConfig, system: System) -> RunConfig:
-    """Fills the system's defaults into ``config`` (generations, steps, chunk size), and
-    turns a ``budget`` of simulated trial-steps into generations of the method.
-
-    Raises:
-        UserError: if both ``generations`` and a ``budget`` that implies other generations
-            are given.
-    """
-    config = dataclasses.replace(
-        config,
-        steps=config.steps or system.default_steps,
-        chunk_size=config.chunk_size or system.default_chunk_size,
-    )
-    generations = config.generations
-    if config.budget is not None:
-        per_generation = (
-            get_method(config.mode).trials_per_generation(config, system) * config.steps
-        )
-        from_budget = max(1, config.budget // per_generation)
-        if generations is not None and generations != from_budget:
-            raise UserError(
-                f"give --generations or --budget, not both (--budget {config.budget} means "
-                f"{from_budget} generations of {per_generation:,} trial-steps for {config.mode})"
-            )
-        generations = from_budget
-    default = get_method(config.mode).default_generations or system.default_generations
-    generations = generations or default
-    return dataclasses.replace(
-        config,
-        generations=generations,
-        backend=resolve_backend(system, config.steps, config.device, config.backend),
-        engine=ENGINE_VERSION,
-        # The genuine system as make_truth recreates it: a layout file given on the command
-        # line is stored in config.json by value, so the run folder stands alone.
-        true_params=system.make_truth(config.true_params).spec,
-    )
-
-
-def writer_lock(run_dir: RunDir) -> FolderLock:
-    """The run folder's lock, acquired: one process writes a run at a time. Two writers
-    (a `turing compare` restarted while an orphaned worker still ran the same cell) would
-    interleave rows of metrics.csv and checkpoints.
-
-    Raises:
-        UserError: if another process is writing the run.
-    """
-    return FolderLock(
-        run_dir.path,
-        f"{run_dir.path} is being written by another process (a run has one writer); wait "
-        f"for it to finish, or stop it and continue with `turing run --resume {run_dir.path}`",
-    ).acquire()
-
-
-def versions() -> dict[str, str]:
-    found = {"python": platform.python_version(), "platform": platform.platform()}
-    for package in ("turing-learning", "torch", "numpy", "deap", "gymnasium", "pybullet"):
-        try:
-            found[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            found[package] = "not installed"
-    return found
-
-
-def _check_device(device: str) -> None:
-    try:
-        parsed = torch.device(device)
-    except RuntimeError:
-        raise UserError(
-            f"--device {device!r} is not a torch device; use cpu, cuda or cuda:N"
-        ) from None
-    if parsed.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(
-            f"--device {device}: CUDA is not available on this machine; use --device cpu"
-        )
-    if parsed.type == "mps" and not torch.backends.mps.is_available():
-        raise UserError(
-            f"--device {device}: MPS is not available on this machine; use --device cpu"
-        )
-
+from turing.runs.setup import (
+    check_device,
+    normalised,
+    resolve_config,
+    set_threads,
+    versions,
+    writer_lock,
+)
 
 class Runner:
     """One run of one method on one system, attached to its run folder.
@@ -146,11 +75,11 @@ class Runner:
 
     # ------------------------------------------------------------------ building
     @classmethod
-    def prepare(cls, config: RunConfig) -> tuple[RunConfig, System]:
+    def resolve(cls, config: RunConfig) -> tuple[RunConfig, System]:
         """Validates ``config`` fully (system, options, genuine values, method) and fills in
         defaults, without touching the disk."""
         config.validate()
-        _check_device(config.device)
+        check_device(config.device)
         system = make_system(config.system, **config.system_options)
         config = resolve_config(dataclasses.replace(config, system=system.name), system)
         system.make_truth(config.true_params)
@@ -173,8 +102,8 @@ class Runner:
             UserError: for any bad input, before anything is written; or if ``out`` holds a
                 different run.
         """
-        config, system = cls.prepare(config)
-        _set_threads(config)
+        config, system = cls.resolve(config)
+        set_threads(config)
         if out is None:
             out = new_run_path(runs_root, [system.name, config.mode, f"s{config.seed}"])
         run_dir = RunDir(out)
@@ -184,8 +113,8 @@ class Runner:
             # Refuses a folder of another engine; fields added to RunConfig since the folder
             # was written take their defaults.
             stored = RunConfig.from_run_folder(run_dir.read_config(), str(run_dir.config_path))
-            stored = _normalised(stored.to_json())
-            if stored != _normalised(config.to_json()):
+            stored = normalised(stored.to_json())
+            if stored != normalised(config.to_json()):
                 raise UserError(
                     f"--out {run_dir.path} already holds a different run; choose a new --out "
                     f"folder, or continue that run with `turing run --resume {run_dir.path}`"
@@ -216,8 +145,8 @@ class Runner:
             raise UserError(
                 f"{run_dir.config_path} is not a valid run configuration ({exc})"
             ) from None
-        config, system = cls.prepare(config)
-        _set_threads(config)
+        config, system = cls.resolve(config)
+        set_threads(config)
         lock = None if run_dir.is_finished() else writer_lock(run_dir)
         runner = cls(config, run_dir, system, progress)
         runner.lock = lock
@@ -482,14 +411,3 @@ class Runner:
         return loaded
 
 
-def _set_threads(config: RunConfig) -> None:
-    """Torch runs on ``--threads`` threads, or one: its OpenMP threads meet at a barrier in
-    every operation, and on a busy machine a descheduled one stalls the others (a generation
-    45x slower than on one thread was measured). The native kernels take their threads from
-    ``--threads`` too, or use every core (they have no barriers)."""
-    torch.set_num_threads(int(config.threads or 1))
-
-
-def _normalised(data: dict[str, Any]) -> dict[str, Any]:
-    """``data`` as it reads back from JSON (tuples become lists), for comparisons."""
-    return json.loads(json.dumps(data))
