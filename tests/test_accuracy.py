@@ -1,12 +1,12 @@
 """Statistical accuracy of Turing Learning on case study 1 (reduced budget, several seeds).
 
 Budget: 5 seeds x 150 generations at the paper's population sizes. Measured with trial
-engine 2 over 10 seeds (seeds 0-9): median top-10-median errors a 0.003, b 0.006, delta
-0.020 (delta is the slow parameter: some seeds' top models still disagree about the
-startle threshold at 150 generations), worst seed 0.09 on delta. A method that does not
-learn (passive observation at the same budget) has median errors of 0.04 on a and 0.3 on
-p. The bounds below sit between the two: a broken coevolution fails them, a correct one
-passes them on all but rare seed draws.
+engine 2 over seeds 0-9: median top-10-median errors a 0.0049, b 0.0099, delta 0.020, p
+0.035; the worst seed 0.067 on delta (delta is the slow parameter: some seeds' top models
+still disagree about the startle threshold at 150 generations); seeds 0-4 alone: delta
+0.041. Passive observation, which does not learn the agent's switching, had median errors
+of 0.041 on a and 0.29 on p after 300 generations (5 seeds). The bounds below sit between
+the two: a broken coevolution fails them, a correct one passes them on all but rare draws.
 """
 
 from __future__ import annotations
