@@ -42,6 +42,7 @@ from typing import Any
 
 import torch
 
+from turing.contracts.presentation import Presentation
 from turing.contracts.system import Parameter, System, Truth
 from turing.engine.random import Noise
 from turing.envs.epuck import constants as C
@@ -126,7 +127,7 @@ def response(distance: Tensor, k: Tensor | float, b: Tensor | float) -> Tensor:
 
 
 # ----------------------------------------------------------------------------- system
-class RangeSensorId(System):
+class RangeSensorId(System, Presentation):
     """An e-puck with one forward time-of-flight range sensor of unknown gain and offset.
 
     Args:

@@ -20,6 +20,7 @@ system into a Turing test for interrogators trained by reinforcement learning.
 
 from turing.comparisons.comparison import Comparison, compare_methods, summarise_comparison
 from turing.contracts.config import RunConfig
+from turing.contracts.presentation import Presentation
 from turing.contracts.system import Parameter, System, Truth
 from turing.engine import Engine, Noise, simulate
 from turing.engine.evaluator import Evaluator, Judgements
@@ -63,6 +64,7 @@ __all__ = [
     "Method",
     "Noise",
     "Parameter",
+    "Presentation",
     "Result",
     "RunConfig",
     "Summary",

@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 
 from turing.agents import held_levels, held_levels_at
+from turing.contracts.presentation import Presentation
 from turing.contracts.system import Parameter, System
 from turing.engine.native import NativeKernel
 from turing.engine.random import Noise, box_muller
@@ -30,7 +31,7 @@ from turing.integrations.registry import register_system
 Tensor = torch.Tensor
 
 
-class AgentInference(System):
+class AgentInference(System, Presentation):
     """The agent of case study 1.
 
     Args:

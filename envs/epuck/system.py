@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from turing.contracts.presentation import Presentation
 from turing.contracts.system import Parameter, System, Truth
 from turing.engine.native import NativeKernel
 from turing.engine.random import Noise
@@ -57,7 +58,7 @@ def _wrap(angle: float) -> float:
     return (angle + math.pi) % (2 * math.pi) - math.pi
 
 
-class SensorSelfId(System):
+class SensorSelfId(System, Presentation):
     """The e-puck of case study 2.
 
     Args:

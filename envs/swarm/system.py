@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from turing.contracts.presentation import Presentation
 from turing.contracts.system import Parameter, System, Truth
 from turing.engine import Noise
 from turing.engine.native import NativeKernel
@@ -39,7 +40,7 @@ GENUINE = (-0.7, -1.0, 1.0, -1.0)
 """Gauci et al.'s aggregation controller (IJRR 2014), the one Li et al. infer."""
 
 
-class SwarmAggregation(System):
+class SwarmAggregation(System, Presentation):
     """A swarm of e-pucks running a reactive controller on one binary sensor.
 
     Args:

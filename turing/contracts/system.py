@@ -123,9 +123,11 @@ class Truth:
 
 
 class System(ABC):
-    """Base class of every system. Subclass it, set the class attributes, implement
-    :meth:`reset`, :meth:`step` and :meth:`passive_action`, and register it with
-    :func:`turing.register_system` (``docs/adding-a-system.md`` walks through one).
+    """Base class of every system: the simulator contract. Subclass it, set the class
+    attributes, implement :meth:`reset`, :meth:`step` and :meth:`passive_action`, and
+    register it with :func:`turing.register_system` (``docs/adding-a-system.md`` walks
+    through one). How a system's results are summarised and shown (metrics, figures, a
+    replay scene) is not part of it: see :class:`turing.Presentation`.
 
     Conventions: the trial axis is last; every random number is drawn from the
     ``noise`` argument (:class:`turing.Noise`, per-trial counter-based streams), in a fixed
@@ -307,31 +309,7 @@ class System(ABC):
         value = min(max(0.0, self.action_low), self.action_high)
         return torch.full((self.action_size, n), value, device=device)
 
-    # ----------------------------------------------------------------- reporting
-    def metrics(self, estimate: Mapping[str, float], truth: Truth) -> dict[str, float]:
-        """System-specific summary numbers of one estimate (e.g. a mean angle error)."""
-        return {}
-
-    def plot(self, result: Any, folder: Any) -> list[Any]:
-        """Draws system-specific figures of a finished run into ``folder``; returns paths."""
-        return []
-
-    def replay_scene(self, options: Any) -> Any | None:
-        """The scene that shows ``turing replay`` of this system, or ``None`` (the default).
-
-        A scene (a :class:`turing.replay.ReplayScene`) simulates a genuine and a model
-        trial side by side in a world it can draw: a PyBullet window, frames for videos.
-        Without one, a replay runs the trials on :meth:`reset` and :meth:`step` and draws
-        them as a chart (observations, actions and the interrogator's judgement over time).
-        Import the scene's dependencies inside this method: replays are rare, imports of
-        the system are not.
-
-        Args:
-            options: a :class:`turing.replay.SceneOptions` (window or headless, frame size,
-                the trials' labels).
-        """
-        return None
-
+    # ----------------------------------------------------------------- errors
     def errors(self, estimate: Sequence[float] | np.ndarray, truth: Truth) -> dict[str, float]:
         """Absolute error of each parameter of ``estimate`` against ``truth``."""
         return {

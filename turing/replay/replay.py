@@ -34,6 +34,7 @@ import torch
 
 from turing.agents import ModelPopulation
 from turing.contracts.config import RunConfig
+from turing.contracts.presentation import presentation
 from turing.engine import JUDGE, PASSIVE, Engine, Judge, Noise, stream_key
 from turing.engine.evaluator import COEVOLUTION_MODES, interrogator_shape
 from turing.errors import UserError
@@ -138,7 +139,7 @@ class Replay:
         Raises:
             UserError: a GUI asked of a system whose replay has no window.
         """
-        scene = self.system.replay_scene(options)
+        scene = presentation(self.system).replay_scene(options)
         if scene is None:
             scene = ChartScene(self.system, options)
         if options.gui and not scene.supports_gui:

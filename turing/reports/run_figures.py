@@ -18,6 +18,7 @@ matplotlib.use("Agg")  # files only; never needs a display
 import matplotlib.pyplot as plt
 
 from turing.contracts.system import System
+from turing.contracts.presentation import presentation
 
 
 def plot_run(result, system: System) -> list[Path]:
@@ -31,7 +32,7 @@ def plot_run(result, system: System) -> list[Path]:
         fitness = plot_fitness(history, result, folder / "fitness.png")
         if fitness:
             paths.append(fitness)
-    paths += [Path(p) for p in system.plot(result, folder)]
+    paths += [Path(p) for p in presentation(system).plot(result, folder)]
     return paths
 
 

@@ -28,6 +28,15 @@ import numpy as np
 import torch
 
 from turing.contracts.config import LAST_WINDOW, TOP_K, RunConfig
+from turing.contracts.presentation import presentation
+from turing.runs.setup import (
+    check_device,
+    normalised,
+    resolve_config,
+    set_threads,
+    versions,
+    writer_lock,
+)
 from turing.engine import default_threads
 from turing.errors import UserError
 from turing.methods.method import GenerationReport, get_method
@@ -42,14 +51,6 @@ ESTIMATES = ("best", "top10_median", "last50_median")
 EPISODE_TRIALS = 4
 
 
-from turing.runs.setup import (
-    check_device,
-    normalised,
-    resolve_config,
-    set_threads,
-    versions,
-    writer_lock,
-)
 
 class Runner:
     """One run of one method on one system, attached to its run folder.
@@ -278,10 +279,10 @@ class Runner:
             row[f"error_best_{name}"] = errors_best[name]
         for name in self.system.parameter_names:
             row[f"error_top10_{name}"] = errors_top[name]
-        for key, value in self.system.metrics(best, self.truth).items():
+        for key, value in presentation(self.system).metrics(best, self.truth).items():
             if isinstance(value, int | float):
                 row[f"{key}_best"] = float(value)
-        for key, value in self.system.metrics(top, self.truth).items():
+        for key, value in presentation(self.system).metrics(top, self.truth).items():
             if isinstance(value, int | float):
                 row[f"{key}_top10"] = float(value)
         row.update(report.metrics)
@@ -317,7 +318,7 @@ class Runner:
         errors = self.system.errors(list(best.values()), self.truth)
         metrics = {
             k: v
-            for k, v in self.system.metrics(best, self.truth).items()
+            for k, v in presentation(self.system).metrics(best, self.truth).items()
             if isinstance(v, float | int)
         }
         if metrics:
@@ -360,7 +361,7 @@ class Runner:
                 k: self.system.errors(list(v.values()), self.truth) for k, v in estimates.items()
             },
         }
-        per_estimate = {k: self.system.metrics(v, self.truth) for k, v in estimates.items()}
+        per_estimate = {k: presentation(self.system).metrics(v, self.truth) for k, v in estimates.items()}
         for key in per_estimate["best"]:
             result[key] = {k: per_estimate[k][key] for k in ESTIMATES}
         result["final"] = dict(self.last_report.metrics)
