@@ -1,108 +1,79 @@
 """Case study 1 of Gross, Gu, Li, Gauci (NIPS 2017): infer an agent's behaviour while
 controlling its environment (``agent-inference``, spec: ``docs/specs/case-study-1-agent.md``).
 
-The paper's claim: models inferred by interrogators that *choose* the light the agent
-sees (``interrogate``, Turing Learning) are more accurate than models inferred by
-discriminators that only watch it under its natural light (``passive``, the GAN-like
-setting). This script reproduces that comparison and extends it with the baselines a
-reviewer asks for next, all on the same system, seeds and budget:
+Turing Learning (``interrogate``: models coevolve with interrogators that set the light and
+judge) against the GAN-like baseline (``passive``: discriminators watch the agent under its
+natural light), on the same seeds and budget, plus ``passive-io`` (the discriminator also
+sees the light) and ``metric`` (the same ES minimising a squared error). ``--all-methods``
+adds the gradient-trained ``gan``, ``gan-interrogate`` and ``sbi`` (an order of magnitude
+dearer per generation).
 
-* ``passive-io``: the discriminator also sees the light (knowing the input vs choosing it);
-* ``metric``: the same evolution strategy minimising a hand-made error metric (the mean
-  squared error of the speeds under the natural light), biased because the agent's
-  switching is random;
-* with ``--all-methods``: ``gan`` / ``gan-interrogate`` (adversarial variational
-  optimisation with a gradient-trained recurrent discriminator, passive or choosing the
-  light itself) and ``sbi`` (neural posterior estimation, with the ``sbi`` extra). At equal
-  simulation budget they cost about 15x the time per generation of the evolutionary methods.
+Budgets:
 
-Every (method, seed) run is an ordinary run folder of ``turing.Comparison``; the script
-only chooses the grid and writes the report. Running the same command again continues an
-interrupted report: finished runs are kept, unfinished ones resume from their checkpoints
-(the report folder is named after the budget, not the time, for that reason).
+* default: 5 seeds x 150 generations at the paper's sizes (100 x 100); about 15 minutes
+  with 2 workers on 2 cores;
+* ``--paper``: the paper's budget, 10 seeds x 1000 generations (40 runs; about 70 minutes
+  with one worker on a loaded 2-core machine). Its report is committed under
+  ``docs/results/case-study-1/`` (``--publish``).
 
-Budgets (generations of 100 models x 100 interrogators, 20,000 trials of 100 steps each):
+Every (method, seed) run is an ordinary run folder of a ``turing.Comparison``: the same
+command again continues an interrupted report. Usage (``pip install -e ".[experiments]"``)::
 
-* default: 5 seeds x 150 generations of interrogate, passive, passive-io and metric, 20
-  runs: 12.0 min measured with 2 workers on a 2-core machine that other jobs kept busy
-  (load average 5-8), so under half an hour on a laptop.
-* ``--paper``: 5 seeds x 1000 generations (the paper's budget): about 7x the default.
-* ``--all-methods``: adds gan, gan-interrogate (about 15x interrogate's time per
-  generation at the same simulation budget) and sbi.
-* ``--no-extended``: only the paper's two methods.
-
-Usage (``pip install -e ".[experiments]"`` for the command line)::
-
-    python experiments/case_study_1.py                  # laptop budget, all cores
-    python experiments/case_study_1.py --paper --workers 16
+    python experiments/case_study_1.py
+    python experiments/case_study_1.py --paper --workers 1 --publish
     python experiments/case_study_1.py --paper --executor ray --address auto
 
-Writes ``reports/case-study-1/<budget>/``: ``report.md`` (both tables, p-values, figures),
-``paper/`` (the paper's two methods alone: summary.md, summary.csv, plots/), the full
-comparison's ``summary.md``, ``summary.csv``, ``cells.csv``, ``plots/`` and every run under
-``runs/<method>/seed-<k>/``.
+Writes ``reports/case-study-1/<budget>/``: ``report.md`` (tables with Holm-corrected
+p-values and effect sizes, targets, figures), ``paper/`` (interrogate vs passive alone),
+``summary.md``, ``summary.csv``, ``cells.csv``, ``plots/`` and ``runs/<method>/seed-<k>/``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
-import platform
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import torch
-
 import turing
 from turing.cli.common import assignments
-from turing.reports.summary import summarise_results
-from turing.reports.summary_files import write_summary
-from turing.runs.result import Result
+from turing.reports import experiment as E
 
 SYSTEM = "agent-inference"
 PAPER_METHODS = ("interrogate", "passive")
 EXTENDED_METHODS = ("passive-io", "metric")
-# An order of magnitude dearer per generation than the evolutionary methods (measured:
-# gan ~6.5 s, gan-interrogate ~5.5 s, sbi minutes, interrogate ~0.4 s, on one loaded core).
 COSTLY_METHODS = ("gan", "gan-interrogate", "sbi")
-PAPER_GENERATIONS = 1000
-# docs/specs/case-study-1-agent.md: the prototype's absolute errors of the best model, median
-# over 5 seeds x 300 generations, for orientation (not targets).
-PROTOTYPE = {
-    "interrogate": (0.003, 0.015, 0.008, 0.089),
-    "passive": (0.049, 0.037, 0.132, 0.596),
-    "metric": (0.083, 0.092, 0.015, 0.196),
-}
+PARAMETERS = ("a", "b", "delta", "p")
+# The issue's targets at the paper's budget (top-10 median estimate, median over 10 seeds).
+TARGETS = {"a": 0.02, "b": 0.02, "delta": 0.02, "p": 0.08}
 
 
 @dataclass
 class Args:
-    """Case study 1: Turing Learning against the passive baseline and the extended baselines,
-    on a light-responsive agent."""
+    """Case study 1: Turing Learning against the passive baseline and the extended
+    baselines, on a light-responsive agent."""
 
     seeds: int = 5
-    """seeds per method (seeds first-seed .. first-seed + seeds - 1)"""
+    """seeds per method (first-seed .. first-seed + seeds - 1)"""
     first_seed: int = 0
     """the first seed"""
     generations: int = 150
-    """generations per run (iterations of equal simulation cost for the gradient methods)"""
+    """generations per run"""
     paper: bool = False
-    """the paper's budget: 1000 generations (overrides --generations)"""
+    """the paper's budget: 10 seeds x 1000 generations (overrides --seeds and --generations)"""
     extended: bool = True
-    """add the cheap baselines beyond the paper (passive-io, metric)"""
+    """add passive-io and metric to the paper's two methods"""
     all_methods: bool = False
-    """also gan, gan-interrogate and sbi (when installed): about 15x the time per generation"""
+    """also gan, gan-interrogate and sbi (when installed)"""
     methods: tuple[str, ...] = ()
-    """run exactly these methods instead (e.g. --methods interrogate metric)"""
+    """run exactly these methods instead"""
     models: int = 100
     """model population size"""
     interrogators: int = 100
     """interrogator population size"""
     steps: int | None = None
-    """steps per trial (default: the system's, 100)"""
+    """observations per trial (default: the system's, 100)"""
     true_params: str = ""
     """genuine values that differ from the spec's, e.g. a=0.6,p=0.35"""
     c2st_trials: int = 1000
@@ -117,60 +88,32 @@ class Args:
     """torch device of every run"""
     out: str = ""
     """report folder (default: reports/case-study-1/<budget>)"""
+    publish: bool = False
+    """copy the report and its figures to docs/results/case-study-1/"""
     quiet: bool = False
     """no progress display"""
 
 
-def choose_methods(args: Args) -> list[str]:
-    """The paper's methods, plus the extended ones this installation supports."""
-    if args.methods:
-        return list(args.methods)
-    wanted = list(PAPER_METHODS)
-    if args.extended or args.all_methods:
-        wanted += EXTENDED_METHODS
-    if args.all_methods:
-        wanted += COSTLY_METHODS
-    system = turing.make_system(SYSTEM)
-    methods = []
-    for method in wanted:
-        try:  # sbi needs an optional extra: leave it out, and say so, when missing
-            turing.get_method(method).check_supported(system, method)
-        except (turing.UserError, turing.SystemContractError) as exc:
-            print(f"leaving out {method}: {exc}", file=sys.stderr)
-            continue
-        methods.append(method)
-    return methods
-
-
-def report_folder(args: Args, generations: int, methods: list[str]) -> Path:
-    if args.out:
-        return Path(args.out)
-    scope = "paper-methods" if methods == list(PAPER_METHODS) else f"{len(methods)}-methods"
-    return Path("reports") / "case-study-1" / f"s{args.seeds}-g{generations}-{scope}"
-
-
 def run(args: Args | None = None, **changes) -> Path:
-    """Runs (or continues) the comparison and writes the report; returns its folder.
-
-    Args:
-        args: the configuration (default: the defaults).
-        **changes: fields of :class:`Args` to change, e.g. ``run(seeds=1, generations=2)``.
-
-    Returns:
-        the report folder.
-    """
+    """Runs (or continues) the comparison and writes the report; returns its folder."""
     args = dataclasses.replace(args or Args(), **changes)
-    generations = PAPER_GENERATIONS if args.paper else args.generations
-    methods = choose_methods(args)
-    folder = report_folder(args, generations, methods)
-    start = time.perf_counter()
+    seeds, generations = (10, 1000) if args.paper else (args.seeds, args.generations)
+    wanted = list(args.methods) or [
+        *PAPER_METHODS,
+        *(EXTENDED_METHODS if args.extended or args.all_methods else ()),
+        *(COSTLY_METHODS if args.all_methods else ()),
+    ]
+    methods = E.choose_methods(SYSTEM, wanted)
+    folder = Path(
+        args.out or f"reports/case-study-1/{'paper' if args.paper else f's{seeds}-g{generations}'}"
+    )
 
-    # Every random number of every run derives from that run's seed (turing.contracts.seeding): the
-    # comparison is reproducible from this file, its arguments and the library version.
-    comparison = turing.Comparison.create(
+    # Every random number of every run derives from that run's seed: the comparison is
+    # reproducible from this file, its arguments and the library version.
+    finished = E.run_comparison(
         SYSTEM,
         methods=methods,
-        seeds=list(range(args.first_seed, args.first_seed + args.seeds)),
+        seeds=range(args.first_seed, args.first_seed + seeds),
         out=folder,
         generations=generations,
         models=args.models,
@@ -179,105 +122,91 @@ def run(args: Args | None = None, **changes) -> Path:
         true_params=assignments(args.true_params, "--true-params"),
         c2st_trials=args.c2st_trials,
         device=args.device,
-    )
-    summary = comparison.run(
         executor=args.executor,
-        workers=args.workers or None,
+        workers=args.workers,
         address=args.address,
         progress=not args.quiet,
     )
-    seconds = time.perf_counter() - start
-
-    # The paper's comparison on its own: same runs, two methods, own tests and figures.
-    results = [Result.load(c.path) for c in comparison.cells() if c.status == "finished"]
-    paper_methods = [m for m in PAPER_METHODS if m in methods]
-    paper = summarise_results(
-        results,
-        methods=paper_methods,
-        planned={m: len(comparison.seeds) for m in paper_methods},
-        title=f"{comparison.title()} (the paper's comparison)",
+    paper = E.sub_summary(
+        finished, PAPER_METHODS, "paper", f"{finished.comparison.title()} (the paper's comparison)"
     )
-    write_summary(paper, folder / "paper", results)
-    write_report(folder, args, comparison, summary, paper, seconds)
-    print(summary.table())
+    write_report(folder, finished, paper, args, generations)
+    if args.publish:
+        E.publish(folder, Path("docs/results/case-study-1"))
+    print(finished.summary.table("top10_median"))
     print(f"\nreport: {folder / 'report.md'}")
     return folder
 
 
-def write_report(folder: Path, args: Args, comparison, summary, paper, seconds: float) -> None:
-    """``report.md``: what ran, the paper's table, the extended table, figures."""
-    errors = [f"abs_error_{p}" for p in summary.parameters]
+def write_report(folder: Path, finished: E.Finished, paper, args: Args, generations: int) -> None:
+    """``report.md``: what ran, the targets, the paper's comparison, the extended one."""
+    summary = finished.summary
+    errors = [f"abs_error_{p}" for p in PARAMETERS]
+    estimate = "top10_median"
+    interrogate = {
+        p: E.median_value(summary, "interrogate", f"abs_error_{p}", estimate) for p in PARAMETERS
+    }
+    significant = [
+        p for p in PARAMETERS if E.holm_p(summary, "passive", f"abs_error_{p}", estimate) < 0.01
+    ]
+    targets = [
+        (f"`interrogate` top-10-median error of {p}", f"{interrogate[p]:.4f}", f"<= {TARGETS[p]}",
+         interrogate[p] <= TARGETS[p])
+        for p in PARAMETERS
+    ]  # fmt: skip
+    targets.append(
+        ("parameters where `interrogate` beats `passive` (Holm p < 0.01)",
+         ", ".join(significant) or "none", ">= 2", len(significant) >= 2)
+    )  # fmt: skip
+    settings = (
+        f"{len(finished.comparison.seeds)} seeds x {generations} generations of {args.models} "
+        f"models x {args.interrogators} interrogators."
+    )
     lines = [
-        f"# Case study 1: {comparison.title()}",
+        f"# Case study 1: {finished.comparison.title()}",
         "",
-        f"Generated by `experiments/case_study_1.py` in {seconds / 60:.1f} min on "
-        f"{platform.node()} ({os.cpu_count()} CPU cores, {args.executor} executor, "
-        f"torch {torch.__version__}, turing-learning {turing.__version__}). "
-        f"{args.models} models x {args.interrogators} interrogators; genuine values "
-        f"{summary_true_params(comparison)}.",
+        *E.header("experiments/case_study_1.py", finished, settings),
         "",
-        "Absolute error of each parameter, median [25th, 75th percentile] over seeds; p: "
-        "two-sided Mann-Whitney U test of `interrogate` against the method.",
+        E.statistics_note(),
+        "",
+        "## Targets (top-10 median estimate)",
+        "",
+        E.targets_table(targets),
         "",
         "## The paper's comparison: interrogation vs passive observation",
         "",
-        "Best model of the last generation:",
+    ]
+    for est, label in (("top10_median", "Per-parameter median of the top 10 models of the last generation"),
+                       ("best", "Best model of the last generation (what the paper reported)"),
+                       ("last50_median", "Median of the best model over the last 50 generations")):  # fmt: skip
+        lines += [f"{label}:", "", E.test_table(paper, errors, est), ""]
+    lines += [
+        "![paper: box plots](paper/plots/box_top10_median.png)",
         "",
-        paper.headline(errors),
-        "",
-        "Per-parameter median of the best model over the last 50 generations (steadier):",
-        "",
-        paper.headline(errors, "last50_median"),
-        "",
-        "![paper](paper/plots/box_best.png)",
+        "![paper: convergence](paper/plots/convergence_top10_median.png)",
         "",
         "## Extended comparison",
         "",
-        summary.headline(errors),
+        E.test_table(summary, [*errors, "c2st"], estimate),
         "",
-        "Last-50 median:",
+        "Best estimate:",
         "",
-        summary.headline(errors, "last50_median"),
+        E.test_table(summary, [*errors, "c2st"], "best"),
         "",
-        "Cost per run (wall time in seconds on one core, simulated trial-steps):",
+        "Cost per run (wall time in seconds, simulated trial-steps):",
         "",
         summary.headline(["wall_seconds", "simulated_steps"], estimate=""),
         "",
-        "![box plots](plots/box_best.png)",
+        "![box plots](plots/box_top10_median.png)",
         "",
-        "![convergence](plots/convergence_best.png)",
-    ]
-    if summary.recorded("c2st"):
-        lines += [
-            "",
-            "C2ST of the best model (held-out accuracy of a classifier telling it from the "
-            "genuine agent under random light; 0.5: indistinguishable):",
-            "",
-            summary.headline(["c2st"]),
-        ]
-    lines += [
+        "![convergence](plots/convergence_top10_median.png)",
         "",
-        "## For orientation: the spec's prototype (5 seeds x 300 generations, best model)",
-        "",
-        "| method | a | b | delta | p |",
-        "|---|---|---|---|---|",
-        *[
-            f"| `{m}` | " + " | ".join(f"{v:g}" for v in values) + " |"
-            for m, values in PROTOTYPE.items()
-        ],
-        "",
-        "Every table's numbers are in `summary.csv` (all methods) and `paper/summary.csv`; "
-        "every run's in `cells.csv` and `runs/`.",
+        "Every number is in `summary.csv` (all methods) and `paper/summary.csv`; every run's in "
+        "`cells.csv`.",
     ]
     if summary.failures:
         lines += ["", "Failed runs: " + "; ".join(f"{k}: {v}" for k, v in summary.failures.items())]
     (folder / "report.md").write_text("\n".join(lines) + "\n")
-
-
-def summary_true_params(comparison) -> str:
-    overrides = comparison.definition["run"]["true_params"]
-    values = {p.name: p.genuine for p in turing.make_system(SYSTEM).parameters} | overrides
-    return ", ".join(f"{k} = {v:g}" for k, v in values.items())
 
 
 if __name__ == "__main__":
@@ -288,4 +217,4 @@ if __name__ == "__main__":
     try:
         run(tyro.cli(Args))
     except turing.UserError as exc:
-        sys.exit(f"case_study_1: error: {exc}")
+        sys.exit(f"case_study_1.py: {exc}")

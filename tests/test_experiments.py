@@ -38,7 +38,7 @@ def _run(script: str, *args: str) -> subprocess.CompletedProcess:
         pytest.param(
             "case_study_2.py",
             ["interrogate", "passive"],
-            "mean angle error deg",
+            "angle error (deg)",
             marks=pytest.mark.slow,
         ),
     ],

@@ -131,10 +131,22 @@ def plot_boxes(summary, folder: Path) -> list[Path]:
     return paths
 
 
+def _running_median(stack: np.ndarray, window: int) -> np.ndarray:
+    """The running median over the last ``window`` generations of each row (the first
+    generations over as many as there are)."""
+    if window <= 1:
+        return stack
+    padded = np.concatenate([np.repeat(stack[:, :1], window - 1, axis=1), stack], axis=1)
+    views = np.lib.stride_tricks.sliding_window_view(padded, window, axis=1)
+    return np.nanmedian(views, axis=-1)
+
+
 def plot_convergence(summary, results: Sequence[Result], folder: Path) -> list[Path]:
     """Per-generation errors (and system metrics), median over seeds with the interquartile
     range as a band, one line per method and one panel per parameter:
-    ``plots/convergence_<estimate>.png`` for the best model and the top-10 median."""
+    ``plots/convergence_<estimate>.png`` for the best model and the top-10 median. Each
+    seed's curve is first smoothed by a running median over 1% of the generations (10 of
+    1000), so that the band shows the spread between seeds rather than generation noise."""
     plt = _pyplot()
     folder.mkdir(parents=True, exist_ok=True)
     histories = {m: [r.history for r in results if r.mode == m] for m in summary.methods}
@@ -157,7 +169,10 @@ def plot_convergence(summary, results: Sequence[Result], folder: Path) -> list[P
                     continue
                 length = min(len(s) for s in series)  # equal for finished runs of one grid
                 stack = np.stack([np.asarray(s[:length], dtype=np.float64) for s in series])
-                q25, median, q75 = np.nanpercentile(stack, [25, 50, 75], axis=0)
+                window = max(1, length // 100)
+                q25, median, q75 = np.nanpercentile(
+                    _running_median(stack, window), [25, 50, 75], axis=0
+                )
                 generation = np.arange(length)
                 ax.plot(generation, median, color=f"C{k % 10}", lw=1.3, label=method)
                 ax.fill_between(generation, q25, q75, color=f"C{k % 10}", alpha=0.2, lw=0)

@@ -37,7 +37,7 @@ from turing.reports.quantities import (
     cell_values,
     quantity_label,
 )
-from turing.reports.statistics import mann_whitney, quartiles
+from turing.reports.statistics import holm, mann_whitney, quartiles, rank_biserial
 from turing.runs.result import ESTIMATE_LABELS, Result
 
 
@@ -91,7 +91,7 @@ class Summary:
         rows = [header]
         for method in self.methods:
             row = [method, f"{self.finished(method)}/{self.planned.get(method, 0)}"]
-            rows.append(row + [self._cell_text(method, estimate, q) for q in quantities])
+            rows.append(row + [self.cell_text(method, estimate, q) for q in quantities])
             if method != REFERENCE_METHOD and self._reference_present() and self.finished(method):
                 pvalues = [self._stat(method, estimate, q, "p_vs_interrogate") for q in quantities]
                 rows.append(["  p", "", *[_fmt_p(v) for v in pvalues]])
@@ -118,7 +118,8 @@ class Summary:
         out = [f"# {self.title or 'Comparison on ' + self.system}", ""]
         out.append(
             "Median [25th, 75th percentile] over seeds. p: two-sided Mann-Whitney U test of "
-            f"`{REFERENCE_METHOD}` against each method on the same quantity."
+            f"`{REFERENCE_METHOD}` against each method on the same quantity; Holm: corrected "
+            "across a method's parameters; r: rank-biserial effect size."
         )
         out.append("")
         for estimate in ESTIMATES:
@@ -133,23 +134,23 @@ class Summary:
                     [
                         f"`{m}`",
                         f"{self.finished(m)}/{self.planned.get(m, 0)}",
-                        *[self._cell_text(m, estimate, q) for q in quantities],
+                        *[self.cell_text(m, estimate, q) for q in quantities],
                     ]
                     for m in self.methods
                 ],
             )
             if self._reference_present():
-                out += ["", f"p-values, `{REFERENCE_METHOD}` vs each method:", ""]
+                out += [
+                    "",
+                    f"`{REFERENCE_METHOD}` vs each method: p-value (Holm-corrected across the "
+                    "parameters; effect size r: +1 when every seed of "
+                    f"`{REFERENCE_METHOD}` has the smaller error, 0 for no tendency):",
+                    "",
+                ]
                 out += _md_table(
                     ["method", *labels],
                     [
-                        [
-                            f"`{m}`",
-                            *[
-                                _fmt_p(self._stat(m, estimate, q, "p_vs_interrogate"))
-                                for q in quantities
-                            ],
-                        ]
+                        [f"`{m}`", *[self.test_text(m, estimate, q) for q in quantities]]
                         for m in self.methods
                         if m != REFERENCE_METHOD
                     ],
@@ -170,11 +171,11 @@ class Summary:
             row = [f"`{m}`", f"{self.finished(m)}/{self.planned.get(m, 0)}"]
             if has_c2st:
                 row += [
-                    self._cell_text(m, "best", "c2st"),
+                    self.cell_text(m, "best", "c2st"),
                     _fmt_p(self._stat(m, "best", "c2st", "p_vs_interrogate")),
                 ]
             row += [
-                self._cell_text(m, "", "wall_seconds"),
+                self.cell_text(m, "", "wall_seconds"),
                 _fmt_count(self._stat(m, "", "simulated_trials", "median")),
                 _fmt_count(self._stat(m, "", "simulated_steps", "median")),
             ]
@@ -226,7 +227,7 @@ class Summary:
         for method in self.methods:
             row = [f"`{method}`", f"{self.finished(method)}/{self.planned.get(method, 0)}"]
             for quantity in present:
-                row.append(self._cell_text(method, estimate, quantity))
+                row.append(self.cell_text(method, estimate, quantity))
                 if with_p:
                     row.append(_fmt_p(self._stat(method, estimate, quantity, "p_vs_interrogate")))
             body.append(row)
@@ -258,7 +259,7 @@ class Summary:
         n = self._stat(method, estimate, quantity, "n")
         return not math.isnan(n) and n > 0
 
-    def _cell_text(self, method: str, estimate: str, quantity: str) -> str:
+    def cell_text(self, method: str, estimate: str, quantity: str) -> str:
         median = self._stat(method, estimate, quantity, "median")
         if math.isnan(median):
             return "-"
@@ -272,6 +273,14 @@ class Summary:
                 count if q25 == q75 == median else f"{count} [{_fmt_count(q25)}, {_fmt_count(q75)}]"
             )
         return f"{_fmt(median)} [{_fmt(q25)}, {_fmt(q75)}]"
+
+    def test_text(self, method: str, estimate: str, quantity: str) -> str:
+        p = self._stat(method, estimate, quantity, "p_vs_interrogate")
+        holm = self._stat(method, estimate, quantity, "p_holm")
+        effect = self._stat(method, estimate, quantity, "effect_size")
+        if math.isnan(holm):
+            return _fmt_p(p) if math.isnan(effect) else f"{_fmt_p(p)} (r {effect:+.2f})"
+        return f"{_fmt_p(p)} (Holm {_fmt_p(holm)}; r {effect:+.2f})"
 
     def _reference_present(self) -> bool:
         return REFERENCE_METHOD in self.methods and self.finished(REFERENCE_METHOD) > 0
@@ -322,9 +331,11 @@ def summarise_results(
             if not sample:
                 continue
             median, q25, q75 = quartiles(sample)
-            p_value = math.nan
+            p_value = effect = math.nan
             if method != REFERENCE_METHOD and REFERENCE_METHOD in methods:
-                p_value = mann_whitney(samples[(REFERENCE_METHOD, (estimate, quantity))], sample)
+                reference = samples[(REFERENCE_METHOD, (estimate, quantity))]
+                p_value = mann_whitney(reference, sample)
+                effect = rank_biserial(reference, sample)
             rows.append(
                 {
                     "method": method,
@@ -336,8 +347,11 @@ def summarise_results(
                     "q75": q75,
                     "iqr": q75 - q25,
                     "p_vs_interrogate": p_value,
+                    "p_holm": math.nan,
+                    "effect_size": effect,
                 }
             )
+    _correct(rows)
     return Summary(
         system=system,
         methods=methods,
@@ -347,6 +361,20 @@ def summarise_results(
         rows=rows,
         title=title,
     )
+
+
+def _correct(rows: list[dict[str, Any]]) -> None:
+    """Holm-corrects the p-values of each method and estimate across its parameters (the
+    family of a "better on which parameters?" question); other quantities keep NaN."""
+    families: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        if row["quantity"].startswith("abs_error_"):
+            families.setdefault((row["method"], row["estimate"]), []).append(row)
+    for family in families.values():
+        for row, adjusted in zip(
+            family, holm([r["p_vs_interrogate"] for r in family]), strict=True
+        ):
+            row["p_holm"] = adjusted
 
 
 def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -374,5 +402,3 @@ def _fmt_p(value: float) -> str:
 
 def _fmt_count(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:,.0f}"
-
-
