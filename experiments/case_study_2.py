@@ -35,13 +35,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
-import turing
-from turing.cli.common import assignments
 from turing.reports import experiment as E
 
 SYSTEM = "sensor-self-id"
@@ -55,90 +51,20 @@ TARGET_ANGLE_DEG, TARGET_RADIUS_CM = 5.0, 0.3
 
 
 @dataclass
-class Args:
+class Args(E.CaseStudyOptions):
     """Case study 2: an e-puck infers its own infrared sensor layout; Turing Learning
     against the passive baseline and the metric baseline."""
-
-    seeds: int = 5
-    """seeds per method (first-seed .. first-seed + seeds - 1)"""
-    first_seed: int = 0
-    """the first seed"""
-    generations: int = 150
-    """generations per run"""
-    paper: bool = False
-    """the paper's budget: 10 seeds x 1000 generations (overrides --seeds and --generations)"""
-    extended: bool = True
-    """add the metric baseline to the paper's two methods"""
-    all_methods: bool = False
-    """also passive-io, gan, gan-interrogate and sbi (when installed)"""
-    methods: tuple[str, ...] = ()
-    """run exactly these methods instead"""
-    models: int = 100
-    """model population size"""
-    interrogators: int = 100
-    """interrogator population size"""
-    steps: int | None = None
-    """observations per trial (default: the system's, 100)"""
-    true_params: str = ""
-    """genuine sensors that differ from the real e-puck's, e.g. theta_0=-0.5,r_0=3.0"""
-    c2st_trials: int = 1000
-    """trials per class of the C2ST judge of each run; 0 skips it"""
-    workers: int = 0
-    """runs at once (0: one per CPU core)"""
-    executor: Literal["local", "ray"] = "local"
-    """worker processes on this machine, or Ray tasks"""
-    address: str | None = None
-    """Ray cluster address (default: a local Ray)"""
-    device: str = "cpu"
-    """torch device of every run (on CUDA, the runs of each method are batched)"""
-    out: str = ""
-    """report folder (default: reports/case-study-2/<budget>)"""
-    publish: bool = False
-    """copy the report and its figures to docs/results/case-study-2/"""
-    quiet: bool = False
-    """no progress display"""
 
 
 def run(args: Args | None = None, **changes) -> Path:
     """Runs (or continues) the comparison and writes the report; returns its folder."""
     args = dataclasses.replace(args or Args(), **changes)
-    seeds, generations = (10, 1000) if args.paper else (args.seeds, args.generations)
-    wanted = list(args.methods) or [
-        *PAPER_METHODS,
-        *(EXTENDED_METHODS if args.extended or args.all_methods else ()),
-        *(OPTIONAL_METHODS if args.all_methods else ()),
-    ]
-    methods = E.choose_methods(SYSTEM, wanted)
-    budget = "paper" if args.paper else f"s{seeds}-g{generations}"
-    folder = Path(args.out or f"reports/case-study-2/{budget}")
-
-    # Every random number of every run derives from that run's seed: the comparison is
-    # reproducible from this file, its arguments and the library version.
-    finished = E.run_comparison(
-        SYSTEM,
-        methods=methods,
-        seeds=range(args.first_seed, args.first_seed + seeds),
-        out=folder,
-        generations=generations,
-        models=args.models,
-        interrogators=args.interrogators,
-        steps=args.steps,
-        true_params=assignments(args.true_params, "--true-params"),
-        c2st_trials=args.c2st_trials,
-        device=args.device,
-        executor=args.executor,
-        workers=args.workers,
-        address=args.address,
-        progress=not args.quiet,
-    )
-    title = f"{finished.comparison.title()} (the paper's comparison)"
-    paper = E.sub_summary(finished, PAPER_METHODS, "paper", title)
-    write_report(folder, finished, paper, args, generations)
-    if args.publish:
-        E.publish(folder, Path("docs/results/case-study-2"))
-    print(finished.summary.table("top10_median"))
-    print(f"\nreport: {folder / 'report.md'}")
-    return folder
+    study = E.run_case_study(
+        SYSTEM, args, paper=PAPER_METHODS, extended=EXTENDED_METHODS, more=OPTIONAL_METHODS,
+        root="reports/case-study-2",
+    )  # fmt: skip
+    write_report(study.folder, study.finished, study.paper, args, study.generations)
+    return E.conclude(study.finished, "case-study-2" if args.publish else None)
 
 
 def write_report(folder: Path, finished: E.Finished, paper, args: Args, generations: int) -> None:
@@ -202,9 +128,7 @@ def write_report(folder: Path, finished: E.Finished, paper, args: Args, generati
         "Every run draws its inferred layout over the genuine one in "
         "`runs/<method>/seed-<k>/plots/layout.png`; every number is in `summary.csv`.",
     ]
-    if summary.failures:
-        lines += ["", "Failed runs: " + "; ".join(f"{k}: {v}" for k, v in summary.failures.items())]
-    (folder / "report.md").write_text("\n".join(lines) + "\n")
+    E.write_markdown(folder, lines, summary)
 
 
 def per_sensor_table(summary) -> str:
@@ -244,11 +168,4 @@ def _p(summary, method: str, quantity: str, estimate: str) -> float:
 
 
 if __name__ == "__main__":
-    try:
-        import tyro
-    except ImportError:
-        sys.exit('this script\'s command line needs tyro: pip install -e ".[experiments]"')
-    try:
-        run(tyro.cli(Args))
-    except turing.UserError as exc:
-        sys.exit(f"case_study_2.py: {exc}")
+    E.main(run, Args, "case_study_2.py")

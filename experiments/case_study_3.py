@@ -52,19 +52,14 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import os
-import platform
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
-import torch
 
 import turing
 from turing.envs.swarm.aggregation import plot_aggregation, simulate_aggregation
+from turing.reports import experiment as E
 from turing.reports.statistics import mann_whitney
 from turing.runs.result import Result
 
@@ -78,24 +73,18 @@ AGGREGATION_TOLERANCE = 0.10
 
 
 @dataclass
-class Args:
+class Args(E.GridOptions):
     """Case study 3: Turing Learning (passive, as in the paper, and interrogating) against a
     metric on a robot swarm running Gauci et al.'s aggregation controller."""
 
     seeds: int = 10
-    """seeds per method (seeds first-seed .. first-seed + seeds - 1)"""
-    first_seed: int = 0
-    """the first seed"""
+    """seeds per method (first-seed .. first-seed + seeds - 1)"""
     generations: int = 100
     """generations per run"""
+    c2st_trials: int = 0
+    """trials per class of the C2ST judge of each run; 0 skips it"""
     methods: tuple[str, ...] = METHODS
     """methods to run (interrogate is the reference of the summary's p-values)"""
-    models: int = 100
-    """model population size (the paper's)"""
-    interrogators: int = 100
-    """interrogator population size (the paper's)"""
-    steps: int | None = None
-    """observations per trial (default: the system's, 100 = 10 s)"""
     n_robots: int = 10
     """robots per swarm"""
     swarms: int = 100
@@ -105,20 +94,6 @@ class Args:
     tiny: bool = False
     """a tiny budget to check the pipeline (2 seeds, 2 generations of 8 x 8, 4 swarms of 60
     steps; overrides the sizes above)"""
-    c2st_trials: int = 0
-    """trials per class of the C2ST judge of each run; 0 skips it"""
-    workers: int = 0
-    """runs at once (0: one per CPU core)"""
-    executor: Literal["local", "ray"] = "local"
-    """worker processes on this machine, or Ray tasks"""
-    address: str | None = None
-    """Ray cluster address (default: a local Ray)"""
-    device: str = "cpu"
-    """torch device of every run"""
-    out: str = ""
-    """report folder (default: reports/case-study-3/<budget>)"""
-    quiet: bool = False
-    """no progress display"""
 
 
 TINY = dict(
@@ -144,31 +119,12 @@ def run(args: Args | None = None, **changes) -> Path:
     if args.tiny:
         args = dataclasses.replace(args, **TINY)
     folder = report_folder(args)
-    start = time.perf_counter()
     system_options = {"n_robots": args.n_robots}
 
     # Every random number of every run derives from that run's seed (turing.contracts.seeding): the
     # comparison is reproducible from this file, its arguments and the library version.
-    comparison = turing.Comparison.create(
-        SYSTEM,
-        methods=list(args.methods),
-        seeds=list(range(args.first_seed, args.first_seed + args.seeds)),
-        out=folder,
-        generations=args.generations,
-        models=args.models,
-        interrogators=args.interrogators,
-        steps=args.steps,
-        system_options=system_options,
-        c2st_trials=args.c2st_trials,
-        device=args.device,
-    )
-    summary = comparison.run(
-        executor=args.executor,
-        workers=args.workers or None,
-        address=args.address,
-        progress=not args.quiet,
-    )
-    results = [Result.load(c.path) for c in comparison.cells() if c.status == "finished"]
+    finished = E.run_grid(SYSTEM, list(args.methods), args, folder, system_options=system_options)
+    results = finished.results
 
     # The swarms of every run's inferred controller, from the genuine swarms' starts.
     system = turing.make_system(SYSTEM, **system_options)
@@ -184,11 +140,8 @@ def run(args: Args | None = None, **changes) -> Path:
         steps=args.aggregation_steps,
         trial_steps=trial_steps,
     )
-    seconds = time.perf_counter() - start
-    write_report(folder, args, comparison, summary, aggregation, figure, seconds)
-    print(summary.table(ESTIMATE))
-    print(f"\nreport: {folder / 'report.md'}")
-    return folder
+    write_report(folder, args, finished, aggregation, figure)
+    return E.conclude(finished, "case-study-3" if args.publish else None, ["aggregation.csv"])
 
 
 def median_controllers(system, results: list[Result], methods) -> dict[str, list[float]]:
@@ -320,21 +273,24 @@ def aggregation_table(rows: list[dict], methods, trial_seconds: float, final_sec
     return lines
 
 
-def write_report(folder, args, comparison, summary, aggregation, figure, seconds) -> None:
+def write_report(folder, args, finished, aggregation, figure) -> None:
     """``report.md``: what ran, the targets, the paper's comparison, the full comparison,
     aggregation, figures."""
+    comparison, summary = finished.comparison, finished.summary
     system = turing.make_system(SYSTEM, n_robots=args.n_robots)
     errors = [f"abs_error_{p}" for p in summary.parameters]
     trial_seconds = (args.steps or system.default_steps) * 0.1
     lines = [
         f"# Case study 3: {comparison.title()}",
         "",
-        f"Generated by `experiments/case_study_3.py` in {seconds / 60:.1f} min on "
-        f"{platform.node()} ({os.cpu_count()} CPU cores, {args.executor} executor, "
-        f"torch {torch.__version__}, turing-learning {turing.__version__}). "
-        f"Swarms of {args.n_robots} robots, {args.models} models x {args.interrogators} "
-        f"interrogators; genuine controller (v_l0, v_r0, v_l1, v_r1) = "
-        f"{tuple(float(v) for v in system.genuine)}.",
+        *E.header(
+            "experiments/case_study_3.py",
+            finished,
+            f"Swarms of {args.n_robots} robots, {len(comparison.seeds)} seeds x "
+            f"{args.generations} generations of {args.models} models x {args.interrogators} "
+            f"interrogators; genuine controller (v_l0, v_r0, v_l1, v_r1) = "
+            f"{tuple(float(v) for v in system.genuine)}.",
+        ),
         "",
         "Estimates are the top-10 median (per-parameter median of the 10 best models of the "
         "last generation); numbers are medians over seeds.",
@@ -377,17 +333,8 @@ def write_report(folder, args, comparison, summary, aggregation, figure, seconds
         "Every number is in `summary.csv`, `cells.csv` and `aggregation.csv`; every run in "
         "`runs/`.",
     ]
-    if summary.failures:
-        lines += ["", "Failed runs: " + "; ".join(f"{k}: {v}" for k, v in summary.failures.items())]
-    (folder / "report.md").write_text("\n".join(lines) + "\n")
+    E.write_markdown(folder, lines, summary)
 
 
 if __name__ == "__main__":
-    try:
-        import tyro
-    except ImportError:
-        sys.exit('this script\'s command line needs tyro: pip install -e ".[experiments]"')
-    try:
-        run(tyro.cli(Args))
-    except turing.UserError as exc:
-        sys.exit(f"case_study_3: error: {exc}")
+    E.main(run, Args, "case_study_3.py")

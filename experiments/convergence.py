@@ -26,7 +26,6 @@ under ``reports/convergence/<system>/<variant>/``: the same command again contin
 from __future__ import annotations
 
 import dataclasses
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -204,11 +203,4 @@ def _name(quantity: str) -> str:
 
 
 if __name__ == "__main__":
-    try:
-        import tyro
-    except ImportError:
-        sys.exit('this script\'s command line needs tyro: pip install -e ".[experiments]"')
-    try:
-        run(tyro.cli(Args))
-    except turing.UserError as exc:
-        sys.exit(f"convergence.py: {exc}")
+    E.main(run, Args, "convergence.py")

@@ -23,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,11 +157,4 @@ def _label(quantity: str) -> str:
 
 
 if __name__ == "__main__":
-    try:
-        import tyro
-    except ImportError:
-        sys.exit('this script\'s command line needs tyro: pip install -e ".[experiments]"')
-    try:
-        run(tyro.cli(Args))
-    except turing.UserError as exc:
-        sys.exit(f"generality.py: {exc}")
+    E.main(run, Args, "generality.py")

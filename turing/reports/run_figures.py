@@ -17,8 +17,8 @@ import matplotlib
 matplotlib.use("Agg")  # files only; never needs a display
 import matplotlib.pyplot as plt
 
-from turing.contracts.system import System
 from turing.contracts.presentation import presentation
+from turing.contracts.system import System
 
 
 def plot_run(result, system: System) -> list[Path]:

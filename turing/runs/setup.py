@@ -1,0 +1,113 @@
+"""What happens before a run's first generation: its configuration resolved (defaults of
+the system and the method, the backend ``auto`` chooses, the engine's version), the device
+checked, torch's threads set, and the run folder's writer lock taken."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import platform
+from importlib import metadata
+from typing import Any
+
+import torch
+
+from turing.contracts.config import RunConfig
+from turing.contracts.system import System
+from turing.engine import ENGINE_VERSION, resolve_backend
+from turing.errors import UserError
+from turing.methods.method import get_method
+from turing.runs.rundir import FolderLock, RunDir
+
+
+def resolve_config(config: RunConfig, system: System) -> RunConfig:
+    """Fills the system's defaults into ``config`` (generations, steps, chunk size), and
+    turns a ``budget`` of simulated trial-steps into generations of the method.
+
+    Raises:
+        UserError: if both ``generations`` and a ``budget`` that implies other generations
+            are given.
+    """
+    config = dataclasses.replace(
+        config,
+        steps=config.steps or system.default_steps,
+        chunk_size=config.chunk_size or system.default_chunk_size,
+    )
+    generations = config.generations
+    if config.budget is not None:
+        per_generation = (
+            get_method(config.mode).trials_per_generation(config, system) * config.steps
+        )
+        from_budget = max(1, config.budget // per_generation)
+        if generations is not None and generations != from_budget:
+            raise UserError(
+                f"give --generations or --budget, not both (--budget {config.budget} means "
+                f"{from_budget} generations of {per_generation:,} trial-steps for {config.mode})"
+            )
+        generations = from_budget
+    default = get_method(config.mode).default_generations or system.default_generations
+    generations = generations or default
+    return dataclasses.replace(
+        config,
+        generations=generations,
+        backend=resolve_backend(system, config.steps, config.device, config.backend),
+        engine=ENGINE_VERSION,
+        # The genuine system as make_truth recreates it: a layout file given on the command
+        # line is stored in config.json by value, so the run folder stands alone.
+        true_params=system.make_truth(config.true_params).spec,
+    )
+
+
+def writer_lock(run_dir: RunDir) -> FolderLock:
+    """The run folder's lock, acquired: one process writes a run at a time. Two writers
+    (a `turing compare` restarted while an orphaned worker still ran the same cell) would
+    interleave rows of metrics.csv and checkpoints.
+
+    Raises:
+        UserError: if another process is writing the run.
+    """
+    return FolderLock(
+        run_dir.path,
+        f"{run_dir.path} is being written by another process (a run has one writer); wait "
+        f"for it to finish, or stop it and continue with `turing run --resume {run_dir.path}`",
+    ).acquire()
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version(), "platform": platform.platform()}
+    for package in ("turing-learning", "torch", "numpy", "deap", "gymnasium", "pybullet"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = "not installed"
+    return found
+
+
+def check_device(device: str) -> None:
+    try:
+        parsed = torch.device(device)
+    except RuntimeError:
+        raise UserError(
+            f"--device {device!r} is not a torch device; use cpu, cuda or cuda:N"
+        ) from None
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(
+            f"--device {device}: CUDA is not available on this machine; use --device cpu"
+        )
+    if parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise UserError(
+            f"--device {device}: MPS is not available on this machine; use --device cpu"
+        )
+
+
+def set_threads(config: RunConfig) -> None:
+    """Torch runs on ``--threads`` threads, or one: its OpenMP threads meet at a barrier in
+    every operation, and on a busy machine a descheduled one stalls the others (a generation
+    45x slower than on one thread was measured). The native kernels take their threads from
+    ``--threads`` too, or use every core (they have no barriers)."""
+    torch.set_num_threads(int(config.threads or 1))
+
+
+def normalised(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` as it reads back from JSON (tuples become lists), for comparisons."""
+    return json.loads(json.dumps(data))
