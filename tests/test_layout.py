@@ -4,8 +4,10 @@ every module importable on its own, small modules that say what they hold."""
 from __future__ import annotations
 
 import ast
+import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -115,6 +117,29 @@ def test_modules_are_small_and_say_what_they_hold():
     assert not silent, silent
     root_files = sorted(p.name for p in PACKAGES["turing"].glob("*.py"))
     assert len(root_files) <= MAX_ROOT_FILES, root_files
+
+
+def test_the_distribution_lists_every_package_and_its_kernels():
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    packages = {n for n, p in MODULES.items() if p.name == "__init__.py"}
+    assert packages == set(config["packages"])
+    for package in packages:
+        if any(MODULES[package].parent.glob("*.c")):
+            assert "*.c" in config["package-data"].get(package, []), package
+
+
+@pytest.mark.skipif(
+    shutil.which("git") is None or not (ROOT / ".git").exists(), reason="not a git checkout"
+)
+def test_no_source_file_is_hidden_by_gitignore():
+    """A pattern meant for the run folders at the top (``runs/``) also matches a subpackage
+    of that name; a clean clone would then lack its modules."""
+    files = [str(p.relative_to(ROOT)) for p in MODULES.values()]
+    files += [str(p.relative_to(ROOT)) for f in PACKAGES.values() for p in f.rglob("*.[ch]")]
+    done = subprocess.run(
+        ["git", "check-ignore", "--no-index", *files], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.stdout == "", done.stdout
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))
