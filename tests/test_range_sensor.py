@@ -209,8 +209,10 @@ def test_metrics_and_response_figure(tmp_path):
 
 @pytest.mark.slow
 def test_turing_learning_identifies_the_sensor():
+    """Over 20 seeds at this budget the top-10 response error had median 0.065 (0.014 to
+    0.31; 2.0 at generation 0); the median of 5 seeds exceeds 0.15 in 3% of 5-seed draws."""
     errors = []
-    for seed in range(3):
+    for seed in range(5):
         result = turing.learn(
             "range-sensor-id",
             generations=40,
@@ -223,7 +225,7 @@ def test_turing_learning_identifies_the_sensor():
             progress=False,
         )
         errors.append(result.data["response_error"]["top10_median"])
-    assert np.median(errors) < 0.1, errors
+    assert np.median(errors) < 0.15, errors
 
 
 @pytest.mark.parametrize("module", ["envs/range_sensor.py", "envs/agent_inference/system.py"])
