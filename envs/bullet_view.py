@@ -109,6 +109,10 @@ class BulletView:
         self._font_cache: dict[int, Any] = {}
         self._batching = False
         self._closed = False
+        self._camera_pending = False
+        # GUI texts at the frames' proportions: sized for a 360-pixel-high window, smaller
+        # in a smaller one, so that labels set apart in a video stay apart in the window.
+        self._gui_text_scale = min(1.0, height / 360)
 
     # ------------------------------------------------------------------ lifecycle
     def _choose_renderer(self, renderer: str) -> int:
@@ -152,15 +156,17 @@ class BulletView:
 
     # ------------------------------------------------------------------ camera
     def set_camera(self, camera: Camera) -> None:
-        """Points the GUI and the frames at ``camera``."""
+        """Points the GUI and the frames at ``camera``. The GUI takes it again after its
+        first drawing (a window that is not up yet may keep its own default view)."""
         self.camera = camera
-        if self.gui:
+        self._camera_pending = self.gui
+        self._apply_camera()
+
+    def _apply_camera(self) -> None:
+        if self.gui and self.is_open():
+            c = self.camera
             self.pb.resetDebugVisualizerCamera(
-                camera.distance,
-                camera.yaw,
-                camera.pitch,
-                list(camera.target),
-                physicsClientId=self.id,
+                c.distance, c.yaw, c.pitch, list(c.target), physicsClientId=self.id
             )
 
     def _matrices(self) -> tuple[list[float], list[float]]:
@@ -261,7 +267,7 @@ class BulletView:
                 text,
                 list(position),
                 list(color),
-                1.2 * size,
+                1.2 * size * self._gui_text_scale,
                 replaceItemUniqueId=self._items.get(key, -1),
                 physicsClientId=self.id,
             )
@@ -292,6 +298,9 @@ class BulletView:
                 self.pb.configureDebugVisualizer(
                     self.pb.COV_ENABLE_RENDERING, 1, physicsClientId=self.id
                 )
+                if self._camera_pending:
+                    self._camera_pending = False
+                    self._apply_camera()
 
     def _remove_prefix(self, prefix: str) -> None:
         for name in [k for k in self._items if k.startswith(prefix)]:

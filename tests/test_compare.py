@@ -363,6 +363,35 @@ def _wait_for_a_cell_past_its_checkpoint(runs: Path, rows: int, timeout: float) 
     raise AssertionError(f"no cell reached {rows} generations within {timeout} s")
 
 
+def _writer(run: Path, among: list[int]) -> int | None:
+    """The process of ``among`` that holds ``run``'s writer lock open (the one running it)."""
+    lock = str((run / ".lock").resolve())
+    for pid in among:
+        try:
+            links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+        except OSError:
+            continue
+        if lock in links:
+            return pid
+    return None
+
+
+def _kill_the_writer_of_a_checkpointed_cell(runs: Path, candidates, rows: int) -> Path:
+    """SIGKILLs the process writing a cell that has passed its first checkpoint (and has
+    not finished), so that the retry must resume from that checkpoint; returns the cell.
+    Killing any worker instead could hit one whose cell has not checkpointed yet, whose
+    retry rightly starts from generation 0."""
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        run = _wait_for_a_cell_past_its_checkpoint(runs, rows=rows, timeout=240)
+        pid = _writer(run, candidates())
+        if pid is not None and not (run / "result.json").exists():
+            os.kill(pid, signal.SIGKILL)
+            return run
+        time.sleep(0.05)
+    raise AssertionError("found no process writing a checkpointed cell")
+
+
 def _assert_every_cell_once(out: Path, cells: int, generations: int) -> None:
     runs = sorted((out / "runs").glob("*/seed-*"))
     assert len(runs) == cells
@@ -425,10 +454,10 @@ def test_local_executor_restarts_a_killed_worker_from_its_checkpoint(tmp_path):
     killed: list[int] = []
 
     def kill_one_worker() -> None:
-        _wait_for_a_cell_past_its_checkpoint(out / "runs", rows=4, timeout=240)
-        workers = [p for p in _children(os.getpid()) if "spawn_main" in _cmdline(p)]
-        os.kill(workers[0], signal.SIGKILL)
-        killed.append(workers[0])
+        def workers() -> list[int]:
+            return [p for p in _children(os.getpid()) if "spawn_main" in _cmdline(p)]
+
+        killed.append(_kill_the_writer_of_a_checkpointed_cell(out / "runs", workers, rows=4))
 
     killer = threading.Thread(target=kill_one_worker, daemon=True)
     killer.start()
@@ -481,10 +510,11 @@ def test_ray_executor_completes_every_cell_once_when_a_worker_is_killed(tmp_path
     ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        _wait_for_a_cell_past_its_checkpoint(out / "runs", rows=4, timeout=240)
-        tasks = [p for p in _descendants(process.pid) if _cmdline(p).startswith("ray::run_cell")]
-        assert tasks, "no Ray task process found"
-        os.kill(tasks[0], signal.SIGKILL)
+
+        def tasks() -> list[int]:
+            return [p for p in _descendants(process.pid) if _cmdline(p).startswith("ray::")]
+
+        _kill_the_writer_of_a_checkpointed_cell(out / "runs", tasks, rows=4)
         _, stderr = process.communicate(timeout=400)
     finally:
         if process.poll() is None:
@@ -501,7 +531,7 @@ def test_ray_executor_completes_every_cell_once_when_a_worker_is_killed(tmp_path
         **{
             k: v
             for k, v in json.loads((cell / "config.json").read_text()).items()
-            if k not in ("system",)
+            if k not in ("system", "engine")  # the engine version is recorded, not chosen
         },
         out=tmp_path / "reference",
         progress=False,

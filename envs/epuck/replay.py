@@ -25,6 +25,12 @@ from turing.envs.epuck.bullet import ARENA_SPACING, TRAIL_COLORS, EpuckWorld
 from turing.replay import ReplayScene, SceneOptions, StepView
 
 M = C.METRES_PER_CM
+LABEL_ABOVE = 9.0
+"""cm above the arenas' far wall: the trials' labels and, between them, the step."""
+JUDGEMENT_BELOW = 6.0
+"""cm below the near wall: each trial's running judgement."""
+KEYS_BELOW = 13.0
+"""cm below the near wall: the window's key help, centred between the arenas."""
 
 
 class EpuckReplayScene(BulletScene, ReplayScene):
@@ -45,12 +51,14 @@ class EpuckReplayScene(BulletScene, ReplayScene):
         genuine = sim.genuine_layout(1, dtype=torch.float64)[:, 0]
         self.robots = [self.world.add_robot(k, genuine) for k in range(2)]
         middle = (ARENA_SPACING + C.ARENA_SIZE) / 2
+        # Both arenas and every text (from the key help below them to the step counter
+        # above) in view, from the first frame on (the GUI applies it once it is up).
         self.view.set_camera(
             Camera(
-                target=(M * middle, M * C.ARENA_SIZE * 0.47, 0.0),
-                distance=1.6,
+                target=(M * middle, M * (C.ARENA_SIZE + LABEL_ABOVE - KEYS_BELOW) / 2, 0.0),
+                distance=1.75,
                 yaw=0.0,
-                pitch=-78.0,
+                pitch=-80.0,
                 fov=30.0,
             )
         )
@@ -86,7 +94,7 @@ class EpuckReplayScene(BulletScene, ReplayScene):
             self.view.text(
                 f"label{k}",
                 view.labels[k],
-                robot.arena.to_world(C.ARENA_SIZE / 2, C.ARENA_SIZE + 5.0),
+                robot.arena.to_world(C.ARENA_SIZE / 2, C.ARENA_SIZE + LABEL_ABOVE),
                 (0.1, 0.1, 0.1),
                 1.0,
             )
@@ -94,17 +102,18 @@ class EpuckReplayScene(BulletScene, ReplayScene):
             verdict = "genuine" if judged else "counterfeit"
             self.view.text(
                 f"judgement{k}",
-                f"judgement {view.judgement[k]:.2f}: {verdict}",
-                [centre[0], centre[1] - M * 5.0, 0.0],
+                f"judged {verdict} ({view.judgement[k]:.2f})",
+                [centre[0], centre[1] - M * JUDGEMENT_BELOW, 0.0],
                 (0.1, 0.5, 0.1) if judged == (k == 0) else (0.8, 0.1, 0.1),
-                0.95,
+                0.9,
             )
         middle = (ARENA_SPACING + C.ARENA_SIZE) / 2
         self.view.text(
             "step",
             f"step {view.t + 1}/{view.steps}",
-            [M * middle, M * (C.ARENA_SIZE + 11.0), 0.0],
+            [M * middle, M * (C.ARENA_SIZE + LABEL_ABOVE), 0.0],
             (0.1, 0.1, 0.1),
-            1.1,
+            1.0,
         )
-        self.show_key_help([0.0, M * (C.ARENA_SIZE + 16.0), 0.0])
+        # Below the arenas, where no other text is (window only: videos have no keys).
+        self.show_key_help([M * middle, -M * KEYS_BELOW, 0.0])

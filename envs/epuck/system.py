@@ -264,6 +264,10 @@ def sensor_errors(
 
 
 # ----------------------------------------------------------------------------- layouts
+MAX_LAYOUT_BYTES = 1 << 20
+"""A layout file is 8 sensors: a megabyte is far more than any needs."""
+
+
 def parse_layout(layout: Any, system: str = SensorSelfId.name) -> list[tuple[float, float, float]]:
     """The 8 sensors ``(x, y, facing)`` (cm, cm, rad in [-pi, pi)) of a user's layout.
 
@@ -283,8 +287,24 @@ def parse_layout(layout: Any, system: str = SensorSelfId.name) -> list[tuple[flo
     source = "layout"
     if isinstance(layout, str | Path):
         source = f"layout file {layout}"
+        path = Path(layout)
+        # Only a regular file of a sensible size: a FIFO would block the read forever and
+        # /dev/zero never end. (A run stores the layout read here by value: it never reads
+        # the file again.)
+        if path.exists() and not path.is_file():
+            raise UserError(
+                f"{system}: {source} is not a regular file; give the path of a JSON file "
+                "listing 8 sensors"
+            )
+        if path.is_file() and path.stat().st_size > MAX_LAYOUT_BYTES:
+            raise UserError(
+                f"{system}: {source} has {path.stat().st_size:,} bytes, far more than 8 sensors "
+                "take; give the path of a JSON file listing 8 sensors"
+            )
         try:
-            layout = json.loads(Path(layout).read_text())
+            layout = json.loads(path.read_text())
+        except UnicodeDecodeError:
+            raise UserError(f"{system}: {source} is not text; give a JSON file") from None
         except OSError as exc:
             raise UserError(
                 f"{system}: cannot read {source} ({exc.strerror}); give the path of a JSON "

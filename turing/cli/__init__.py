@@ -1,21 +1,31 @@
 """The ``turing`` command line.
 
 Each subcommand lives in its own module exposing ``add_parser(subparsers)``; bad input is
-reported as one line on stderr with exit status 2 and no traceback.
+reported as one line on stderr with exit status 2 and no traceback; Ctrl-C and SIGTERM
+save a checkpoint and exit with 130 and 143.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+import threading
 
-from turing.errors import UserError
+from turing.errors import Terminated, UserError
 
 SUBCOMMANDS = ("list", "run", "compare", "plot", "replay", "bench")
 
 
 class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line (problem and fix), exit status 2."""
+    """An ArgumentParser whose errors are one line (problem and fix), exit status 2, and
+    that takes flags only as written in full (``--generation 3`` is an error, not
+    ``--generations``: an abbreviation would silently change meaning when a flag is added)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
@@ -53,20 +63,66 @@ def _version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``turing`` console script."""
+    """Entry point of the ``turing`` console script.
+
+    Exit status: 0 done, 1 a comparison with failed cells, 2 bad input (one line on
+    stderr), 130 interrupted by Ctrl-C, 143 by SIGTERM (both after saving a checkpoint
+    where a run was going), 141 when the reader of the output went away (``| head``).
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = _catch_sigterm()
     try:
         from turing.cli.common import load_system_modules
 
         load_system_modules(args)
-        return int(args.handler(args) or 0)
+        code = int(args.handler(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
     except UserError as exc:
-        print(f"turing {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"turing {args.command}: interrupted", file=sys.stderr)
-        return 130
+        message = " ".join(str(exc).split())
+        print(f"turing {args.command}: error: {message}", file=sys.stderr)
+        return int(getattr(exc, "exit_code", 2))
+    except KeyboardInterrupt as exc:
+        terminated = isinstance(exc, Terminated)
+        print(
+            f"turing {args.command}: interrupted{' (SIGTERM)' if terminated else ''}",
+            file=sys.stderr,
+        )
+        return 143 if terminated else 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return 141
+    finally:
+        _restore_sigterm(previous)
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
+
+
+def _catch_sigterm():
+    """SIGTERM raises :class:`Terminated` (a KeyboardInterrupt) in the main thread, so a
+    run checkpoints and says how to resume, as on Ctrl-C."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _terminate)
+
+
+def _restore_sigterm(previous) -> None:
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _silence_stdout() -> None:
+    # The reader closed the pipe: what is still buffered cannot be written, and Python
+    # would report that at exit; point stdout at /dev/null instead.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

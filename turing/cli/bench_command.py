@@ -75,6 +75,7 @@ def run(args) -> int:
     run = {"models": 100, "interrogators": 100, "device": "cpu", "threads": None}
     run.update(config_values(args, BENCH_FIELDS))
     check_device(run["device"])
+    _check_sizes(args.system, run)
     backends = None
     if args.backends:
         backends = tuple(b.strip() for b in args.backends.split(",") if b.strip())
@@ -130,3 +131,12 @@ def run(args) -> int:
         f"  speed-up: {f['speedup']:,.0f}x; 1000 generations: {f['seconds_per_1000_generations'] / 60:.1f} min"
     )
     return 0
+
+
+def _check_sizes(system: str, run: dict) -> None:
+    """Validates the benchmarked run as a run (system, options, sizes this machine can
+    simulate) before anything is built."""
+    from turing.contracts.config import RunConfig
+    from turing.runs.runner import Runner
+
+    Runner.resolve(RunConfig(system=system, **run))

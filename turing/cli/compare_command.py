@@ -121,7 +121,7 @@ def run(args) -> int:
         comparison = Comparison.create(
             args.system,
             methods=_methods(args.methods, args.system, getattr(args, "system_options", None)),
-            seeds=list(range(args.first_seed, args.first_seed + args.seeds)),
+            seeds=range(args.first_seed, args.first_seed + args.seeds),
             out=args.out,
             **values,
         )
@@ -151,7 +151,13 @@ def _methods(text: str, system: str, system_options: str | None) -> list[str]:
     """The methods named by ``--methods``; ``all`` expands to every method the system
     supports (those it cannot, or whose optional extra is missing, are listed and left out)."""
     if text.strip() != "all":
-        return [m.strip() for m in text.split(",") if m.strip()]
+        names = [m.strip() for m in text.split(",")]
+        if not all(names):
+            raise UserError(
+                f"--methods {text!r} has an empty name; separate methods by single commas, "
+                "e.g. interrogate,passive"
+            )
+        return names
     from turing.integrations.registry import make_system
     from turing.methods.method import get_method, method_names
 

@@ -19,15 +19,18 @@ def run(args) -> int:
     from turing.errors import UserError
     from turing.integrations.registry import make_system
     from turing.reports.run_figures import plot_run
+    from turing.runs.integrity import check_unfinished
     from turing.runs.result import Result
     from turing.runs.rundir import RunDir
 
     run_dir = RunDir(args.run_dir)
-    config = RunConfig.from_run_folder(run_dir.read_config(), str(run_dir.config_path))
+    stored = run_dir.read_config()
+    config = RunConfig.from_run_folder(stored, str(run_dir.config_path))
     system = make_system(config.system, **config.system_options)
     if run_dir.is_finished():
         result = Result.load(run_dir.path)
     else:
+        check_unfinished(run_dir, stored)
         if not run_dir.read_metrics():
             raise UserError(f"{run_dir.path} has no generations yet; nothing to plot")
         truth = system.make_truth(config.true_params)

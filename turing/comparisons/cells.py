@@ -73,13 +73,27 @@ def check_methods(methods: Sequence[str] | str) -> list[str]:
     return list(methods)
 
 
+MAX_SEEDS = 10_000
+"""Seeds of one comparison: each is a run folder per method (the paper used 10)."""
+
+
 def check_seeds(seeds: int | Sequence[int]) -> list[int]:
     if isinstance(seeds, bool):
         raise UserError(f"--seeds must be a positive whole number, got {seeds!r}")
     if isinstance(seeds, int):
         if seeds < 1:
             raise UserError(f"--seeds must be a positive whole number, got {seeds}")
+        if seeds > MAX_SEEDS:
+            raise UserError(
+                f"--seeds {seeds}: a comparison of {seeds:,} run folders per method cannot "
+                f"finish; give at most {MAX_SEEDS:,}"
+            )
         return list(range(seeds))
+    if isinstance(seeds, range | list | tuple) and len(seeds) > MAX_SEEDS:
+        raise UserError(
+            f"{len(seeds):,} seeds: a comparison of that many run folders per method cannot "
+            f"finish; give at most {MAX_SEEDS:,}"
+        )
     values = list(seeds)
     if not values or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in values):
         raise UserError(f"seeds must be non-negative whole numbers, got {values!r}")

@@ -27,7 +27,6 @@ Cells run on one of two executors (see :mod:`turing.comparisons.executors`):
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -52,7 +51,7 @@ from turing.contracts.config import RunConfig
 from turing.errors import UserError
 from turing.reports.summary import Summary, summarise_results
 from turing.reports.summary_files import write_summary
-from turing.runs.rundir import atomic_write_json
+from turing.runs.rundir import atomic_write_json, read_json
 from turing.runs.runner import Runner
 
 
@@ -197,19 +196,30 @@ class Comparison:
                 f"{path} holds no comparison ({DEFINITION} is missing); "
                 "give the --out folder of a `turing compare`"
             )
-        try:
-            definition = json.loads(stored_path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise UserError(
-                f"{stored_path} cannot be read ({exc}); the comparison folder is damaged"
-            ) from None
+        damaged = "the comparison folder is damaged: restore comparison.json"
+        definition = read_json(stored_path, damaged)
+        if not isinstance(definition, dict):
+            raise UserError(f"{stored_path} does not hold a JSON object; {damaged}")
         if definition.get("format") != FORMAT:
             raise UserError(
                 f"{stored_path} was written by another version of turing-learning "
-                f"(format {definition.get('format')}); summarise it with that version"
+                f"(format {definition.get('format')!r}); summarise it with that version"
             )
+        kinds = {"system": str, "methods": list, "seeds": list, "run": dict}
+        for key, kind in kinds.items():
+            if not isinstance(definition.get(key), kind):
+                raise UserError(
+                    f"{stored_path}: {key!r} is missing or not a {kind.__name__}; {damaged}"
+                )
+        try:
+            check_methods(definition["methods"])
+            check_seeds(definition["seeds"])
+        except UserError as exc:
+            raise UserError(f"{stored_path}: {exc}; {damaged}") from None
         # Settings added to RunConfig since the file was written take their defaults.
-        run = RunConfig.from_json(dict(definition["run"], system=definition["system"])).to_json()
+        run = RunConfig.from_json(
+            dict(definition["run"], system=definition["system"]), str(stored_path)
+        ).to_json()
         definition["run"] = {k: v for k, v in run.items() if k not in CELL_FIELDS}
         return cls(path, normalised(definition))
 
@@ -332,6 +342,13 @@ class Comparison:
         from turing.runs.result import Result
 
         results = [Result.load(c.path) for c in self.cells() if c.status == "finished"]
+        for result in results:
+            if result.config.system != self.system:
+                raise UserError(
+                    f"{self.path / 'comparison.json'} names system {self.system!r}, but its cell "
+                    f"{result.path} ran {result.config.system!r}: the definition was edited; "
+                    "restore it, or summarise the runs in a new comparison folder"
+                )
         planned = {m: len(self.seeds) for m in self.methods}
         summary = summarise_results(
             results, methods=self.methods, planned=planned, title=self.title()

@@ -27,7 +27,7 @@ from concurrent.futures.process import BrokenProcessPool
 from turing.comparisons.cells import Cell
 from turing.comparisons.monitor import POLL_SECONDS, Monitor, one_line
 from turing.comparisons.tasks import batches, import_modules, run_task
-from turing.errors import UserError
+from turing.errors import Interrupted, Terminated, UserError
 
 
 def run_inline(
@@ -126,13 +126,18 @@ def run_local(
                         remaining.pop(cell.name)
                         monitor.finished(cell, info)
                 monitor.poll()
-        except KeyboardInterrupt:
-            # The workers got the same Ctrl-C and checkpoint their runs; wait for that.
+        except KeyboardInterrupt as exc:
+            # A Ctrl-C reaches the workers too (one process group); a SIGTERM only this
+            # process: pass it on. Either way they checkpoint their runs; wait for that.
+            if isinstance(exc, Terminated):
+                for child in multiprocessing.active_children():
+                    child.terminate()
             pool.shutdown(wait=True, cancel_futures=True)
             monitor.close()
-            raise UserError(
+            raise Interrupted.of(
+                exc,
                 f"interrupted; finished cells are kept and unfinished ones checkpointed: "
-                f"rerun the same command (or `turing compare --resume {monitor.path}`) to continue"
+                f"rerun the same command (or `turing compare --resume {monitor.path}`) to continue",
             ) from None
         pool.shutdown(wait=True)
         if broken and remaining:

@@ -14,7 +14,7 @@ from typing import Any
 from turing.comparisons.cells import Cell
 from turing.comparisons.monitor import POLL_SECONDS, Monitor, one_line
 from turing.comparisons.tasks import run_cell
-from turing.errors import UserError
+from turing.errors import Interrupted, UserError
 
 CONNECT_TIMEOUT_SECONDS = 20.0
 """How long connecting to a Ray cluster may take (the whole command must fail within 30 s)."""
@@ -169,11 +169,12 @@ def run_ray(
                     continue
                 monitor.finished(cell, info)
             monitor.poll()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         monitor.close()
-        raise UserError(
+        raise Interrupted.of(
+            exc,
             "interrupted; finished cells are kept and unfinished ones resume from their last "
-            f"checkpoint: rerun the same command (or `turing compare --resume {monitor.path}`)"
+            f"checkpoint: rerun the same command (or `turing compare --resume {monitor.path}`)",
         ) from None
     finally:
         if started:

@@ -115,6 +115,20 @@ def exit_with_parent(poll_seconds: float = 1.0) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
+def _checkpoint_on_sigterm() -> None:
+    """SIGTERM raises :class:`~turing.errors.Terminated` in the worker, so its run saves a
+    checkpoint as on Ctrl-C (a terminated `turing compare` passes SIGTERM on)."""
+    import signal
+
+    from turing.errors import Terminated
+
+    def terminate(signum, frame) -> None:
+        raise Terminated()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, terminate)
+
+
 def import_modules(modules: Sequence[str]) -> None:
     """Readies a fresh worker process: it exits with its parent (:func:`exit_with_parent`),
     then imports ``modules`` (plugin systems and methods)."""
@@ -124,6 +138,7 @@ def import_modules(modules: Sequence[str]) -> None:
     # systems and methods.)
 
     exit_with_parent()
+    _checkpoint_on_sigterm()
 
     for module in modules:
         # A spawned worker has already run the parent's __main__ as __mp_main__.

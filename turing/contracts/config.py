@@ -193,10 +193,21 @@ class RunConfig:
             raise UserError(
                 f"--c2st-trials must be 0 (skip the C2ST) or at least 10, got {self.c2st_trials!r}"
             )
-        if not isinstance(self.method_options, dict):
-            raise UserError(
-                f"method_options must be a dict of NAME: VALUE, got {self.method_options!r}"
-            )
+        for name, example in (
+            ("true_params", "{'a': 0.6}"),
+            ("system_options", "{'noise_std': 0.1}"),
+            ("method_options", "{'batch': 500}"),
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+                raise UserError(
+                    f"{name} must be a dict of NAME: VALUE, e.g. {example}, got {value!r}"
+                )
+        for name in ("mode", "device", "init", "backend", "model_fitness", "periodic_genes"):
+            if not isinstance(getattr(self, name), str):
+                raise UserError(
+                    f"--{name.replace('_', '-')} must be a string, got {getattr(self, name)!r}"
+                )
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise UserError(f"--seed must be a non-negative whole number, got {self.seed!r}")
         for name in ("model_sigma_init", "interrogator_sigma_init"):
@@ -225,13 +236,17 @@ class RunConfig:
     @classmethod
     def from_run_folder(cls, data: dict[str, Any], where: str = "config.json") -> RunConfig:
         """The configuration stored in a run folder's ``config.json`` (``where`` names it in
-        messages).
+        messages), its fields checked.
 
         Raises:
             UserError: if an engine with other random streams wrote it (continuing would
-                mix the two), or it is not a configuration of this version.
+                mix the two), it is not a configuration of this version, a field has the
+                wrong type or value, or a genuine value is a string (a run folder stores
+                values, never the path of a file to read them from).
         """
-        engine = data.get("engine") if isinstance(data, dict) else None
+        if not isinstance(data, dict):
+            raise UserError(f"{where} does not hold a JSON object; the run folder is damaged")
+        engine = data.get("engine")
         if engine is None:
             raise UserError(
                 f"{where} was written by turing-learning 0.1.0 (trial engine 1), whose random "
@@ -240,19 +255,75 @@ class RunConfig:
             )
         if engine != ENGINE_VERSION:
             raise UserError(
-                f"{where} was written by trial engine {engine}, this is engine "
+                f"{where} was written by trial engine {engine!r}, this is engine "
                 f"{ENGINE_VERSION}; their random streams differ: start the run again with this "
                 "version"
             )
-        return cls.from_json(data)
+        config = cls.from_json(data, where)
+        for name, value in config.true_params.items():
+            if isinstance(value, str):
+                raise UserError(
+                    f"{where}: genuine value {name}={value!r} is a string; a run folder stores "
+                    "genuine values themselves, never a file to read them from: the folder was "
+                    "edited or damaged (start the run again)"
+                )
+        try:
+            return config.validate()
+        except UserError as exc:
+            raise UserError(f"{where} is not a valid configuration: {exc}") from None
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> RunConfig:
+    def from_json(cls, data: dict[str, Any], where: str = "config.json") -> RunConfig:
+        """A configuration from its JSON form, each field's type checked.
+
+        Raises:
+            UserError: for unknown fields or a field of the wrong type.
+        """
+        if not isinstance(data, dict):
+            raise UserError(f"{where} does not hold a JSON object of run settings")
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - names
         if unknown:
             raise UserError(
-                f"config.json has unknown fields {sorted(unknown)}; it was written by another "
+                f"{where} has unknown fields {sorted(unknown)}; it was written by another "
                 "version of turing-learning"
             )
+        for f in dataclasses.fields(cls):
+            if f.name in data and not _has_kind(data[f.name], f):
+                raise UserError(
+                    f"{where}: {f.name} is {data[f.name]!r}, not {_KIND_TEXT[_kind(f)]}; the "
+                    "file was edited or damaged"
+                )
         return cls(**data)
+
+
+def _kind(f: dataclasses.Field) -> str:
+    if f.name in ("system",):
+        return "str"
+    if f.name == "engine":
+        return "non_negative_int"
+    return f.metadata.get("kind", "str")
+
+
+_KIND_TEXT = {
+    "positive_int": "a whole number",
+    "non_negative_int": "a whole number",
+    "positive_float": "a number",
+    "str": "a string",
+    "pairs": "an object of NAME: VALUE",
+    "values": "an object of NAME: VALUE",
+}
+
+
+def _has_kind(value: Any, f: dataclasses.Field) -> bool:
+    """Whether ``value`` has the JSON type of field ``f`` (``None`` where its default is)."""
+    if value is None:
+        return f.default is None
+    kind = _kind(f)
+    if kind in ("positive_int", "non_negative_int"):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "positive_float":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind in ("pairs", "values"):
+        return isinstance(value, dict) and all(isinstance(k, str) for k in value)
+    return isinstance(value, str)

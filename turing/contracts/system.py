@@ -70,6 +70,8 @@ class Parameter:
         """Returns ``value`` as a float, or raises :class:`UserError` if it is not a number in
         bounds."""
         try:
+            if isinstance(value, bool) or (isinstance(value, str) and not value.isascii()):
+                raise ValueError("not a number written with ASCII digits")
             number = float(value)
         except (TypeError, ValueError):
             raise UserError(
@@ -320,3 +322,14 @@ class System(ABC):
     def options(self) -> dict[str, Any]:
         """Constructor options that recreate this instance (stored in ``config.json``)."""
         return {}
+
+
+def values_text(system: System, vector: Sequence[float]) -> str:
+    """``a=0.8, b=0.2`` for a vector of model parameters; the numbers themselves for a
+    simulation vector of another length (for messages)."""
+    values = [float(v) for v in vector]
+    if len(values) == len(system.parameters):
+        return ", ".join(
+            f"{n}={v:.6g}" for n, v in zip(system.parameter_names, values, strict=True)
+        )
+    return "simulation parameters [" + ", ".join(f"{v:.6g}" for v in values) + "]"

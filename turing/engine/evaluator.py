@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import torch
 
 from turing.agents import ElmanShape
-from turing.contracts.system import System
+from turing.contracts.system import System, values_text
 from turing.engine import JUDGE, PASSIVE, Engine, Judge
 from turing.engine.random import Noise
 from turing.errors import SystemContractError
@@ -209,8 +209,34 @@ class Evaluator:
             sees_input=self.mode == "passive-io",
         )
         inputs = JUDGE if self.mode == "interrogate" else PASSIVE
-        trials = self.engine.run(torch.cat(params, dim=1), noise, judge, inputs)
+        params = torch.cat(params, dim=1)
+        trials = self.engine.run(params, noise, judge, inputs)
+        genuine_failed = trials.failed[0::2]
+        if genuine_failed.any():
+            trial = 2 * int(genuine_failed.nonzero()[0, 0])
+            raise SystemContractError(self._genuine_failure(params, noise, judge, inputs, trial))
         return self._split(trials, sizes)
+
+    def _genuine_failure(self, params, noise, judge, inputs, trial: int) -> str:
+        """The message for genuine trial ``trial`` that produced a non-finite observation:
+        the trial is simulated again alone, recorded, to name the step."""
+        where = ""
+        index = torch.tensor([trial], device=self.device)
+        try:
+            recorded = Engine(self.system, self.steps, self.device, "eager").run(
+                params[:, index], noise.select(index), judge.select(index), inputs, record=True
+            )
+            finite = torch.isfinite(recorded.observations.reshape(self.steps, -1)).all(1)
+            if not finite.all():
+                where = f" at step {int((~finite).nonzero()[0, 0])} of {self.steps}"
+        except Exception:  # the step stays unnamed; the error below is what matters
+            pass
+        values = values_text(self.system, params[:, trial].tolist())
+        return (
+            f"{self.system.name}: the genuine system produced a non-finite observation"
+            f"{where} (parameters {values}); check its simulator (step/reset must return "
+            "finite values)"
+        )
 
     def _split(self, trials, sizes) -> list[Judgements]:
         results, begin = [], 0
@@ -218,11 +244,6 @@ class Evaluator:
         for p, m in sizes:
             end = begin + 2 * p * m
             failed = trials.failed[begin:end].view(p, m, 2)
-            if failed[..., 0].any():
-                raise SystemContractError(
-                    f"{self.system.name}: the genuine system produced a non-finite "
-                    "observation; check its simulator (step/reset must return finite values)"
-                )
             verdict = judged[begin:end].view(p, m, 2)
             output = torch.where(trials.failed[begin:end], 0.0, trials.judgement[begin:end]).view(
                 p, m, 2

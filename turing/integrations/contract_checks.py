@@ -125,3 +125,43 @@ def _parameter_problems(parameters: Any) -> list[str]:
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def checked_step(system: System, result: Any, what: str, n: int) -> tuple[Any, Any]:
+    """``(state, observation)`` of a ``reset`` or ``step`` call, checked as the engine checks
+    it (for the views that call the simulator themselves: the Gymnasium envs).
+
+    Args:
+        result: what ``reset`` or ``step`` returned.
+        what: ``"reset"`` or ``"step"``, for the message.
+        n: trials simulated.
+
+    Raises:
+        SystemContractError: for anything but a pair whose observation is a floating point
+            tensor of shape ``(observation_size, n)``.
+    """
+    import torch
+
+    if not (isinstance(result, tuple) and len(result) == 2):
+        raise SystemContractError(
+            f"{system.name}: {what} returned {type(result).__name__}, expected a "
+            "(state, observation) pair"
+        )
+    state, observation = result
+    size = system.observation_size
+    if not isinstance(observation, torch.Tensor) or tuple(observation.shape) != (size, n):
+        got = (
+            tuple(observation.shape)
+            if isinstance(observation, torch.Tensor)
+            else type(observation).__name__
+        )
+        raise SystemContractError(
+            f"{system.name}: {what} returned shape {got}, expected ({size}, {n}) "
+            "(features first, trial axis last)"
+        )
+    if not observation.is_floating_point():
+        raise SystemContractError(
+            f"{system.name}: {what} returned a {observation.dtype} tensor, expected floating "
+            "point (create it like params, e.g. params.new_zeros)"
+        )
+    return state, observation

@@ -28,6 +28,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from turing.contracts.system import System
 from turing.engine.random import Noise, stream_key
 from turing.errors import UserError
+from turing.integrations.contract_checks import checked_step
 from turing.integrations.registry import make_system
 
 ParamsLike = Mapping[str, Any] | Sequence[float] | np.ndarray | None
@@ -135,7 +136,8 @@ class SystemEnv(gymnasium.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         self._noise = self._episodes.next(seed, self.np_random)
-        self._state, obs = self.system.reset(self.params, self._noise.at(0))
+        result = self.system.reset(self.params, self._noise.at(0))
+        self._state, obs = checked_step(self.system, result, "reset", 1)
         self._started = True
         self._t = 0
         return self._observation(obs), {"t": 0}
@@ -143,9 +145,16 @@ class SystemEnv(gymnasium.Env):
     def step(self, action):
         if not self._started:
             raise gymnasium.error.ResetNeeded("call reset() before step()")
-        action = torch.as_tensor(np.asarray(action, dtype=np.float32).reshape(-1, 1))
+        action = np.asarray(action, dtype=np.float32)
+        if action.size != self.system.action_size:
+            raise UserError(
+                f"{self.system.name}: step() takes {self.system.action_size} action values, "
+                f"got shape {action.shape}"
+            )
+        action = torch.as_tensor(action.reshape(-1, 1))
         noise = self._noise.at(self._t + 1)
-        self._state, obs = self.system.step(self._state, self.params, action, noise)
+        result = self.system.step(self._state, self.params, action, noise)
+        self._state, obs = checked_step(self.system, result, "step", 1)
         self._t += 1
         truncated = self._t >= self.steps - 1
         return self._observation(obs), 0.0, False, truncated, {"t": self._t}
@@ -205,7 +214,8 @@ class SystemVectorEnv(VectorEnv):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         self._noise = self._episodes.next(seed, self.np_random)
-        self._state, obs = self.system.reset(self.params, self._noise.at(0))
+        result = self.system.reset(self.params, self._noise.at(0))
+        self._state, obs = checked_step(self.system, result, "reset", self.num_envs)
         self._started = True
         self._t = 0
         self._needs_reset = False
@@ -219,12 +229,16 @@ class SystemVectorEnv(VectorEnv):
         if self._needs_reset:
             obs, info = self.reset()
             return obs, zeros, false, false, info
-        action = torch.as_tensor(
-            np.asarray(actions, dtype=np.float32).reshape(self.num_envs, -1).T.copy(),
-            device=self.device,
-        )
+        actions = np.asarray(actions, dtype=np.float32)
+        if actions.size != self.num_envs * self.system.action_size:
+            raise UserError(
+                f"{self.system.name}: step() takes [{self.num_envs}, {self.system.action_size}] "
+                f"actions, got shape {actions.shape}"
+            )
+        action = torch.as_tensor(actions.reshape(self.num_envs, -1).T.copy(), device=self.device)
         noise = self._noise.at(self._t + 1)
-        self._state, obs = self.system.step(self._state, self.params, action, noise)
+        result = self.system.step(self._state, self.params, action, noise)
+        self._state, obs = checked_step(self.system, result, "step", self.num_envs)
         self._t += 1
         truncated = np.full(self.num_envs, self._t >= self.steps - 1)
         self._needs_reset = bool(truncated[0])

@@ -44,8 +44,10 @@ from turing.errors import UserError
 from turing.integrations.registry import (
     add_loader,
     register_system,
+    registered,
     registered_names,
     registration_source,
+    set_plugin_label,
     unregister_system,
 )
 
@@ -116,6 +118,7 @@ def load_plugins(*, rescan: bool = False) -> list[PluginFailure]:
             label,
             distribution,
             f"plugin {entry_point.name} from {distribution}",
+            entry_point.module,
         )
         if failure is not None:
             failures.append(failure)
@@ -125,6 +128,7 @@ def load_plugins(*, rescan: bool = False) -> list[PluginFailure]:
             module,
             f"${MODULES_VARIABLE}",
             f"module {module} from ${MODULES_VARIABLE}",
+            Path(module).stem if module.endswith(".py") else module,
         )
         if failure is not None:
             failures.append(failure)
@@ -182,21 +186,49 @@ def system_modules() -> tuple[str, ...]:
 
 
 # ----------------------------------------------------------------------------- helpers
-def _load(action, label: str, distribution: str, source: str) -> PluginFailure | None:
-    """Runs ``action`` (which registers systems); on failure, removes what it registered
-    (a plugin is loaded whole or not at all), logs one line and returns the failure."""
+def _load(action, label: str, distribution: str, source: str, module: str) -> PluginFailure | None:
+    """Runs ``action`` (which registers systems) for the plugin whose code is ``module``.
+
+    On failure, the systems the plugin's own code registered are removed (a plugin is
+    loaded whole or not at all), one line is logged and the failure returned. Systems of
+    *other* modules that the failing plugin imported, completely, stay: another plugin
+    (which finds its module already imported, so registers nothing itself) owns them. A
+    plugin that loads claims the systems its module registered while another one imported
+    it.
+    """
     before = registered_names()
     try:
         with registration_source(source):
             action()
     except (Exception, SystemExit) as exc:
         for name in registered_names() - before:
-            unregister_system(name)
+            found = registered(name)
+            origin = found.source if found is not None else ""
+            if _belongs(origin, module) or not _imported(origin):
+                unregister_system(name)
+            else:
+                set_plugin_label(name, "")
         failure = PluginFailure(entry_point=label, distribution=distribution, error=_describe(exc))
         _failures.append(failure)
         logger.warning("%s", failure)
         return failure
+    for name in registered_names():
+        found = registered(name)
+        if found is not None and not found.plugin and _belongs(found.source, module):
+            set_plugin_label(name, source)
     return None
+
+
+def _belongs(origin: str, module: str) -> bool:
+    """Whether module ``origin`` is ``module`` or inside its package."""
+    return bool(module) and (origin == module or origin.startswith(module + "."))
+
+
+def _imported(module: str) -> bool:
+    """Whether ``module`` was imported to the end (a failed import leaves sys.modules)."""
+    loaded = sys.modules.get(module)
+    spec = getattr(loaded, "__spec__", None)
+    return loaded is not None and not getattr(spec, "_initializing", False)
 
 
 def _register_from(loaded: Any, value: str) -> None:
@@ -226,8 +258,8 @@ def _import_file(path: Path, text: str) -> ModuleType:
     name = path.stem
     existing = sys.modules.get(name)
     if existing is not None:
-        if Path(getattr(existing, "__file__", "") or "").resolve() == path:
-            return existing
+        if _same_file(getattr(existing, "__file__", None), path):
+            return existing  # this file, or the same code installed (a plugin made from it)
         raise UserError(
             f"--system-module {text}: a different module named {name!r} is already imported "
             f"({getattr(existing, '__file__', 'built in')}); rename the file"
@@ -238,9 +270,21 @@ def _import_file(path: Path, text: str) -> ModuleType:
         )
     found = _find_spec(name)
     if found is not None and found.origin and Path(found.origin).resolve() != path:
+        if _same_file(found.origin, path):
+            # The file was packaged as a plugin and installed: the same code, imported once
+            # under its name, so the plugin and --system-module register it once.
+            try:
+                return importlib.import_module(name)
+            except UserError:
+                raise
+            except Exception as exc:
+                raise UserError(
+                    f"--system-module {text}: importing it failed: {_describe(exc)}"
+                ) from None
         raise UserError(
             f"--system-module {text}: another module named {name!r} is installed "
-            f"({found.origin}); rename the file"
+            f"({found.origin}) and differs from this file; rename the file, or (a plugin made "
+            "from it) reinstall its package from this file or leave out --system-module"
         )
     # Its folder goes on sys.path so that worker processes (which inherit sys.path) can
     # import it by name, as the module that registered the system.
@@ -262,6 +306,17 @@ def _import_file(path: Path, text: str) -> ModuleType:
         del sys.modules[name]
         raise UserError(f"--system-module {text}: importing it failed: {_describe(exc)}") from None
     return loaded
+
+
+def _same_file(other: str | None, path: Path) -> bool:
+    """Whether ``other`` is ``path`` or a copy of it (the same bytes)."""
+    if not other:
+        return False
+    try:
+        other_path = Path(other).resolve()
+        return other_path == path or other_path.read_bytes() == path.read_bytes()
+    except OSError:
+        return False
 
 
 def _find_spec(name: str):
@@ -293,15 +348,30 @@ def _distribution_label(entry_point: metadata.EntryPoint) -> str:
     return f"{dist.name} {dist.version}" if dist is not None else "an unknown package"
 
 
+TURING_FOLDER = Path(__file__).resolve().parents[1]
+
+
 def _describe(exc: BaseException) -> str:
-    """``Type: message (file:line)``, the line being the innermost frame of the failure."""
-    text = f"{type(exc).__name__}: {exc}".strip().replace("\n", " ")
+    """``Type: message (file:line)``: the user's file and line where there is one (the
+    innermost frame outside turing's own code; for a syntax error, where it is)."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f"{type(exc).__name__}: {exc.msg} ({exc.filename}:{exc.lineno})"
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
     # Import machinery frames ("<frozen importlib._bootstrap>") tell the user nothing.
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith("<")]
+    theirs = [f for f in frames if not _in_turing(f.filename)]
     if frames:
-        last = frames[-1]
+        last = (theirs or frames)[-1]
         text += f" ({last.filename}:{last.lineno})"
     return text
+
+
+def _in_turing(filename: str) -> bool:
+    try:
+        Path(filename).resolve().relative_to(TURING_FOLDER)
+    except (ValueError, OSError):
+        return False
+    return True
 
 
 # The registry loads the plugins the first time it is read.

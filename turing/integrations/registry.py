@@ -232,6 +232,20 @@ def registered_names() -> set[str]:
     return set(_REGISTRY)
 
 
+def registered(name: str) -> Registration | None:
+    """The registration of ``name`` so far, without loading plugins (for the loader)."""
+    return _REGISTRY.get(name)
+
+
+def set_plugin_label(name: str, plugin: str) -> None:
+    """Attributes the registered system ``name`` to ``plugin`` (for the plugin loader: a
+    system first registered while another plugin imported its module belongs to its own)."""
+    import dataclasses
+
+    if name in _REGISTRY:
+        _REGISTRY[name] = dataclasses.replace(_REGISTRY[name], plugin=plugin)
+
+
 def registrations() -> dict[str, Registration]:
     """All registered systems by name, plugins included (they are loaded on first use)."""
     _load()
@@ -288,7 +302,18 @@ def make_system(name: str | System, **options: Any) -> System:
                 f"{name}: bad system options {options} ({exc}); its options are "
                 f"{', '.join(valid) or 'none'}"
             ) from None
-    system = registration.factory(**options)
+    try:
+        system = registration.factory(**options)
+    except UserError:
+        raise
+    except Exception as exc:
+        problem = " ".join(f"{type(exc).__name__}: {exc}".split())
+        if options:
+            raise UserError(
+                f"{name}: its constructor rejected the options {options} ({problem}); give "
+                "values it accepts (see the system's documentation)"
+            ) from None
+        raise SystemContractError(f"{name}: building it failed ({problem})") from None
     if not isinstance(system, System):
         raise SystemContractError(
             f"{name}: its factory returned {type(system).__name__}, not a turing.System"

@@ -42,7 +42,9 @@ from turing.integrations.registry import make_system
 from turing.replay.figure import Episode, draw_figure
 from turing.replay.files import check_video_path, check_writable, open_video
 from turing.replay.scenes import ChartScene, ReplayScene, SceneOptions, StepView
-from turing.runs.rundir import RunDir, atomic_write_npz
+from turing.runs.limits import check_replay_size
+from turing.runs.result import Result
+from turing.runs.rundir import RunDir, atomic_write_npz, save_figure
 
 Tensor = torch.Tensor
 
@@ -103,6 +105,7 @@ class Replay:
                 f"{self.run_dir.path} is a run of mode {self.config.mode!r}, which has no "
                 f"interrogators to replay; replay a run of mode {', '.join(COEVOLUTION_MODES)}"
             )
+        Result.load(self.run_dir.path)  # the folder's integrity (turing.runs.integrity)
         populations = self.run_dir.read_populations()
         missing = {"interrogator_weights", "model_genes"} - set(populations)
         if missing:
@@ -113,6 +116,12 @@ class Replay:
         self.mode = self.config.mode
         self.steps = int(self.config.steps or self.system.default_steps)
         self.shape = interrogator_shape(self.system, self.mode, self.config.hidden)
+        for key in ("interrogator_weights", "model_genes"):
+            if np.asarray(populations[key]).dtype.kind not in "fiu":
+                raise UserError(
+                    f"{self.run_dir.path}/populations.npz: {key} is not numbers; the run "
+                    "folder is damaged"
+                )
         weights = np.asarray(populations["interrogator_weights"], dtype=np.float64)
         genes = np.asarray(populations["model_genes"], dtype=np.float64)
         if weights.ndim != 2 or weights.shape[1] != self.shape.n_weights:
@@ -120,6 +129,17 @@ class Replay:
                 f"{self.run_dir.path}/populations.npz holds interrogators of {weights.shape[-1]} "
                 f"weights, but {self.system.name} in mode {self.mode} needs {self.shape.n_weights}; "
                 "the run folder is damaged"
+            )
+        if genes.ndim != 2 or genes.shape[1] != len(self.system.parameters) or not len(genes):
+            raise UserError(
+                f"{self.run_dir.path}/populations.npz holds model genes of shape {genes.shape}, "
+                f"but {self.system.name} has {len(self.system.parameters)} parameters; the run "
+                "folder is damaged"
+            )
+        if not (np.isfinite(weights).all() and np.isfinite(genes).all()) or not len(weights):
+            raise UserError(
+                f"{self.run_dir.path}/populations.npz holds no interrogators, or NaN or infinite "
+                "values, which no run writes; the run folder is damaged"
             )
         self.interrogator = _rank(interrogator, len(weights), "--interrogator", "interrogators")
         self.model = _rank(model, len(genes), "--model", "models")
@@ -186,6 +206,7 @@ class Replay:
             raise UserError(f"--trials must be a positive whole number, got {trials!r}")
         if not fps > 0:
             raise UserError(f"--fps must be positive, got {fps!r}")
+        check_replay_size(trials, self.steps, self.system)
         seed = self.config.seed if seed is None else int(seed)
         if seed < 0:
             raise UserError(f"--seed must be a non-negative whole number, got {seed}")
@@ -292,7 +313,7 @@ class Replay:
         fig.suptitle("\n".join(title) if len(episodes) == 1 else " | ".join(title), fontsize=9)
         try:
             figure_path.parent.mkdir(parents=True, exist_ok=True)
-            fig.savefig(figure_path, dpi=110)
+            save_figure(fig, figure_path, dpi=110)
             atomic_write_npz(
                 data_path,
                 {

@@ -267,7 +267,7 @@ def sub_summary(finished: Finished, methods: Sequence[str], name: str, title: st
 
 def header(script: str, finished: Finished, settings: str) -> list[str]:
     """The report's first lines: what ran, where, what it cost."""
-    import turing  # the version of the package that made the report
+    from turing.runs.setup import versions  # the package that made the report
 
     seconds = [float(r.data.get("wall_seconds", math.nan)) for r in finished.results]
     cost = (
@@ -278,7 +278,7 @@ def header(script: str, finished: Finished, settings: str) -> list[str]:
     )
     return [
         f"Made by `{script}` on {platform.node()} ({os.cpu_count()} CPU cores, torch "
-        f"{torch.__version__}, turing-learning {turing.__version__}, trial engine "
+        f"{torch.__version__}, turing-learning {versions()['turing-learning']}, trial engine "
         f"{finished.results[0].config.engine if finished.results else '-'}). {settings} {cost}",
     ]
 

@@ -19,21 +19,30 @@ import matplotlib.pyplot as plt
 
 from turing.contracts.presentation import presentation
 from turing.contracts.system import System
+from turing.runs.files import plot_atomically
 
 
 def plot_run(result, system: System) -> list[Path]:
-    """Draws every figure of ``result`` into its ``plots/`` folder; returns the paths."""
-    folder = Path(result.path) / "plots"
-    folder.mkdir(parents=True, exist_ok=True)
+    """Draws every figure of ``result`` into its ``plots/`` folder; returns the paths.
+
+    The figures are drawn into a temporary folder and renamed into ``plots/``
+    (:func:`turing.runs.files.plot_atomically`): a kill never leaves half a PNG.
+
+    Raises:
+        UserError: if ``plots`` is not a folder, or the history cannot be read.
+    """
     history = result.history
-    paths = []
-    if "generation" in history:
-        paths.append(plot_parameters(history, system, result, folder / "parameters.png"))
-        fitness = plot_fitness(history, result, folder / "fitness.png")
-        if fitness:
-            paths.append(fitness)
-    paths += [Path(p) for p in presentation(system).plot(result, folder)]
-    return paths
+
+    def draw(folder: Path) -> list[Path]:
+        paths = []
+        if "generation" in history:
+            paths.append(plot_parameters(history, system, result, folder / "parameters.png"))
+            fitness = plot_fitness(history, result, folder / "fitness.png")
+            if fitness:
+                paths.append(fitness)
+        return paths + [Path(p) for p in presentation(system).plot(result, folder)]
+
+    return plot_atomically(Path(result.path) / "plots", draw)
 
 
 def plot_parameters(history, system: System, result, path: Path) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,8 @@ def learn(
 
     Raises:
         UserError: for bad input (unknown system, mode or parameter, out-of-bounds values,
-            bad sizes, an ``out`` folder holding a different run).
+            bad sizes, ``true_params`` or ``system_options`` that are not dicts or that the
+            system rejects, an ``out`` folder holding a different run).
     """
     fields = {f.name for f in dataclasses.fields(RunConfig)} - {"system", "engine"}
     unknown = sorted(set(settings) - fields)
@@ -51,10 +53,13 @@ def learn(
     for name in ("true_params", "system_options", "method_options"):
         if settings.get(name) is None:
             settings.pop(name, None)
-        else:
+        elif isinstance(settings[name], Mapping):
             settings[name] = dict(settings[name])
+        # anything else (a string "a=0.5", a list) is refused by RunConfig.validate
     if isinstance(system, System):
-        settings["system_options"] = {**system.options(), **settings.get("system_options", {})}
+        given = settings.get("system_options", {})
+        if isinstance(given, dict):
+            settings["system_options"] = {**system.options(), **given}
         system = system.name
     config = RunConfig(system=system, **settings)
     return Runner.create(config, out=out, progress=progress).run()
@@ -67,5 +72,9 @@ def resume(path: str | Path, progress: bool = True) -> Result:
 
 
 def load(path: str | Path) -> Result:
-    """The finished run in ``path``."""
+    """The finished run in ``path``.
+
+    Raises:
+        UserError: if ``path`` is not a path, not a finished run, or a damaged one.
+    """
     return Result.load(path)

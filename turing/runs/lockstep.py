@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 
+from turing.errors import deferred_interrupts
 from turing.runs.result import Result
 from turing.runs.runner import Runner
 
@@ -48,7 +49,7 @@ def run_lockstep(runners: list[Runner]) -> list[Result]:
     Raises:
         UserError: on Ctrl-C, after every unfinished run saved a checkpoint.
     """
-    from turing.errors import UserError
+    from turing.errors import Interrupted
 
     groups: dict[tuple, list[Runner]] = defaultdict(list)
     alone = []
@@ -61,9 +62,9 @@ def run_lockstep(runners: list[Runner]) -> list[Result]:
         while any(r.unfinished for group in groups.values() for r in group):
             for group in groups.values():
                 _generation([r for r in group if r.unfinished])
-    except KeyboardInterrupt:
-        raise UserError(
-            "interrupted; every run saved a checkpoint: rerun the same command to continue"
+    except KeyboardInterrupt as exc:
+        raise Interrupted.of(
+            exc, "interrupted; every run saved a checkpoint: rerun the same command to continue"
         ) from None
     results = {}
     for group in groups.values():
@@ -96,5 +97,6 @@ def _generation(runs: list[Runner]) -> None:
         for runner, snapshot in zip(runs, snapshots, strict=True):
             runner.interrupted(snapshot)
         raise
-    for runner, (report, seconds) in zip(runs, reports, strict=True):
-        runner.advance(report, shared + seconds)
+    with deferred_interrupts():  # every run's row and checkpoint, or none cut short
+        for runner, (report, seconds) in zip(runs, reports, strict=True):
+            runner.advance(report, shared + seconds)

@@ -13,7 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from turing.contracts.config import RunConfig
+from turing.contracts.config import LAST_WINDOW, RunConfig
+from turing.runs.finish import failed_models_text
+from turing.runs.integrity import check_result
 from turing.runs.rundir import RunDir
 
 ESTIMATE_LABELS = {
@@ -43,11 +45,15 @@ class Result:
         """Loads the finished run in ``path``.
 
         Raises:
-            UserError: if ``path`` is not a finished run folder.
+            UserError: if ``path`` is not a finished run folder, or its files are damaged
+                or contradict each other (an edited config.json, a metrics.csv cut short:
+                :mod:`turing.runs.integrity`).
         """
         run_dir = RunDir(path)
-        config = RunConfig.from_run_folder(run_dir.read_config(), str(run_dir.config_path))
-        return cls(path=run_dir.path, config=config, data=run_dir.read_result())
+        stored = run_dir.read_config()
+        config = RunConfig.from_run_folder(stored, str(run_dir.config_path))
+        data = check_result(run_dir, stored, run_dir.read_result())
+        return cls(path=run_dir.path, config=config, data=data)
 
     # ------------------------------------------------------------------ accessors
     @property
@@ -81,7 +87,23 @@ class Result:
 
     @property
     def wall_seconds(self) -> float:
-        return self.data["wall_seconds"]
+        return float(self.data.get("wall_seconds") or 0.0)
+
+    @property
+    def c2st(self) -> float | None:
+        """The C2ST accuracy of the best estimate (0.5 = indistinguishable from the genuine
+        system), or ``None`` where the run skipped it (``--c2st-trials 0``)."""
+        value = self.data.get("c2st")
+        return None if value is None else float(value)
+
+    @property
+    def last_window(self) -> int:
+        """The generations the last-50 median was taken over (all, if the run had fewer)."""
+        window = self.data.get("last50_window")
+        if isinstance(window, int) and not isinstance(window, bool) and window > 0:
+            return window
+        return min(LAST_WINDOW, int(self.data.get("generations") or LAST_WINDOW))
+
 
     @property
     def history(self) -> dict[str, np.ndarray]:
@@ -136,8 +158,17 @@ class Result:
             "",
             self.table(),
         ]
-        if "c2st" in self.data and self.data["c2st"] is not None:
-            lines += ["", f"C2ST accuracy (0.5 = indistinguishable): {self.data['c2st']:.3f}"]
+        if self.last_window < LAST_WINDOW:
+            lines += [
+                "",
+                f"last-50 median: the median of the best model over all {self.last_window} "
+                f"generations (the run had fewer than {LAST_WINDOW})",
+            ]
+        if self.c2st is not None:
+            lines += ["", f"C2ST accuracy (0.5 = indistinguishable): {self.c2st:.3f}"]
+        failed = self.data.get("failed_models")
+        if isinstance(failed, dict) and failed.get("generations"):
+            lines += ["", failed_models_text(failed)]
         lines += ["", f"run folder: {self.path}"]
         plots = sorted((self.path / "plots").glob("*.png"))
         if plots:

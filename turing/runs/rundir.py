@@ -17,12 +17,8 @@ so a crash never leaves a half-written file under its real name.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import math
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -31,82 +27,51 @@ from typing import Any
 import numpy as np
 
 from turing.errors import UserError
+from turing.runs.files import (
+    TEMPORARY_SUFFIX,
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_npz,
+    folder_path,
+    json_default,
+    load_npz,
+    read_json,
+    save_figure,
+)
+from turing.runs.metrics_file import MetricsFile, format_value
 
 CONFIG = "config.json"
 METRICS = "metrics.csv"
 RESULT = "result.json"
 POPULATIONS = "populations.npz"
 KEEP_CHECKPOINTS = 2
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Writes ``data`` to ``path`` via a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def _finite(value: Any) -> Any:
-    # JSON has no NaN/inf: write them as null so every reader can parse the file.
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
-
-
-def atomic_write_json(path: Path, data: Any) -> None:
-    text = json.dumps(_finite(data), indent=2, default=_json_default) + "\n"
-    atomic_write_bytes(path, text.encode())
-
-
-def atomic_write_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
-    buffer = io.BytesIO()
-    np.savez(buffer, **{k: np.asarray(v) for k, v in arrays.items()})
-    atomic_write_bytes(path, buffer.getvalue())
-
-
-def load_npz(path: Path) -> dict[str, np.ndarray]:
-    """Loads an NPZ file without allowing pickled objects."""
-    with np.load(path, allow_pickle=False) as data:
-        return {k: data[k] for k in data.files}
-
-
-def format_value(value: Any) -> str:
-    if isinstance(value, float | np.floating):
-        # repr round-trips exactly, so a resumed run's rows compare bit for bit.
-        return repr(float(value))
-    return str(value)
-
+# Re-exported: the run folder's readers and writers are used through this module.
+__all__ = [
+    "FolderLock",
+    "RunDir",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_npz",
+    "format_value",
+    "load_npz",
+    "new_run_path",
+    "read_json",
+    "save_figure",
+]
 
 class RunDir:
     """A run folder.
 
     Args:
         path: the folder.
+
+    Raises:
+        UserError: if ``path`` is not a path.
     """
 
     def __init__(self, path: str | os.PathLike):
-        self.path = Path(path)
+        self.path = folder_path(path)
+        self.metrics = MetricsFile(self.path / METRICS)
 
     # ------------------------------------------------------------------ identity
     @property
@@ -134,16 +99,17 @@ class RunDir:
         return self.path / "episodes"
 
     def is_run(self) -> bool:
-        return self.config_path.is_file()
+        return self.config_path.exists() or self.config_path.is_symlink()
 
     def is_finished(self) -> bool:
-        return self.result_path.is_file()
+        return self.result_path.exists() or self.result_path.is_symlink()
 
     def read_config(self) -> dict[str, Any]:
-        """The stored configuration.
+        """The stored configuration (a JSON object; its fields are checked by
+        :meth:`turing.RunConfig.from_run_folder`).
 
         Raises:
-            UserError: if the folder is not a run folder.
+            UserError: if the folder is not a run folder or its config.json is damaged.
         """
         if not self.path.exists():
             raise UserError(
@@ -158,12 +124,13 @@ class RunDir:
                 f"{self.path} is not a run folder (no {CONFIG}); give the folder a "
                 "`turing run` wrote"
             )
-        try:
-            return json.loads(self.config_path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
+        data = read_json(self.config_path, "the run folder is damaged: restore config.json")
+        if not isinstance(data, dict):
             raise UserError(
-                f"{self.config_path} cannot be read ({exc}); the run folder is damaged"
-            ) from None
+                f"{self.config_path} holds a JSON {type(data).__name__}, not the object a run "
+                "writes; the run folder is damaged: restore config.json"
+            )
+        return data
 
     def write_config(self, config: Mapping[str, Any]) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
@@ -172,62 +139,31 @@ class RunDir:
     # ------------------------------------------------------------------ metrics
     def append_metrics(self, row: Mapping[str, Any]) -> None:
         """Appends one row (writing the header first if the file is new)."""
-        new = not self.metrics_path.exists() or self.metrics_path.stat().st_size == 0
-        with self.metrics_path.open("a", newline="") as handle:
-            writer = csv.writer(handle)
-            if new:
-                writer.writerow(list(row))
-            writer.writerow([format_value(v) for v in row.values()])
-            handle.flush()
+        self.metrics.append(row)
 
     def read_metrics(self) -> list[dict[str, str]]:
         """All complete rows (a row cut short by a crash is ignored)."""
-        if not self.metrics_path.exists():
-            return []
-        with self.metrics_path.open(newline="") as handle:
-            rows = list(csv.reader(handle))
-        if not rows:
-            return []
-        header = rows[0]
-        return [dict(zip(header, r, strict=True)) for r in rows[1:] if len(r) == len(header)]
+        return self.metrics.rows()
 
     def metrics_arrays(self) -> dict[str, np.ndarray]:
         """Columns of metrics.csv as float arrays (non-numeric columns as strings)."""
-        rows = self.read_metrics()
-        if not rows:
-            return {}
-        columns: dict[str, np.ndarray] = {}
-        for name in rows[0]:
-            values = [r[name] for r in rows]
-            try:
-                columns[name] = np.array([float(v) if v != "" else np.nan for v in values])
-            except ValueError:
-                columns[name] = np.array(values)
-        return columns
+        return self.metrics.arrays()
 
     def truncate_metrics(self, generations: int) -> None:
-        """Keeps the rows of the first ``generations`` generations (atomically)."""
-        if not self.metrics_path.exists():
-            return
-        with self.metrics_path.open(newline="") as handle:
-            rows = list(csv.reader(handle))
-        if not rows:
-            return
-        header, body = rows[0], [r for r in rows[1:] if len(r) == len(rows[0])]
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(header)
-        writer.writerows(body[:generations])
-        atomic_write_bytes(self.metrics_path, buffer.getvalue().encode())
+        """Keeps the rows of the first ``generations`` generations (atomically; none: the
+        file is removed, and the next row writes a fresh header)."""
+        self.metrics.truncate(generations, atomic_write_bytes)
 
     # ------------------------------------------------------------------ checkpoints
     def save_checkpoint(
         self, generation: int, arrays: Mapping[str, np.ndarray], meta: Mapping[str, Any]
     ) -> Path:
-        """Writes ``checkpoints/gen-NNNNNN.npz`` and removes older ones beyond the last two."""
+        """Writes ``checkpoints/gen-NNNNNN.npz`` (after syncing the metrics rows it covers)
+        and removes older ones beyond the last two."""
+        self.metrics.sync()
         path = self.checkpoint_dir / f"gen-{generation:06d}.npz"
         payload = dict(arrays)
-        payload["__meta__"] = np.array(json.dumps(meta, default=_json_default))
+        payload["__meta__"] = np.array(json.dumps(meta, default=json_default))
         atomic_write_npz(path, payload)
         for old in self.checkpoints()[:-KEEP_CHECKPOINTS]:
             old.unlink(missing_ok=True)
@@ -241,12 +177,28 @@ class RunDir:
     def load_checkpoint(
         self, path: Path | None = None
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]] | None:
-        """The latest (or the given) checkpoint as ``(arrays, meta)``, or None."""
+        """The latest (or the given) checkpoint as ``(arrays, meta)``, or None.
+
+        Raises:
+            UserError: for a checkpoint that is not a checkpoint of this version (not an
+                NPZ, pickled, without its metadata).
+        """
+        if self.checkpoint_dir.exists() and not self.checkpoint_dir.is_dir():
+            raise UserError(
+                f"{self.checkpoint_dir} is not a folder; the run folder is damaged: move it "
+                "away, or start the run again in a new folder"
+            )
         paths = [path] if path else self.checkpoints()
         if not paths:
             return None
-        arrays = load_npz(paths[-1])
-        meta = json.loads(str(arrays.pop("__meta__")))
+        fix = "the checkpoint is damaged: delete it to resume from the one before, or start the run again"
+        arrays = load_npz(paths[-1], fix)
+        try:
+            meta = json.loads(str(arrays.pop("__meta__")))
+            if not isinstance(meta, dict):
+                raise ValueError("its metadata is not a JSON object")
+        except (KeyError, ValueError) as exc:
+            raise UserError(f"{paths[-1]} has no valid metadata ({exc}); {fix}") from None
         return arrays, meta
 
     # ------------------------------------------------------------------ result
@@ -254,23 +206,51 @@ class RunDir:
         atomic_write_json(self.result_path, dict(result))
 
     def read_result(self) -> dict[str, Any]:
+        """``result.json`` (its fields are checked by :class:`turing.Result`)."""
         if not self.is_finished():
             raise UserError(
                 f"{self.path} holds no {RESULT}: the run has not finished; "
                 f"continue it with `turing run --resume {self.path}`"
             )
-        return json.loads(self.result_path.read_text())
+        data = read_json(
+            self.result_path,
+            f"the run folder is damaged: delete result.json and finish the run again with "
+            f"`turing run --resume {self.path}`",
+        )
+        return data
 
     def write_populations(self, arrays: Mapping[str, np.ndarray]) -> None:
         atomic_write_npz(self.path / POPULATIONS, arrays)
 
     def read_populations(self) -> dict[str, np.ndarray]:
         path = self.path / POPULATIONS
-        if not path.is_file():
+        if not path.exists():
             raise UserError(
                 f"{self.path} holds no {POPULATIONS}; it is not a finished run of an evolutionary method"
             )
-        return load_npz(path)
+        return load_npz(
+            path,
+            f"the run folder is damaged: delete {POPULATIONS} and result.json, and finish the "
+            f"run again with `turing run --resume {self.path}`",
+        )
+
+    # ------------------------------------------------------------------ leftovers
+    def stale_temporaries(self) -> list[Path]:
+        """Temporary files (and folders) of writes a killed process never finished."""
+        found = []
+        for folder in (self.path, self.checkpoint_dir, self.episodes_dir, self.plots_dir):
+            if folder.is_dir():
+                found += sorted(folder.glob(f".*{TEMPORARY_SUFFIX}"))
+        return found
+
+    def remove_stale_temporaries(self) -> None:
+        import shutil
+
+        for path in self.stale_temporaries():
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
 
 
 def new_run_path(root: str | os.PathLike, parts: Sequence[str]) -> Path:

@@ -2,7 +2,7 @@
 
 :class:`Runner` is what ``turing run`` and :func:`turing.learn` drive. It validates the
 whole configuration before it touches the disk, writes one ``metrics.csv`` row per
-generation, checkpoints every ``checkpoint_every`` generations (and on Ctrl-C), resumes
+generation, checkpoints every ``checkpoint_every`` generations (and on Ctrl-C or SIGTERM), resumes
 bit-identically from the latest checkpoint, and at the end writes ``populations.npz``,
 ``episodes/``, ``plots/`` and finally ``result.json`` (whose presence marks the run
 finished).
@@ -16,40 +16,39 @@ last 50 generations (all, if fewer).
 from __future__ import annotations
 
 import dataclasses
-import json
-import platform
 import sys
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from turing.contracts.config import LAST_WINDOW, TOP_K, RunConfig
-from turing.contracts.presentation import presentation
+from turing.contracts.system import System
+from turing.errors import Interrupted, UserError, deferred_interrupts
+from turing.integrations.registry import make_system
+from turing.methods.method import GenerationReport, get_method
+from turing.runs.finish import add_run_facts, result_data, write_outputs
+from turing.runs.integrity import RECORD, check_checkpoint, check_metrics, record
+from turing.runs.limits import check_run_size
+from turing.runs.preflight import preflight
+from turing.runs.rows import as_dict, median, metrics_row, progress_text
+from turing.runs.rundir import FolderLock, RunDir, new_run_path
 from turing.runs.setup import (
+    check_backend,
     check_device,
     normalised,
     resolve_config,
     set_threads,
-    versions,
     writer_lock,
 )
-from turing.engine import default_threads
-from turing.errors import UserError
-from turing.methods.method import GenerationReport, get_method
-from turing.integrations.registry import make_system
-from turing.runs.rundir import FolderLock, RunDir, new_run_path
-from turing.contracts.system import System
 
 if TYPE_CHECKING:  # result.py imports this module
     from turing.runs.result import Result
 
-ESTIMATES = ("best", "top10_median", "last50_median")
-EPISODE_TRIALS = 4
-
+LEFTOVERS = (".lock",)
+"""What a start killed before it wrote config.json may leave in a folder (with temporary
+files): such a folder counts as empty."""
 
 
 class Runner:
@@ -71,14 +70,17 @@ class Runner:
         self.best_history: list[np.ndarray] = []
         self.elapsed = 0.0
         self.last_report: GenerationReport | None = None
+        self.stored_config: dict[str, Any] = normalised(config.to_json())
+        """config.json as stored (what the integrity records' digest is of)."""
+        self.metrics_header: list[str] | None = None
         self.lock: FolderLock | None = None
         """Held from the first write until the run finishes (see :func:`writer_lock`)."""
 
     # ------------------------------------------------------------------ building
     @classmethod
     def resolve(cls, config: RunConfig) -> tuple[RunConfig, System]:
-        """Validates ``config`` fully (system, options, genuine values, method) and fills in
-        defaults, without touching the disk."""
+        """Validates ``config`` fully (system, options, genuine values, method, sizes this
+        machine can run) and fills in defaults, without touching the disk."""
         config.validate()
         check_device(config.device)
         system = make_system(config.system, **config.system_options)
@@ -87,6 +89,8 @@ class Runner:
         method = get_method(config.mode)
         method.check_supported(system, config.mode)
         method.check_config(config, system)
+        check_backend(config, system)
+        check_run_size(config, system)
         return config, system
 
     @classmethod
@@ -98,6 +102,11 @@ class Runner:
         runs_root: str | Path = "runs",
     ) -> Runner:
         """A new run (or the continuation of the same, unfinished run if ``out`` holds one).
+
+        Everything is checked before the folder is created: the configuration, the method
+        built, two genuine trials simulated (:func:`turing.runs.preflight.preflight`). A
+        start killed before its config.json was written leaves a folder that the same
+        command takes as empty.
 
         Raises:
             UserError: for any bad input, before anything is written; or if ``out`` holds a
@@ -111,48 +120,69 @@ class Runner:
         if run_dir.path.exists() and not run_dir.path.is_dir():
             raise UserError(f"--out {run_dir.path} is a file; give a folder path")
         if run_dir.is_run():
-            # Refuses a folder of another engine; fields added to RunConfig since the folder
-            # was written take their defaults.
-            stored = RunConfig.from_run_folder(run_dir.read_config(), str(run_dir.config_path))
-            stored = normalised(stored.to_json())
-            if stored != normalised(config.to_json()):
-                raise UserError(
-                    f"--out {run_dir.path} already holds a different run; choose a new --out "
-                    f"folder, or continue that run with `turing run --resume {run_dir.path}`"
-                )
-            return cls.resume(run_dir.path, progress=progress)
-        if run_dir.path.is_dir() and any(run_dir.path.iterdir()):
+            return cls._same_run(config, run_dir, progress)
+        if run_dir.path.is_dir() and not _empty(run_dir):
             raise UserError(
                 f"--out {run_dir.path} is not empty and holds no run; choose a new or empty folder"
             )
-        lock = writer_lock(run_dir)
-        run_dir.write_config(config.to_json())
         runner = cls(config, run_dir, system, progress)
-        runner.lock = lock
-        runner._save_checkpoint()
+        preflight(system, runner.truth, config.steps, config.backend)
+        lock = writer_lock(run_dir)
+        try:
+            if run_dir.is_run():  # another process started it while we checked
+                lock.release()
+                return cls._same_run(config, run_dir, progress)
+            run_dir.remove_stale_temporaries()
+            run_dir.write_config(runner.stored_config)
+            runner.lock = lock
+            runner._save_checkpoint()
+        except BaseException:
+            lock.release()
+            raise
         return runner
 
     @classmethod
+    def _same_run(cls, config: RunConfig, run_dir: RunDir, progress: bool) -> Runner:
+        # Refuses a folder of another engine; fields added to RunConfig since the folder
+        # was written take their defaults.
+        stored = RunConfig.from_run_folder(run_dir.read_config(), str(run_dir.config_path))
+        if normalised(stored.to_json()) != normalised(config.to_json()):
+            raise UserError(
+                f"--out {run_dir.path} already holds a different run; choose a new --out "
+                f"folder, or continue that run with `turing run --resume {run_dir.path}`"
+            )
+        return cls.resume(run_dir.path, progress=progress)
+
+    @classmethod
     def resume(cls, path: str | Path, progress: bool = True) -> Runner:
-        """The run in ``path``, restored from its latest checkpoint.
+        """The run in ``path``, restored from its latest checkpoint after the folder was
+        checked against it (:mod:`turing.runs.integrity`); a finished run is checked against
+        its result.json and left untouched.
 
         Raises:
-            UserError: if ``path`` is not a run folder.
+            UserError: if ``path`` is not a run folder, or one whose files contradict each
+                other or are damaged (before anything in it is changed).
         """
+        from turing.runs.result import Result
+
         run_dir = RunDir(path)
-        try:
-            config = RunConfig.from_run_folder(run_dir.read_config(), str(run_dir.config_path))
-        except TypeError as exc:
-            raise UserError(
-                f"{run_dir.config_path} is not a valid run configuration ({exc})"
-            ) from None
+        stored = run_dir.read_config()
+        config = RunConfig.from_run_folder(stored, str(run_dir.config_path))
         config, system = cls.resolve(config)
         set_threads(config)
-        lock = None if run_dir.is_finished() else writer_lock(run_dir)
         runner = cls(config, run_dir, system, progress)
-        runner.lock = lock
-        if lock is not None:
+        runner.stored_config = normalised(stored)
+        if run_dir.is_finished():
+            Result.load(run_dir.path)
+            return runner
+        preflight(system, runner.truth, config.steps, config.backend)
+        lock = writer_lock(run_dir)
+        try:
             runner._restore()
+        except BaseException:
+            lock.release()
+            raise
+        runner.lock = lock
         return runner
 
     # ------------------------------------------------------------------ state
@@ -169,19 +199,55 @@ class Runner:
         arrays = dict(arrays)
         arrays["best_history"] = history
         meta = dict(meta, generation=generation, elapsed_seconds=elapsed)
+        meta[RECORD] = record(self.stored_config, generation, self.metrics_header)
         self.run_dir.save_checkpoint(generation, arrays, meta)
 
     def _restore(self) -> None:
+        """Restores the latest checkpoint; the folder is checked against it first, and
+        changed (a longer metrics.csv cut back, stale temporary files removed) only after."""
         loaded = self.run_dir.load_checkpoint()
         if loaded is None:
+            rows = len(self.run_dir.metrics.table()[1])
+            if rows:
+                raise UserError(
+                    f"{self.run_dir.checkpoint_dir} holds no checkpoint, but metrics.csv holds "
+                    f"{rows} generations: the checkpoints were deleted; restore them, or start "
+                    "the run again in a new folder"
+                )
+            self.run_dir.remove_stale_temporaries()
             self.run_dir.truncate_metrics(0)
             return
         arrays, meta = loaded
-        self.generation = int(meta["generation"])
+        where = self.run_dir.checkpoints()[-1]
+        generation = check_checkpoint(
+            self.run_dir, self.stored_config, arrays, meta, where, self.method.state(),
+            len(self.system.parameters), self.config.generations,
+        )  # fmt: skip
+        records = meta.get(RECORD) if isinstance(meta.get(RECORD), dict) else {}
+        _, longer = check_metrics(
+            self.run_dir,
+            {"metrics_rows": generation, "metrics_header": records.get("metrics_header")},
+            where,
+            exact=False,
+        )
+        history = np.asarray(arrays.pop("best_history"), dtype=np.float64)
+        try:
+            self.method.load_state(arrays, meta)
+        except UserError:
+            raise
+        except Exception as exc:
+            raise UserError(
+                f"{where} does not fit this run ({type(exc).__name__}: {exc}); the checkpoint "
+                "is damaged: delete it to resume from the one before, or start the run again"
+            ) from None
+        self.generation = generation
         self.elapsed = float(meta["elapsed_seconds"])
-        self.best_history = list(arrays.pop("best_history"))
-        self.method.load_state(arrays, meta)
-        self.run_dir.truncate_metrics(self.generation)
+        self.best_history = list(history.reshape(generation, -1)) if generation else []
+        header = self.run_dir.metrics.table()[0]
+        self.metrics_header = header if generation and header else None
+        self.run_dir.remove_stale_temporaries()
+        if longer:
+            self.run_dir.truncate_metrics(generation)
 
     # ------------------------------------------------------------------ loop
     def run(self) -> Result:
@@ -200,27 +266,43 @@ class Runner:
     def _run(self) -> Result:
         total = self.config.generations
         bar = self._progress_bar(total)
+        # Interruptions are held while files are written: one lands either in a generation
+        # (its snapshot, the state before it, is checkpointed) or between two.
+        snapshot = None
         try:
             while self.generation < total:
-                snapshot = self.snapshot()
-                try:
-                    start = time.perf_counter()
-                    report = self.method.generation()
-                    seconds = time.perf_counter() - start
-                except KeyboardInterrupt:
+                with deferred_interrupts():
+                    snapshot = self.snapshot()
+                start = time.perf_counter()
+                report = self.method.generation()
+                seconds = time.perf_counter() - start
+                with deferred_interrupts():
+                    snapshot = None
+                    self.advance(report, seconds, bar)
+        except KeyboardInterrupt as exc:
+            with deferred_interrupts():
+                if snapshot is not None:
                     self._write_checkpoint(snapshot)
-                    raise
-                self.advance(report, seconds, bar)
-        except KeyboardInterrupt:
+                elif self.generation < total:  # never a checkpoint at the last generation
+                    self._save_checkpoint()
             if bar is not None:
                 bar.close()
-            raise UserError(
-                f"interrupted at generation {self.generation}; a checkpoint was saved: continue "
-                f"with `turing run --resume {self.run_dir.path}`"
+            raise Interrupted.of(
+                exc,
+                f"interrupted at generation {self.generation if snapshot is None else snapshot[2][0]}"
+                f"{_by(exc)}; a checkpoint was saved: continue with `turing run --resume "
+                f"{self.run_dir.path}`",
             ) from None
         if bar is not None:
             bar.close()
-        return self._finish()
+        try:
+            return self._finish()
+        except KeyboardInterrupt as exc:
+            raise Interrupted.of(
+                exc,
+                f"interrupted while finishing{_by(exc)}; continue with `turing run --resume "
+                f"{self.run_dir.path}` (it recomputes the generations after its last checkpoint)",
+            ) from None
 
     def snapshot(self):
         """The state before a generation (what an interruption during it checkpoints)."""
@@ -266,38 +348,19 @@ class Runner:
         )
         self.last_report = report
         self.best_history.append(ranked[0].copy())
-        row: dict[str, Any] = {"generation": self.generation}
-        best = self._as_dict(ranked[0])
-        top = self._median(ranked[:TOP_K])
-        for name in self.system.parameter_names:
-            row[f"best_{name}"] = best[name]
-        for name in self.system.parameter_names:
-            row[f"top10_{name}"] = top[name]
-        errors_best = self.system.errors(list(best.values()), self.truth)
-        errors_top = self.system.errors(list(top.values()), self.truth)
-        for name in self.system.parameter_names:
-            row[f"error_best_{name}"] = errors_best[name]
-        for name in self.system.parameter_names:
-            row[f"error_top10_{name}"] = errors_top[name]
-        for key, value in presentation(self.system).metrics(best, self.truth).items():
-            if isinstance(value, int | float):
-                row[f"{key}_best"] = float(value)
-        for key, value in presentation(self.system).metrics(top, self.truth).items():
-            if isinstance(value, int | float):
-                row[f"{key}_top10"] = float(value)
-        row.update(report.metrics)
+        row = metrics_row(self.system, self.truth, self.generation, ranked, report)
         row["simulated_trials"] = self.method.simulated_trials
         row["generation_seconds"] = seconds
         row["elapsed_seconds"] = self.elapsed
         self.run_dir.append_metrics(row)
+        self.metrics_header = self.metrics_header or list(row)
         self.generation += 1
 
     def _as_dict(self, vector: np.ndarray) -> dict[str, float]:
-        return {n: float(v) for n, v in zip(self.system.parameter_names, vector, strict=True)}
+        return as_dict(self.system, vector)
 
     def _median(self, rows: np.ndarray) -> dict[str, float]:
-        rows = np.asarray(rows).reshape(-1, len(self.system.parameters))
-        return {p.name: p.median(rows[:, k]) for k, p in enumerate(self.system.parameters)}
+        return median(self.system, rows)
 
     def _progress_bar(self, total: int):
         if not self.progress:
@@ -314,20 +377,7 @@ class Runner:
         )
 
     def _progress_text(self, report: GenerationReport) -> str:
-        best = self._as_dict(np.asarray(report.ranked)[0])
-        errors = self.system.errors(list(best.values()), self.truth)
-        metrics = {
-            k: v
-            for k, v in presentation(self.system).metrics(best, self.truth).items()
-            if isinstance(v, float | int)
-        }
-        if metrics:
-            text = " ".join(f"{k} {v:.3g}" for k, v in metrics.items())
-        elif len(errors) <= 6:
-            text = "err " + " ".join(f"{k} {v:.3f}" for k, v in errors.items())
-        else:
-            text = f"mean err {np.mean(list(errors.values())):.3f}"
-        return f"{text} | {report.progress}" if report.progress else text
+        return progress_text(self.system, self.truth, report)
 
     # ------------------------------------------------------------------ result
     def estimates(self) -> dict[str, dict[str, float]]:
@@ -349,22 +399,7 @@ class Runner:
         if self.last_report is None:
             raise UserError(f"{self.run_dir.path}: no generation was run; nothing to report")
         estimates = self.estimates()
-        result: dict[str, Any] = {
-            "system": self.system.name,
-            "mode": self.config.mode,
-            "seed": self.config.seed,
-            "generations": self.config.generations,
-            "true_params": self.truth.reference,
-            "true_params_overrides": self.truth.spec,
-            "estimates": estimates,
-            "abs_error": {
-                k: self.system.errors(list(v.values()), self.truth) for k, v in estimates.items()
-            },
-        }
-        per_estimate = {k: presentation(self.system).metrics(v, self.truth) for k, v in estimates.items()}
-        for key in per_estimate["best"]:
-            result[key] = {k: per_estimate[k][key] for k in ESTIMATES}
-        result["final"] = dict(self.last_report.metrics)
+        data = result_data(self, estimates)
         if self.config.c2st_trials:
             # The neutral judge of every method: genuine vs the best estimate under fresh
             # random inputs, seeded from the run's seed (its own streams).
@@ -381,34 +416,23 @@ class Runner:
                 backend=self.config.backend,
                 threads=self.config.threads,
             )
-            result["c2st"] = judged.accuracy
-            result["c2st_details"] = {**judged.to_json(), "estimate_name": "best"}
-        result["simulated"] = {
-            "trials": self.method.simulated_trials,
-            "steps": self.method.simulated_steps,
-        }
-        result["wall_seconds"] = self.elapsed
-        result["seconds_per_generation"] = self.elapsed / max(1, self.config.generations)
-        result["device"] = str(self.method.device)
-        result["threads"] = {
-            "simulation": int(self.config.threads or default_threads()),
-            "torch": torch.get_num_threads(),
-        }
-        result["backend"] = self.config.backend
-        result["versions"] = versions()
-        result["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-
-        populations = self.method.final_arrays()
-        if populations:
-            self.run_dir.write_populations(populations)
-        episodes = self.method.record_episodes(EPISODE_TRIALS)
-        if episodes:
-            from turing.runs.rundir import atomic_write_npz
-
-            atomic_write_npz(self.run_dir.episodes_dir / "final.npz", episodes)
-        self.run_dir.write_result(result)
-        loaded = Result.load(self.run_dir.path)
-        plot_run(loaded, self.system)
-        return loaded
+            data["c2st"] = judged.accuracy
+            data["c2st_details"] = {**judged.to_json(), "estimate_name": "best"}
+        result = Result(path=self.run_dir.path, config=self.config, data=data)
+        add_run_facts(self, data, result.history)
+        # Figures first, result.json last: its presence means everything is there.
+        write_outputs(self, result, lambda r: plot_run(r, self.system))
+        return Result.load(self.run_dir.path)
 
 
+def _empty(run_dir: RunDir) -> bool:
+    """Whether a folder holds nothing but what a killed start leaves (its lock, temporary
+    files)."""
+    stale = set(run_dir.stale_temporaries())
+    return all(p.name in LEFTOVERS or p in stale for p in run_dir.path.iterdir())
+
+
+def _by(interruption: BaseException) -> str:
+    from turing.errors import Terminated
+
+    return " (SIGTERM)" if isinstance(interruption, Terminated) else ""

@@ -84,20 +84,66 @@ def versions() -> dict[str, str]:
 
 
 def check_device(device: str) -> None:
+    """Checks that runs can use ``device`` here: the CPU, an available CUDA device (its
+    index below the count) or Apple's MPS.
+
+    Raises:
+        UserError: for anything else (``meta``, ``xpu``, a missing GPU, a typo).
+    """
+    if not isinstance(device, str):
+        raise UserError(f"--device must be a string such as cpu or cuda, got {device!r}")
     try:
         parsed = torch.device(device)
-    except RuntimeError:
+    except (RuntimeError, TypeError, ValueError):
         raise UserError(
             f"--device {device!r} is not a torch device; use cpu, cuda or cuda:N"
         ) from None
-    if parsed.type == "cuda" and not torch.cuda.is_available():
+    if parsed.type == "cpu":
+        if parsed.index not in (None, 0):
+            raise UserError(f"--device {device}: there is one CPU device; use --device cpu")
+        return
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UserError(
+                f"--device {device}: CUDA is not available on this machine; use --device cpu"
+            )
+        count = torch.cuda.device_count()
+        if parsed.index is not None and parsed.index >= count:
+            raise UserError(
+                f"--device {device}: this machine has {count} CUDA device(s) (cuda:0.."
+                f"cuda:{count - 1}); choose one of them"
+            )
+        return
+    if parsed.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise UserError(
+                f"--device {device}: MPS is not available on this machine; use --device cpu"
+            )
+        return
+    raise UserError(
+        f"--device {device}: runs simulate on cpu, cuda or mps, not {parsed.type}; use "
+        "--device cpu (or cuda where a GPU is present)"
+    )
+
+
+def check_backend(config: RunConfig, system: System) -> None:
+    """Checks that the resolved backend can simulate ``system`` on the run's device.
+
+    Raises:
+        UserError: for ``native`` off the CPU or for a system without a kernel that builds.
+    """
+    if config.backend != "native":
+        return
+    if torch.device(config.device).type != "cpu":
         raise UserError(
-            f"--device {device}: CUDA is not available on this machine; use --device cpu"
+            f"--backend native runs on the CPU, not {config.device}; use --backend compiled "
+            "or auto there"
         )
-    if parsed.type == "mps" and not torch.backends.mps.is_available():
-        raise UserError(
-            f"--device {device}: MPS is not available on this machine; use --device cpu"
-        )
+    from turing.engine import native_kernel
+
+    kernel = native_kernel(system, int(config.steps))
+    if isinstance(kernel, str):
+        raise UserError(f"--backend native: {kernel}; use --backend auto or eager")
 
 
 def set_threads(config: RunConfig) -> None:

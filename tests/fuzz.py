@@ -1,0 +1,840 @@
+"""Bad invocations and damaged run folders: every one must end in one line on stderr, exit
+status 2, no traceback, no hang, and nothing on disk changed.
+
+Each case names its fault class, the folder it damages (a copy of a small finished or
+unfinished run, or of a comparison) and the command line. Run it as a script for the
+table (``python tests/fuzz.py``; ``--subprocess`` runs every case as its own ``turing``
+process, as a user would); ``tests/test_fuzz.py`` runs the cases in-process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+SYSTEM = "agent-inference"
+TINY = dict(models=4, interrogators=4, steps=20, c2st_trials=0, checkpoint_every=2)
+"""The fixtures' runs: a few seconds each."""
+TIMEOUT = 60.0
+"""A case still running after this many seconds hangs."""
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    fault: str
+    """The class of fault (the table's rows)."""
+    argv: tuple[str, ...]
+    """``{dir}`` stands for the damaged folder, ``{new}`` for a path that does not exist."""
+    folder: str | None = None
+    """The fixture the case damages a copy of: finished, unfinished or comparison."""
+    damage: Callable[[Path], None] | None = None
+    code: int = 2
+
+
+@dataclass
+class Outcome:
+    case: Case
+    code: int | str
+    stderr: str
+    changed: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def lines(self) -> list[str]:
+        return [line for line in self.stderr.splitlines() if line.strip()]
+
+    @property
+    def problems(self) -> list[str]:
+        found = []
+        if self.code == "hang":
+            found.append(f"hung (over {TIMEOUT:.0f} s)")
+        elif self.code != self.case.code:
+            found.append(f"exit {self.code}, not {self.case.code}")
+        if "Traceback" in self.stderr:
+            found.append("traceback")
+        if self.case.code == 2 and len(self.lines) != 1:
+            found.append(f"{len(self.lines)} lines on stderr")
+        if self.changed:
+            found.append("changed " + ", ".join(self.changed[:3]))
+        return found
+
+
+# ---------------------------------------------------------------------------- damage
+def _edit_config(**changes) -> Callable[[Path], None]:
+    def edit(folder: Path) -> None:
+        config = json.loads((folder / "config.json").read_text())
+        config.update(changes)
+        (folder / "config.json").write_text(json.dumps(config, indent=2))
+
+    return edit
+
+
+def _drop_config_key(key: str) -> Callable[[Path], None]:
+    def edit(folder: Path) -> None:
+        config = json.loads((folder / "config.json").read_text())
+        del config[key]
+        (folder / "config.json").write_text(json.dumps(config))
+
+    return edit
+
+
+def _write(name: str, content: bytes | str) -> Callable[[Path], None]:
+    def write(folder: Path) -> None:
+        target = folder / name
+        _remove(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        data = content.encode() if isinstance(content, str) else content
+        target.write_bytes(data)
+
+    return write
+
+
+def _truncate(name: str, keep: float = 0.5) -> Callable[[Path], None]:
+    def cut(folder: Path) -> None:
+        target = _resolve(folder, name)
+        data = target.read_bytes()
+        target.write_bytes(data[: int(len(data) * keep)])
+
+    return cut
+
+
+def _delete(name: str) -> Callable[[Path], None]:
+    def delete(folder: Path) -> None:
+        for target in folder.glob(name):
+            _remove(target)
+
+    return delete
+
+
+def _make_dir(name: str) -> Callable[[Path], None]:
+    def make(folder: Path) -> None:
+        _remove(folder / name)
+        (folder / name).mkdir(parents=True)
+
+    return make
+
+
+def _metrics_rows(keep: int | None = None, drop: int = 0) -> Callable[[Path], None]:
+    def cut(folder: Path) -> None:
+        lines = (folder / "metrics.csv").read_text().splitlines(keepends=True)
+        rows = lines[1:]
+        rows = rows[: len(rows) - drop] if keep is None else rows[:keep]
+        (folder / "metrics.csv").write_text("".join([lines[0], *rows]))
+
+    return cut
+
+
+def _rename_metrics_column(folder: Path) -> None:
+    lines = (folder / "metrics.csv").read_text().splitlines(keepends=True)
+    header = lines[0].split(",")
+    header[1] = header[1] + "_renamed"
+    (folder / "metrics.csv").write_text(",".join(header) + "".join(lines[1:]))
+
+
+def _edit_npz(name: str, edit: Callable[[dict[str, np.ndarray]], None], pickled=False):
+    def change(folder: Path) -> None:
+        target = _resolve(folder, name)
+        with np.load(target, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}
+        edit(arrays)
+        target.unlink()
+        with open(target, "wb") as f:
+            np.savez(f, allow_pickle=pickled, **arrays)
+
+    return change
+
+
+def _first_float(arrays: dict[str, np.ndarray]) -> str:
+    return next(k for k, v in arrays.items() if v.dtype.kind == "f" and v.size > 1)
+
+
+def _nan_genes(arrays: dict[str, np.ndarray]) -> None:
+    key = _first_float(arrays)
+    arrays[key] = np.full_like(arrays[key], np.nan)
+
+
+def _wrong_shape(arrays: dict[str, np.ndarray]) -> None:
+    key = _first_float(arrays)
+    arrays[key] = arrays[key].reshape(-1)[:-1]
+
+
+def _drop_first_array(arrays: dict[str, np.ndarray]) -> None:
+    del arrays[_first_float(arrays)]
+
+
+def _pickled(arrays: dict[str, np.ndarray]) -> None:
+    arrays["payload"] = np.array([{"a": 1}], dtype=object)
+
+
+def _resolve(folder: Path, name: str) -> Path:
+    if name == "CHECKPOINT":
+        return sorted((folder / "checkpoints").glob("gen-*.npz"))[-1]
+    return folder / name
+
+
+def _remove(target: Path) -> None:
+    if target.is_dir() and not target.is_symlink():
+        shutil.rmtree(target)
+    elif target.exists() or target.is_symlink():
+        target.unlink()
+
+
+def _both(*edits: Callable[[Path], None]) -> Callable[[Path], None]:
+    def apply(folder: Path) -> None:
+        for edit in edits:
+            edit(folder)
+
+    return apply
+
+
+def _checkpoint_damage() -> dict[str, Callable[[Path], None]]:
+    ckpt = "CHECKPOINT"
+
+    def replace(content: bytes):
+        def write(folder: Path) -> None:
+            _resolve(folder, ckpt).write_bytes(content)
+
+        return write
+
+    return {
+        "checkpoint truncated": _truncate(ckpt),
+        "checkpoint empty": replace(b""),
+        "checkpoint random bytes": replace(bytes(range(256)) * 8),
+        "checkpoint pickled": _edit_npz(ckpt, _pickled, pickled=True),
+        "checkpoint missing array": _edit_npz(ckpt, _drop_first_array),
+        "checkpoint wrong shape": _edit_npz(ckpt, _wrong_shape),
+        "checkpoint NaN genes": _edit_npz(ckpt, _nan_genes),
+        "checkpoints deleted": _delete("checkpoints/gen-*.npz"),
+        "checkpoint folder is a file": _write("checkpoints", "x"),
+    }
+
+
+def _config_damage() -> dict[str, Callable[[Path], None]]:
+    return {
+        "config seed edited": _edit_config(seed=7),
+        "config mode edited": _edit_config(mode="passive"),
+        "config models edited": _edit_config(models=6),
+        "config true values edited": _edit_config(true_params={"a": 0.3}),
+        "config generations cut below the checkpoint": _edit_config(generations=1),
+        "config truncated": _truncate("config.json"),
+        "config empty": _write("config.json", ""),
+        "config not JSON": _write("config.json", "seed: 1\n"),
+        "config a list": _write("config.json", "[1, 2, 3]"),
+        "config a string seed": _edit_config(seed="1"),
+        "config unknown system": _edit_config(system="no-such-system"),
+        "config missing system": _drop_config_key("system"),
+        "config bad engine": _edit_config(engine="two"),
+        "config is a directory": _make_dir("config.json"),
+        "config deleted": _delete("config.json"),
+        "config a path as layout": _edit_config(system_options={"layout": "/dev/zero"}),
+    }
+
+
+def _metrics_damage() -> dict[str, Callable[[Path], None]]:
+    return {
+        "metrics cut short": _metrics_rows(drop=1),
+        "metrics without rows": _metrics_rows(keep=0),
+        "metrics deleted": _delete("metrics.csv"),
+        "metrics header changed": _rename_metrics_column,
+        "metrics empty": _write("metrics.csv", ""),
+        "metrics random bytes": _write("metrics.csv", bytes(range(256))),
+        "metrics is a directory": _make_dir("metrics.csv"),
+    }
+
+
+def _finished_damage() -> dict[str, Callable[[Path], None]]:
+    return {
+        "result truncated": _truncate("result.json"),
+        "result empty": _write("result.json", ""),
+        "result a list": _write("result.json", "[]"),
+        "result not JSON": _write("result.json", "{estimates"),
+        "result missing estimates": _edit_json("result.json", drop="estimates"),
+        "result estimates a string": _edit_json("result.json", estimates="best"),
+        "result is a directory": _make_dir("result.json"),
+        "populations truncated": _truncate("populations.npz"),
+        "populations random bytes": _write("populations.npz", bytes(range(256)) * 4),
+        "populations pickled": _edit_npz("populations.npz", _pickled, pickled=True),
+        "populations missing array": _edit_npz("populations.npz", _drop_first_array),
+        "populations NaN": _edit_npz("populations.npz", _nan_genes),
+        "plots is a file": _write("plots", "x"),
+        "config edited after finishing": _edit_config(seed=9),
+        "metrics cut after finishing": _metrics_rows(drop=1),
+        "metrics deleted after finishing": _delete("metrics.csv"),
+    }
+
+
+def _edit_json(name: str, drop: str | None = None, **changes):
+    def edit(folder: Path) -> None:
+        data = json.loads((folder / name).read_text())
+        if drop:
+            del data[drop]
+        data.update(changes)
+        (folder / name).write_text(json.dumps(data))
+
+    return edit
+
+
+def _comparison_damage() -> dict[str, Callable[[Path], None]]:
+    return {
+        "comparison.json truncated": _truncate("comparison.json"),
+        "comparison.json a list": _write("comparison.json", "[]"),
+        "comparison.json missing methods": _edit_json("comparison.json", drop="methods"),
+        "comparison.json seeds a string": _edit_json("comparison.json", seeds="0,1"),
+        "comparison.json unknown system": _edit_json("comparison.json", system="nope"),
+        "comparison.json deleted": _delete("comparison.json"),
+        "comparison cell config edited": lambda f: _edit_config(seed=5)(
+            sorted((f / "runs").glob("*/seed-*"))[0]
+        ),
+    }
+
+
+# ---------------------------------------------------------------------------- cases
+def cases() -> list[Case]:
+    """Every case, in the table's order."""
+    found: list[Case] = []
+    add = found.append
+    run = ("run", SYSTEM, "--out", "{new}", "--c2st-trials", "0", "--quiet")
+
+    # Numbers that are not numbers, or out of range.
+    whole = {
+        "--generations": ["0", "-3", "abc", "1.5", "１０", "", "1e3"],
+        "--models": ["0", "-3", "abc", "2.5", "４", "", "1"],
+        "--interrogators": ["0", "-3", "abc", "2.5", "４", ""],
+        "--steps": ["0", "-3", "abc", "2.5", "１０", ""],
+        "--seed": ["-1", "abc", "1.5", "１", ""],
+        "--checkpoint-every": ["0", "-3", "abc", "2.5", ""],
+        "--chunk-size": ["0", "-3", "abc", "2.5", ""],
+        "--hidden": ["0", "-3", "abc", "2.5", ""],
+        "--threads": ["0", "-3", "abc", "2.5", ""],
+        "--budget": ["0", "-3", "abc", ""],
+        "--c2st-trials": ["-3", "abc", "2.5", ""],
+    }
+    for flag, values in whole.items():
+        for value in values:
+            add(Case(f"run {flag} {value!r}", "number flags", (*run, flag, value)))
+    for flag in ("--model-sigma-init", "--interrogator-sigma-init"):
+        for value in ("0", "-1", "nan", "inf", "abc", "１", ""):
+            add(Case(f"run {flag} {value!r}", "number flags", (*run, flag, value)))
+
+    choices = {
+        "--mode": ["nope", ""],
+        "--init": ["random"],
+        "--backend": ["gpu", "native-ish"],
+        "--model-fitness": ["best"],
+        "--periodic-genes": ["wrap"],
+    }
+    for flag, values in choices.items():
+        for value in values:
+            add(Case(f"run {flag} {value!r}", "choice flags", (*run, flag, value)))
+    add(Case("run an unknown system", "choice flags", ("run", "no-such-system", "--out", "{new}")))
+    add(Case("run without a system", "choice flags", ("run", "--out", "{new}")))
+    add(Case("an unknown subcommand", "choice flags", ("fly",)))
+    add(Case("run an unknown flag", "choice flags", (*run, "--generation", "3")))
+
+    for value in (
+        "a=0.5,,b=0.3",
+        "a=0.5,",
+        "a",
+        "=0.5",
+        "a=",
+        "zz=0.5",
+        "a=abc",
+        "a=1e9",
+        "a=-5",
+        "a=nan",
+        "a=inf",
+        "a=０.５",
+        "a=0.5,a=0.6",
+        "a=0.5;b=0.3",
+    ):
+        add(Case(f"run --true-params {value!r}", "genuine values", (*run, "--true-params", value)))
+
+    for value in ("bogus=1", "x", ",,", "noise=abc", "=1"):
+        add(
+            Case(
+                f"run --system-options {value!r}",
+                "system options",
+                (*run, "--system-options", value),
+            )
+        )
+    epuck = ("run", "sensor-self-id", "--out", "{new}", "--quiet", "--c2st-trials", "0")
+    for value in ("layout=/dev/zero", "layout=/no/such/file.json", "layout=."):
+        add(
+            Case(
+                f"e-puck --system-options {value}",
+                "system options",
+                (*epuck, "--system-options", value),
+            )
+        )
+    for value in ("bogus=1", "batch=abc"):
+        add(
+            Case(
+                f"gan --method-options {value!r}",
+                "system options",
+                ("run", SYSTEM, "--mode", "gan", "--out", "{new}", "--method-options", value),
+            )
+        )
+    add(
+        Case(
+            "interrogate with --method-options",
+            "system options",
+            (*run, "--method-options", "batch=3"),
+        )
+    )
+
+    for value in (
+        "meta",
+        "xpu",
+        "cuda",
+        "cuda:3",
+        "cpu:1",
+        "gpu",
+        "",
+        "mps",
+        "cuda:-1",
+        "cpu,cuda",
+    ):
+        add(Case(f"run --device {value!r}", "devices", (*run, "--device", value)))
+    add(
+        Case(
+            "--backend native on cuda", "devices", (*run, "--backend", "native", "--device", "cuda")
+        )
+    )
+
+    for flag, value in (
+        ("--models", "100000000000"),
+        ("--interrogators", "100000000000"),
+        ("--steps", "1000000000000"),
+        ("--generations", "100000000000000000000"),
+        ("--hidden", "1000000000"),
+    ):
+        add(Case(f"run {flag} {value}", "sizes", (*run, flag, value)))
+
+    # The folder flags.
+    add(Case("--resume a missing folder", "folders", ("run", "--resume", "{new}")))
+    add(Case("--resume a file", "folders", ("run", "--resume", "{dir}/metrics.csv"), "unfinished"))
+    add(Case("--resume an empty folder", "folders", ("run", "--resume", "{dir}"), "empty"))
+    add(
+        Case("--resume and a system", "folders", ("run", SYSTEM, "--resume", "{dir}"), "unfinished")
+    )
+    add(Case("--out a file", "folders", (*run[:2], "--out", "{dir}/metrics.csv"), "unfinished"))
+    add(
+        Case(
+            "--out a different run",
+            "folders",
+            ("run", SYSTEM, "--out", "{dir}", "--seed", "3"),
+            "unfinished",
+        )
+    )
+    add(
+        Case(
+            "--out a folder of other files",
+            "folders",
+            ("run", SYSTEM, "--out", "{dir}/checkpoints"),
+            "unfinished",
+        )
+    )
+    add(
+        Case(
+            "--out under a file",
+            "folders",
+            ("run", SYSTEM, "--out", "{dir}/metrics.csv/x"),
+            "unfinished",
+        )
+    )
+    add(Case("plot a missing folder", "folders", ("plot", "{new}")))
+    add(Case("plot a file", "folders", ("plot", "{dir}/metrics.csv"), "finished"))
+    add(Case("plot an empty folder", "folders", ("plot", "{dir}"), "empty"))
+    add(Case("replay a missing folder", "folders", ("replay", "{new}", "--figure", "f.png")))
+    add(
+        Case("replay an empty folder", "folders", ("replay", "{dir}", "--figure", "f.png"), "empty")
+    )
+    add(
+        Case(
+            "replay an unfinished run",
+            "folders",
+            ("replay", "{dir}", "--figure", "f.png"),
+            "unfinished",
+        )
+    )
+
+    # Damaged run folders.
+    for what, damage in {**_config_damage(), **_metrics_damage(), **_checkpoint_damage()}.items():
+        add(
+            Case(
+                f"resume: {what}",
+                "damaged folders",
+                ("run", "--resume", "{dir}"),
+                "unfinished",
+                damage,
+            )
+        )
+    for what in ("config seed edited", "config truncated", "config deleted", "config a list"):
+        damage = _config_damage()[what]
+        add(Case(f"plot: {what}", "damaged folders", ("plot", "{dir}"), "finished", damage))
+    commands = {
+        "run": ("run", "--resume", "{dir}"),
+        "plot": ("plot", "{dir}"),
+        "replay": ("replay", "{dir}", "--figure", "f.png"),
+    }
+    for what, damage in _finished_damage().items():
+        # Only the commands that read the damaged file: a finished run's resume and its
+        # plot do not read populations.npz, and only `plot` writes plots/.
+        readers = (
+            ["replay"]
+            if what.startswith("populations")
+            else ["plot"]
+            if what.startswith("plots")
+            else list(commands)
+        )
+        for command in readers:
+            add(
+                Case(f"{command}: {what}", "damaged folders", commands[command], "finished", damage)
+            )
+    for what in ("metrics cut short", "metrics header changed", "metrics deleted"):
+        damage = _metrics_damage()[what]
+        add(
+            Case(
+                f"same command: {what}",
+                "damaged folders",
+                ("run", SYSTEM, "--out", "{dir}", *_tiny_flags(6)),
+                "unfinished",
+                damage,
+            )
+        )
+
+    # Replay options.
+    replay = ("replay", "{dir}")
+    for flags in (
+        ("--trials", "1000000000"),
+        ("--trials", "0"),
+        ("--trials", "abc"),
+        ("--size", "0x0"),
+        ("--size", "abc"),
+        ("--size", "100000x100000"),
+        ("--fps", "0"),
+        ("--interrogator", "99999"),
+        ("--interrogator", "-1"),
+        ("--model", "nope"),
+        ("--renderer", "nope"),
+        ("--video", "{dir}/metrics.csv/x.mp4"),
+        ("--video", "x.avi"),
+        ("--seed", "-1"),
+        ("--figure", "{dir}/metrics.csv/x.png"),
+    ):
+        add(Case(f"replay {' '.join(flags)}", "replay options", (*replay, *flags), "finished"))
+
+    # Comparisons.
+    compare = ("compare", SYSTEM, "--out", "{new}", "--quiet", "--generations", "2")
+    for flags in (
+        ("--methods", "nope"),
+        ("--methods", ""),
+        ("--methods", "interrogate,,passive"),
+        ("--methods", "interrogate,interrogate"),
+        ("--seeds", "0"),
+        ("--seeds", "-1"),
+        ("--workers", "0"),
+        ("--executor", "slurm"),
+        ("--batch", "0"),
+        ("--retries", "-1"),
+        ("--first-seed", "-1"),
+        ("--true-params", "a=0.5,,b=0.2"),
+        ("--device", "meta"),
+    ):
+        add(Case(f"compare {' '.join(flags)}", "comparisons", (*compare, *flags)))
+    add(Case("compare without --out", "comparisons", ("compare", SYSTEM, "--quiet")))
+    add(Case("compare --resume a missing folder", "comparisons", ("compare", "--resume", "{new}")))
+    add(
+        Case(
+            "compare --out a run folder",
+            "comparisons",
+            ("compare", SYSTEM, "--out", "{dir}", "--quiet"),
+            "finished",
+        )
+    )
+    for what, damage in _comparison_damage().items():
+        for flags in (
+            ("--resume", "{dir}", "--quiet"),
+            ("--resume", "{dir}", "--summarise-only", "--quiet"),
+        ):
+            add(
+                Case(
+                    f"compare {flags[2]}: {what}",
+                    "comparisons",
+                    ("compare", *flags),
+                    "comparison",
+                    damage,
+                )
+            )
+
+    # Benchmarks and listings.
+    bench = ("bench", SYSTEM, "--generations", "1", "--runs", "1")
+    for flags in (
+        ("--runs", "0"),
+        ("--backends", "nope"),
+        ("--busy", "-1"),
+        ("--generations", "0"),
+        ("--gym-seconds", "-1"),
+        ("--device", "xpu"),
+        ("--models", "100000000000"),
+    ):
+        add(Case(f"bench {' '.join(flags)}", "benchmarks", (*bench, *flags)))
+    add(Case("bench an unknown system", "benchmarks", ("bench", "nope")))
+
+    # User modules.
+    add(Case("a missing module", "user modules", ("list", "--system-module", "no_such_module_xyz")))
+    add(Case("a missing file", "user modules", ("list", "--system-module", "{new}.py")))
+    add(
+        Case(
+            "a module with a syntax error",
+            "user modules",
+            ("list", "--system-module", "{dir}/broken_syntax.py"),
+            "modules",
+        )
+    )
+    add(
+        Case(
+            "a module that raises",
+            "user modules",
+            ("list", "--system-module", "{dir}/raises.py"),
+            "modules",
+        )
+    )
+    add(
+        Case(
+            "a module that is a folder",
+            "user modules",
+            ("list", "--system-module", "{dir}"),
+            "modules",
+        )
+    )
+    return found
+
+
+def _tiny_flags(generations: int) -> tuple[str, ...]:
+    return (
+        "--generations",
+        str(generations),
+        *(f"--{k.replace('_', '-')}={v}" for k, v in TINY.items()),
+        "--quiet",
+    )
+
+
+CASES_BY_NAME = {case.name: case for case in cases()}
+assert len(CASES_BY_NAME) == len(cases()), "case names must be unique"
+
+
+# ---------------------------------------------------------------------------- fixtures
+def build_fixtures(root: Path) -> dict[str, Path]:
+    """The folders the cases damage copies of: a finished run, an unfinished run (its
+    metrics rows as many as its checkpoint's), a comparison, an empty folder and a folder
+    of user modules."""
+    import turing
+    from turing.contracts.config import RunConfig
+    from turing.runs.runner import Runner
+
+    root.mkdir(parents=True, exist_ok=True)
+    folders = {
+        name: root / name for name in ("finished", "unfinished", "comparison", "empty", "modules")
+    }
+    if all(p.exists() for p in folders.values()):
+        return folders
+    for p in folders.values():
+        _remove(p)
+    turing.learn(SYSTEM, generations=3, out=folders["finished"], progress=False, **TINY)
+
+    runner = Runner.create(
+        RunConfig(system=SYSTEM, generations=6, **TINY), out=folders["unfinished"], progress=False
+    )
+    try:
+        while runner.generation < 4:
+            runner.advance(runner.method.generation(), 0.0)
+    finally:
+        runner.release()
+
+    from turing.cli import main
+
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        main(
+            [
+                "compare",
+                SYSTEM,
+                "--methods",
+                "interrogate,passive",
+                "--seeds",
+                "1",
+                "--out",
+                str(folders["comparison"]),
+                "--workers",
+                "1",
+                "--no-plots",
+                *_tiny_flags(2),
+            ]
+        )
+    folders["empty"].mkdir()
+    folders["modules"].mkdir()
+    (folders["modules"] / "broken_syntax.py").write_text("import turing\n\ndef f(:\n    pass\n")
+    (folders["modules"] / "raises.py").write_text("raise RuntimeError('this module fails')\n")
+    return folders
+
+
+# ---------------------------------------------------------------------------- running
+def snapshot(root: Path) -> dict[str, tuple]:
+    """What is on disk under ``root``: every path's kind, size, mode and content digest."""
+    found = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = Path(dirpath) / name
+            info = path.lstat()
+            digest = ""
+            if path.is_file() and not path.is_symlink():
+                digest = hashlib.sha1(path.read_bytes()).hexdigest()
+            found[str(path.relative_to(root))] = (
+                path.is_dir(),
+                info.st_size if digest else 0,
+                digest,
+            )
+    return found
+
+
+def changes(before: dict[str, tuple], after: dict[str, tuple]) -> list[str]:
+    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+
+
+class _Hang(BaseException):
+    pass
+
+
+def _alarm(signum, frame):
+    raise _Hang()
+
+
+def run_case(
+    case: Case, fixtures: dict[str, Path], workspace: Path, subprocess_mode=False
+) -> Outcome:
+    """Runs ``case`` on a fresh copy of its fixture inside ``workspace``."""
+    _remove(workspace)
+    workspace.mkdir(parents=True)
+    folder = workspace / "folder"
+    if case.folder:
+        shutil.copytree(fixtures[case.folder], folder, symlinks=True)
+        if case.damage:
+            case.damage(folder)
+    argv = [
+        a.replace("{dir}", str(folder)).replace("{new}", str(workspace / "new")) for a in case.argv
+    ]
+    before = snapshot(workspace)
+    start = time.perf_counter()
+    if subprocess_mode:
+        code, stderr = _in_subprocess(argv, workspace)
+    else:
+        code, stderr = _in_process(argv, workspace)
+    seconds = time.perf_counter() - start
+    return Outcome(case, code, stderr, changes(before, snapshot(workspace)), seconds)
+
+
+def _in_process(argv: list[str], cwd: Path) -> tuple[int | str, str]:
+    from turing.cli import main
+
+    err, out = io.StringIO(), io.StringIO()
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(int(TIMEOUT))
+    here = os.getcwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+            try:
+                code: int | str = main(argv)
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+                if isinstance(exc.code, str):
+                    print(exc.code, file=sys.stderr)
+            except _Hang:
+                code = "hang"
+            except BaseException:
+                traceback.print_exc()
+                code = "traceback"
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+        os.chdir(here)
+    return code, err.getvalue()
+
+
+def _in_subprocess(argv: list[str], cwd: Path) -> tuple[int | str, str]:
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from turing.cli import main; sys.exit(main())",
+        *argv,
+    ]
+    try:
+        done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired as exc:
+        stderr = exc.stderr.decode() if isinstance(exc.stderr, bytes) else (exc.stderr or "")
+        return "hang", stderr
+    return done.returncode, done.stderr
+
+
+def table(outcomes: list[Outcome]) -> str:
+    """Markdown: per fault class, the cases and how many ended as they must."""
+    total, good = Counter(), Counter()
+    for o in outcomes:
+        total[o.case.fault] += 1
+        good[o.case.fault] += not o.problems
+    lines = ["| fault class | cases | one line, exit 2, nothing changed |", "|---|---:|---:|"]
+    for fault in total:
+        lines.append(f"| {fault} | {total[fault]} | {good[fault]} |")
+    lines.append(f"| **all** | {sum(total.values())} | {sum(good.values())} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--subprocess", action="store_true", help="run each case as its own process"
+    )
+    parser.add_argument("--only", default="", help="run only the cases whose name contains this")
+    parser.add_argument("--show", action="store_true", help="print every case's stderr line")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="turing-fuzz-") as tmp:
+        fixtures = build_fixtures(Path(tmp) / "fixtures")
+        outcomes = []
+        for k, case in enumerate(c for c in cases() if args.only in c.name):
+            outcome = run_case(case, fixtures, Path(tmp) / f"case-{k}", args.subprocess)
+            outcomes.append(outcome)
+            mark = "ok " if not outcome.problems else "BAD"
+            detail = "; ".join(outcome.problems)
+            print(
+                f"{mark} {outcome.seconds:5.1f}s {case.name}{': ' + detail if detail else ''}",
+                flush=True,
+            )
+            if args.show or outcome.problems:
+                for line in outcome.lines[-3:]:
+                    print(f"      {line[:300]}")
+            _remove(Path(tmp) / f"case-{k}")
+    print()
+    print(table(outcomes))
+    return 0 if all(not o.problems for o in outcomes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""Runs killed with SIGKILL at random moments (during generations, checkpoint writes and the
+finish) must resume to exactly the result of an uninterrupted run.
+
+``python tests/kill_resume.py --kills 20`` prints one line per kill and a summary;
+``tests/test_fuzz.py`` runs a few of them (marked slow). The moments are drawn from a
+generator seeded by ``--seed``, uniformly over the uninterrupted run's duration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ARGS = (
+    "agent-inference",
+    "--generations", "30",
+    "--seed", "5",
+    "--models", "20",
+    "--interrogators", "20",
+    "--checkpoint-every", "1",  # a checkpoint write every generation: kills land in them too
+    "--c2st-trials", "200",
+    "--threads", "1",
+    "--quiet",
+)  # fmt: skip
+CLI = (sys.executable, "-c", "import sys; from turing.cli import main; sys.exit(main())")
+
+
+def rows(folder: Path) -> list[dict[str, str]]:
+    """metrics.csv without its wall-time columns."""
+    with (folder / "metrics.csv").open() as handle:
+        return [{k: v for k, v in r.items() if "seconds" not in k} for r in csv.DictReader(handle)]
+
+
+def outcome(folder: Path) -> tuple:
+    """What must not depend on interruptions: the metrics and the result's numbers."""
+    result = json.loads((folder / "result.json").read_text())
+    return rows(folder), result["estimates"], result.get("c2st")
+
+
+def reference(root: Path) -> tuple[tuple, float]:
+    """The uninterrupted run and how long it took, start-up included."""
+    start = time.perf_counter()
+    subprocess.run(
+        [*CLI, "run", *ARGS, "--out", str(root / "reference")], check=True, capture_output=True
+    )
+    return outcome(root / "reference"), time.perf_counter() - start
+
+
+def kill_and_resume(folder: Path, delay: float) -> dict:
+    """Starts the run, SIGKILLs it after ``delay`` seconds, resumes it (with the same
+    command, as a user would) and says whether it matches."""
+    process = subprocess.Popen(
+        [*CLI, "run", *ARGS, "--out", str(folder)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(delay)
+    finished_before = process.poll() is not None
+    process.kill()
+    process.wait()
+    generations = len(rows(folder)) if (folder / "metrics.csv").is_file() else 0
+    stage = (
+        "finished"
+        if finished_before
+        else (
+            "finishing"
+            if (folder / "populations.npz").exists() or generations >= 30
+            else f"generation {generations}"
+        )
+    )
+    done = subprocess.run(
+        [*CLI, "run", *ARGS, "--out", str(folder)], capture_output=True, text=True
+    )
+    return {
+        "delay": delay,
+        "stage": stage,
+        "code": done.returncode,
+        "stderr": done.stderr.strip()[-300:],
+        "folder": folder,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--kills", type=int, default=20, help="runs to kill (default 20)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the kill moments")
+    args = parser.parse_args(argv)
+    generator = np.random.default_rng(args.seed)
+    with tempfile.TemporaryDirectory(prefix="turing-kill-") as tmp:
+        root = Path(tmp)
+        expected, seconds = reference(root)
+        print(
+            f"uninterrupted run: {seconds:.1f} s; killing {args.kills} runs at uniform moments in it"
+        )
+        identical = 0
+        for k in range(args.kills):
+            report = kill_and_resume(root / f"kill-{k}", float(generator.uniform(0.3, seconds)))
+            same = report["code"] == 0 and outcome(report["folder"]) == expected
+            identical += same
+            print(
+                f"kill {k + 1:2d} at {report['delay']:5.2f} s ({report['stage']}): "
+                f"{'identical' if same else 'DIFFERENT: exit ' + str(report['code']) + ' ' + report['stderr']}",
+                flush=True,
+            )
+        print(f"\n{identical} of {args.kills} killed runs resumed to the uninterrupted result")
+    return 0 if identical == args.kills else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,223 @@
+"""Files written so that a crash never leaves half of one, and read so that a damaged one
+is one line naming it.
+
+Every whole-file write goes to a temporary file in the same folder (``.NAME.XXXX.tmp``),
+is synced, and is renamed into place; the folder is synced too. New files get the mode
+``open`` would give them (0666 less the umask). Readers of JSON and NPZ turn every way a
+file can be damaged (missing, a folder, truncated, random bytes, pickled objects) into one
+:class:`~turing.errors.UserError` that names the file and the fix.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from turing.errors import UserError
+
+TEMPORARY_SUFFIX = ".tmp"
+"""Every temporary file or folder of an atomic write ends so (``.NAME.XXXX.tmp``)."""
+
+_FILE_MODE: int | None = None
+
+
+def file_mode() -> int:
+    """The mode a new file gets: 0666 less the process's umask (0644 with the usual 022),
+    as ``open`` gives; :func:`tempfile.mkstemp` alone would give 0600."""
+    global _FILE_MODE
+    if _FILE_MODE is None:
+        mask = None
+        try:  # Linux reports the umask without changing it
+            for line in Path("/proc/self/status").read_text().splitlines():
+                if line.startswith("Umask:"):
+                    mask = int(line.split()[1], 8)
+        except (OSError, ValueError):
+            mask = None
+        if mask is None:
+            mask = os.umask(0o022)
+            os.umask(mask)
+        _FILE_MODE = 0o666 & ~mask
+    return _FILE_MODE
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Writes ``data`` to ``path`` via a temporary file in the same folder, synced, and a
+    rename (also synced), so ``path`` holds the old or the new bytes, never a mixture."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX
+    )
+    try:
+        os.fchmod(fd, file_mode())
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def save_figure(fig, path: str | os.PathLike, **options: Any) -> Path:
+    """Saves a matplotlib figure atomically (rendered in memory, then
+    :func:`atomic_write_bytes`): a kill never leaves half a PNG under its name."""
+    path = Path(path)
+    buffer = io.BytesIO()
+    options.setdefault("format", (path.suffix.lstrip(".") or "png").lower())
+    fig.savefig(buffer, **options)
+    atomic_write_bytes(path, buffer.getvalue())
+    return path
+
+
+def json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _finite(value: Any) -> Any:
+    # JSON has no NaN/inf: write them as null so every reader can parse the file.
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    text = json.dumps(_finite(data), indent=2, default=json_default) + "\n"
+    atomic_write_bytes(path, text.encode())
+
+
+def atomic_write_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
+    buffer = io.BytesIO()
+    np.savez(buffer, **{k: np.asarray(v) for k, v in arrays.items()})
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def load_npz(path: Path, fix: str = "the run folder is damaged") -> dict[str, np.ndarray]:
+    """Loads an NPZ file without allowing pickled objects.
+
+    Raises:
+        UserError: one line naming the file, for a file that is missing, not an NPZ
+            (truncated, empty, random bytes) or holds pickled objects.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path} is missing or not a file; {fix}")
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(4)
+    except OSError as exc:
+        raise UserError(f"{path} cannot be read ({exc.strerror}); {fix}") from None
+    if magic not in (b"PK\x03\x04", b"PK\x05\x06"):
+        what = "is empty" if not magic else "is not an NPZ archive (truncated or another format)"
+        raise UserError(f"{path} {what}; {fix}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except ValueError as exc:
+        if "pickle" in str(exc):
+            raise UserError(
+                f"{path} holds pickled Python objects, which turing never writes and will not "
+                f"load (they could run code); {fix}"
+            ) from None
+        raise UserError(f"{path} is not a valid NPZ file ({exc}); {fix}") from None
+    except Exception as exc:  # zipfile.BadZipFile, EOFError, OSError, ...
+        raise UserError(
+            f"{path} is not a valid NPZ file ({type(exc).__name__}: {exc}); {fix}"
+        ) from None
+
+
+def read_json(path: Path, fix: str) -> Any:
+    """The JSON in ``path``.
+
+    Raises:
+        UserError: naming the file, if it is not a file, cannot be read or is not JSON.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path} is missing or not a file; {fix}")
+    try:
+        return json.loads(path.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise UserError(f"{path} cannot be read ({exc.strerror}); {fix}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path} is not valid JSON ({exc}); {fix}") from None
+    except RecursionError:
+        raise UserError(f"{path} is nested too deeply to be a turing file; {fix}") from None
+
+
+def folder_path(path: Any, what: str = "run folder") -> Path:
+    """``path`` as a Path.
+
+    Raises:
+        UserError: if it is not a str or path-like object (``None``, a number, ...).
+    """
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not isinstance(path, str | os.PathLike) or not os.fspath(path):
+        raise UserError(f"give the {what} as a path (a str or pathlib.Path), got {path!r}")
+    return Path(path)
+
+
+def plot_atomically(folder: Path, draw) -> list[Path]:
+    """Runs ``draw(temporary_folder)`` (which returns the paths it wrote) and renames what
+    it drew into ``folder``: a kill leaves whole figures or the old ones, never half a
+    PNG; a stale temporary folder is removed when the run resumes.
+
+    Raises:
+        UserError: if ``folder`` exists and is not a folder.
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise UserError(
+            f"{folder} is not a folder; move the file away so that the figures can be drawn"
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    drawing = Path(tempfile.mkdtemp(dir=folder, prefix=".drawing.", suffix=TEMPORARY_SUFFIX))
+    try:
+        drawn = [Path(p) for p in draw(drawing)]
+        placed = []
+        for path in drawn:
+            try:
+                relative = path.resolve().relative_to(drawing.resolve())
+            except ValueError:  # drawn elsewhere on purpose: leave it there
+                placed.append(path)
+                continue
+            target = folder / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+            placed.append(target)
+        return placed
+    finally:
+        shutil.rmtree(drawing, ignore_errors=True)
