@@ -161,6 +161,30 @@ def test_a_broken_plugin_is_skipped_with_one_line(fresh_plugins, monkeypatch, tm
     assert not caplog.records
 
 
+@pytest.mark.parametrize("broken_first", [True, False])
+def test_a_broken_plugin_that_imports_a_good_one_leaves_the_good_one(
+    fresh_plugins, monkeypatch, tmp_path, broken_first
+):
+    # The broken plugin imports the good plugin's module (registering its system) and
+    # then fails; the good plugin, loaded before or after, must keep its system in the
+    # registry, in `turing list` and in Gymnasium.
+    import gymnasium
+
+    modules = {
+        "plug_shared": system_module("Shared", "plug-shared"),
+        "plug_uses_shared": "import plug_shared\nraise ImportError('a missing extra')\n",
+    }
+    entries = [("good", "plug_shared"), ("broken", "plug_uses_shared")]
+    fake_entry_points(monkeypatch, tmp_path, modules, entries[::-1] if broken_first else entries)
+    found = turing.registrations()
+    assert "plug-shared" in found
+    assert found["plug-shared"].plugin.startswith("plugin good")
+    assert [f.entry_point.split(" = ")[0] for f in plugins.plugin_failures()] == ["broken"]
+    assert turing.make_system("plug-shared").parameter_names == ("gain",)
+    assert "plugin-tests/Shared-v0" in gymnasium.registry
+    assert main(["list"]) == 0
+
+
 def test_turing_list_survives_a_broken_plugin(fresh_plugins, monkeypatch, tmp_path, capsys):
     fake_entry_points(
         monkeypatch,
@@ -366,3 +390,18 @@ def test_a_pip_installed_plugin_is_discovered_and_a_broken_one_skipped(tmp_path)
 
     # The parent environment does not see the plugin: it was installed into the child only.
     assert "tiny-plugin-system" not in turing.registrations()
+
+    # The file the plugin was made from still works with --system-module (a user following
+    # the tutorial after installing their plugin): the same code, registered once.
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "tiny_plugin.py").write_text(system_module("Tiny", "tiny-plugin-system"))
+    again = subprocess.run(
+        [str(python), "-m", "turing.cli", "list", "--system-module", "tiny_plugin.py"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=tmp_path / "work",
+        timeout=300,
+    )
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("tiny-plugin-system  (plugin-tests/Tiny-v0)") == 1

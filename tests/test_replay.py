@@ -309,3 +309,23 @@ def test_window_keys_pause_step_and_quit():
     )  # pause, then one step
     assert _pace(KeyScene([set(), {" "}]), 1000.0, paused) and not paused[0]  # resume
     assert not _pace(KeyScene([{"q"}]), 1000.0, [False])
+
+
+def test_chart_video_frames_say_which_trial_is_the_genuine_one():
+    # Video frames of systems without a scene are too small for per-axes legends; one
+    # title and one legend (genuine solid, model dashed) must still tell them apart.
+    from turing.replay.figure import Episode, draw_figure
+
+    system = turing.make_system("agent-inference")
+    episode = Episode(
+        observation=np.zeros((5, system.observation_size, 2)),
+        judgement=np.full((5, 2), 0.5),
+        action=np.zeros((4, system.action_size, 2)),
+        judged_genuine=np.array([True, False]),
+    )
+    fig = draw_figure(system, [episode], ("genuine", "model"), 5, figsize=(3.2, 2.4))
+    assert "genuine" in fig._suptitle.get_text() and "model" in fig._suptitle.get_text()
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["genuine (solid)", "model (dashed)"]
+    styles = {line.get_label(): line.get_linestyle() for ax in fig.axes for line in ax.lines}
+    assert styles["genuine"] == "-" and styles["model"] == "--"

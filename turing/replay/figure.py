@@ -114,7 +114,9 @@ def draw_figure(
                 ax.set_ylim(system.action_low - margin, system.action_high + margin)
             else:
                 ax.plot(t, episode.judgement[:, 0], color="tab:blue", lw=1.3, label=labels[0])
-                ax.plot(t, episode.judgement[:, 1], color="tab:orange", lw=1.3, label=labels[1])
+                ax.plot(
+                    t, episode.judgement[:, 1], "--", color="tab:orange", lw=1.3, label=labels[1]
+                )
                 ax.axhline(0.5, color="k", lw=0.7, ls=":")
                 ax.set_ylim(-0.02, 1.02)
                 ax.set_ylabel("judgement o0", fontsize=8)
@@ -131,7 +133,28 @@ def draw_figure(
                 for lab, g in zip(labels, episode.judged_genuine, strict=True)
             )
             axes[0][c].set_title(f"trial {c + 1} | {verdict}", fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / fig.get_figheight()) if not small else None)
+    if small:
+        # A video frame has no room for per-axes legends: one line says which is which.
+        from matplotlib.lines import Line2D
+
+        handles = [
+            Line2D([], [], color="0.2", lw=1.2),
+            Line2D([], [], color="0.2", lw=1.2, ls="--"),
+        ]
+        fig.legend(
+            handles,
+            [f"{labels[0]} (solid)", f"{labels[1]} (dashed)"],
+            loc="upper right",
+            ncol=2,
+            fontsize=7,
+            frameon=False,
+        )
+        fig.suptitle(f"{system.name}: {labels[0]} vs {labels[1]}", x=0.01, ha="left", fontsize=8)
+    import warnings
+
+    with warnings.catch_warnings():  # frames of tiny videos cannot fit every label
+        warnings.simplefilter("ignore", UserWarning)
+        fig.tight_layout(rect=(0, 0, 1, 1 - (0.25 if small else 0.5) / fig.get_figheight()))
     return fig
 
 
