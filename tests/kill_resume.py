@@ -19,14 +19,16 @@ from pathlib import Path
 
 import numpy as np
 
+GENERATIONS = 150
 ARGS = (
     "agent-inference",
-    "--generations", "30",
+    "--generations", str(GENERATIONS),
     "--seed", "5",
-    "--models", "20",
-    "--interrogators", "20",
+    "--models", "30",
+    "--interrogators", "30",
+    "--backend", "eager",  # slow generations: most kills land in them, not in start-up
     "--checkpoint-every", "1",  # a checkpoint write every generation: kills land in them too
-    "--c2st-trials", "200",
+    "--c2st-trials", "100",
     "--threads", "1",
     "--quiet",
 )  # fmt: skip
@@ -67,15 +69,14 @@ def kill_and_resume(folder: Path, delay: float) -> dict:
     process.kill()
     process.wait()
     generations = len(rows(folder)) if (folder / "metrics.csv").is_file() else 0
-    stage = (
-        "finished"
-        if finished_before
-        else (
-            "finishing"
-            if (folder / "populations.npz").exists() or generations >= 30
-            else f"generation {generations}"
-        )
-    )
+    if finished_before:
+        stage = "finished"
+    elif not (folder / "config.json").is_file():
+        stage = "starting"
+    elif generations >= GENERATIONS:
+        stage = "finishing"
+    else:
+        stage = f"generation {generations}"
     done = subprocess.run(
         [*CLI, "run", *ARGS, "--out", str(folder)], capture_output=True, text=True
     )

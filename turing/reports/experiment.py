@@ -364,14 +364,18 @@ def system_metrics(result: Result, estimate: Mapping[str, float]) -> dict[str, A
 
 # ----------------------------------------------------------------------------- publishing
 def publish(folder: Path, destination: Path, extra: Sequence[str] = ()) -> list[Path]:
-    """Copies a report (``report.md``, ``summary.csv``, its figures and ``extra`` files)
-    into ``destination`` (``docs/results/...``): what is committed, without the run
-    folders. Image links in the report keep working, as relative paths."""
+    """Copies a report (``report.md``, ``summary.csv``, the figures it shows and ``extra``
+    files) into ``destination`` (``docs/results/...``): what is committed, without the run
+    folders or figures nobody links to. Image links in the report keep working, as
+    relative paths."""
+    import re
+
     destination.mkdir(parents=True, exist_ok=True)
     copied = []
     names = ["report.md", "summary.csv", *extra]
-    names += [p.relative_to(folder).as_posix() for p in sorted(folder.glob("**/*.png"))
-              if "runs" not in p.relative_to(folder).parts]  # fmt: skip
+    report = folder / "report.md"
+    if report.is_file():
+        names += re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", report.read_text())
     names += [p.relative_to(folder).as_posix() for p in sorted(folder.glob("*/summary.csv"))]
     for name in names:
         source = folder / name
