@@ -22,7 +22,7 @@ import numpy as np
 GENERATIONS = 150
 ARGS = (
     "agent-inference",
-    "--generations", str(GENERATIONS),
+    "--generations", "{generations}",
     "--seed", "5",
     "--models", "30",
     "--interrogators", "30",
@@ -47,39 +47,38 @@ def outcome(folder: Path) -> tuple:
     return rows(folder), result["estimates"], result.get("c2st")
 
 
-def reference(root: Path) -> tuple[tuple, float]:
+def arguments(generations: int = GENERATIONS) -> list[str]:
+    """``turing run``'s arguments for a run of ``generations``."""
+    return [a.replace("{generations}", str(generations)) for a in ARGS]
+
+
+def reference(root: Path, generations: int = GENERATIONS) -> tuple[tuple, float]:
     """The uninterrupted run and how long it took, start-up included."""
     start = time.perf_counter()
-    subprocess.run(
-        [*CLI, "run", *ARGS, "--out", str(root / "reference")], check=True, capture_output=True
-    )
+    command = [*CLI, "run", *arguments(generations), "--out", str(root / "reference")]
+    subprocess.run(command, check=True, capture_output=True)
     return outcome(root / "reference"), time.perf_counter() - start
 
 
-def kill_and_resume(folder: Path, delay: float) -> dict:
+def kill_and_resume(folder: Path, delay: float, generations: int = GENERATIONS) -> dict:
     """Starts the run, SIGKILLs it after ``delay`` seconds, resumes it (with the same
     command, as a user would) and says whether it matches."""
-    process = subprocess.Popen(
-        [*CLI, "run", *ARGS, "--out", str(folder)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    command = [*CLI, "run", *arguments(generations), "--out", str(folder)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(delay)
     finished_before = process.poll() is not None
     process.kill()
     process.wait()
-    generations = len(rows(folder)) if (folder / "metrics.csv").is_file() else 0
+    written = len(rows(folder)) if (folder / "metrics.csv").is_file() else 0
     if finished_before:
         stage = "finished"
     elif not (folder / "config.json").is_file():
         stage = "starting"
-    elif generations >= GENERATIONS:
+    elif written >= generations:
         stage = "finishing"
     else:
-        stage = f"generation {generations}"
-    done = subprocess.run(
-        [*CLI, "run", *ARGS, "--out", str(folder)], capture_output=True, text=True
-    )
+        stage = f"generation {written}"
+    done = subprocess.run(command, capture_output=True, text=True)
     return {
         "delay": delay,
         "stage": stage,
