@@ -12,7 +12,10 @@ def rank(text: str) -> int:
     """``best`` (rank 0) or a rank ``K >= 0``."""
     if text.strip().lower() == "best":
         return 0
-    return non_negative_int(text)
+    try:
+        return non_negative_int(text)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}; give best or a rank 0, 1, ...") from None
 
 
 def frame_size(text: str) -> tuple[int, int]:

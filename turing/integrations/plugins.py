@@ -158,8 +158,9 @@ def load_system_module(module: str | os.PathLike) -> ModuleType:
     path = Path(text).expanduser()
     if text.endswith(".py") or os.sep in text or (os.altsep and os.altsep in text):
         if not path.is_file():
+            what = "is a folder, not a .py file" if path.is_dir() else "no such file"
             raise UserError(
-                f"--system-module {text}: no such file; give the path of a .py file or a module name"
+                f"--system-module {text}: {what}; give the path of a .py file or a module name"
             )
         loaded = _import_file(path.resolve(), text)
         _remember(str(path.resolve()))
