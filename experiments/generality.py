@@ -90,9 +90,12 @@ def run(args: Args | None = None, **changes) -> Path:
         "# Turing Learning on genuine systems drawn at random",
         "",
         f"Each genuine system: {', '.join(f'`{m}`' for m in args.methods)}, {args.seeds} "
-        f"seeds x {args.generations} generations of 100 models x 100 interrogators; draws "
+        f"seed{'s' if args.seeds != 1 else ''} x {args.generations} generations of 100 models x 100 interrogators; draws "
         f"from seed {args.draw_seed} (see `experiments/generality.py`). Top-10 median "
-        "estimate, median over seeds; p: Mann-Whitney U, `interrogate` vs `passive`.",
+        "estimate"
+        + (", median [25th, 75th percentile] over seeds" if args.seeds > 1 else "")
+        + ("; p: Mann-Whitney U, `interrogate` vs `passive`" if "passive" in args.methods else "")
+        + ".",
         "",
     ]
     for system in args.systems:
@@ -113,7 +116,7 @@ def run(args: Args | None = None, **changes) -> Path:
                 progress=not args.quiet,
             )
             rows.append((k, overrides, done.summary))
-        lines += section(system, rows, args.methods)
+        lines += section(system, rows, args.methods, args.seeds)
     (folder / "report.md").write_text("\n".join(lines) + "\n")
     if args.publish:
         E.publish(folder, Path("docs/results/generality"))
@@ -121,7 +124,7 @@ def run(args: Args | None = None, **changes) -> Path:
     return folder
 
 
-def section(system: str, rows, methods) -> list[str]:
+def section(system: str, rows, methods, seeds: int) -> list[str]:
     quantities = HEADLINE[system]
     head = ["genuine", *[f"`{m}` {_label(q)}" for q in quantities for m in methods]]
     lines = [f"## {system}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -130,6 +133,8 @@ def section(system: str, rows, methods) -> list[str]:
         for q in quantities:
             for m in methods:
                 text = summary.cell_text(m, "top10_median", q)
+                if seeds == 1:  # no spread to show
+                    text = text.split(" [")[0]
                 if m != "interrogate":
                     try:
                         text += (
