@@ -197,14 +197,6 @@ def _remove(target: Path) -> None:
         target.unlink()
 
 
-def _both(*edits: Callable[[Path], None]) -> Callable[[Path], None]:
-    def apply(folder: Path) -> None:
-        for edit in edits:
-            edit(folder)
-
-    return apply
-
-
 def _checkpoint_damage() -> dict[str, Callable[[Path], None]]:
     ckpt = "CHECKPOINT"
 
