@@ -52,7 +52,7 @@ INLINE void sys_step(State *s, const vf *p, const vf *action, const Streams *st,
 /* The light of step t + 1: 0 for the first `hold` steps, then level j = (t + 1) / hold - 1
  * (the last one after `changes` changes), word j of the input stream. */
 INLINE void sys_passive(uint32_t t, const vf *obs, const vf *p, const State *s, const Streams *st,
-                        const float *opt, vf *action) {
+                        const float *opt, const vf *pin, vf *action) {
     (void)obs;
     (void)p;
     (void)s;

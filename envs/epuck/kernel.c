@@ -208,11 +208,12 @@ INLINE void sys_step(State *s, const vf *p, const vf *action, const Streams *st,
 
 /* The spec's obstacle avoidance from the robot's own readings and facings. */
 INLINE void sys_passive(uint32_t t, const vf *obs, const vf *p, const State *s, const Streams *st,
-                        const float *opt, vf *action) {
+                        const float *opt, const vf *pin, vf *action) {
     (void)t;
     (void)p;
     (void)st;
     (void)opt;
+    (void)pin;
     vf sx = obs[0] * s->cos_phi[0], sy = obs[0] * s->sin_phi[0];
     for (int i = 1; i < 8; i++) {
         sx = sx + obs[i] * s->cos_phi[i];

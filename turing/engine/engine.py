@@ -15,16 +15,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 
-from turing.engine import graphs, loop, native
+from turing.engine import fused, graphs, loop, native
 from turing.engine.native.backend import run_native
 from turing.engine.random import Noise
 from turing.engine.scaling import scaled_judge
 from turing.engine.trials import (
     BACKENDS,
     JUDGE,
+    PASSIVE,
     InputSource,
     Judge,
     Policy,
@@ -43,50 +43,68 @@ SIMULATOR_METHODS = ("reset", "step", "passive_action", "passive_inputs", "sampl
 
 
 def native_kernel(system, steps: int) -> native.CompiledKernel | str:
-    """The system's compiled native kernel, or why there is none.
+    """The system's fused kernel on CPU threads, or one line saying why there is none.
 
-    A kernel implements its own class's simulator: a subclass (or an instance) that
-    overrides ``reset``, ``step`` or the passive input has none, since the kernel would
-    silently simulate the parent instead.
+    The kernel is generated from the system's torch methods (:mod:`turing.engine.fused`),
+    unless the system ships a hand-written C kernel for its own class
+    (:meth:`System.native_kernel`; a subclass or an instance that overrides ``reset``,
+    ``step`` or the passive input gets a generated one of its own methods instead).
     """
-    spec = system.native_kernel(steps)
+    spec = _hand_written(system, steps)
+    generated = None
     if spec is None:
-        return f"{system.name} has no native kernel"
-    owner = next(c for c in type(system).__mro__ if "native_kernel" in vars(c))
-    for name in SIMULATOR_METHODS:
-        if name in vars(system) or getattr(type(system), name) is not getattr(owner, name):
-            return (
-                f"{type(system).__name__} overrides {name}, which {owner.__name__}'s kernel "
-                "simulates; it runs on the torch backends"
-            )
-    low, high = system.action_bounds()
-    if not (np.all(low == low[0]) and np.all(high == high[0])):
-        return f"{system.name} has per-dimension action bounds, which native kernels do not take"
+        if not _is_system(system):
+            return f"{getattr(system, 'name', system)} is not a turing.System"
+        generated = fused.generated(system, steps)
+        if isinstance(generated, str):
+            return generated
+        spec = native.NativeKernel(None, text=generated.text, name=f"fused-{system.name}")
     kernel = native.load(spec)
     if isinstance(kernel, str):
         return kernel
     declared = (system.observation_size, system.action_size)
     if (kernel.observation_size, kernel.action_size) != declared:
         return (
-            f"{spec.source.name} simulates {kernel.observation_size} observations and "
-            f"{kernel.action_size} actions, {system.name} declares {declared}"
+            f"{spec.name if spec.source is None else spec.source.name} simulates "
+            f"{kernel.observation_size} observations and {kernel.action_size} actions, "
+            f"{system.name} declares {declared}"
         )
+    kernel.generated = generated
     return kernel
 
 
+def _is_system(system) -> bool:
+    # By name: turing.contracts.system imports this package (its Noise).
+    return any(
+        c.__name__ == "System" and c.__module__ == "turing.contracts.system"
+        for c in type(system).__mro__
+    )
+
+
+def _hand_written(system, steps: int) -> native.NativeKernel | None:
+    """The system's own C kernel, if it has one for the class whose simulator it runs."""
+    spec = system.native_kernel(steps)
+    if spec is None:
+        return None
+    owner = next(c for c in type(system).__mro__ if "native_kernel" in vars(c))
+    for name in SIMULATOR_METHODS:
+        if name in vars(system) or getattr(type(system), name) is not getattr(owner, name):
+            return None  # the kernel would simulate the parent: generate one instead
+    return spec
+
+
 def resolve_backend(system, steps: int, device: torch.device | str, requested: str = "auto") -> str:
-    """The backend ``auto`` means: ``native`` on a CPU where the system has a kernel that
+    """The backend ``auto`` means: ``native`` on a CPU where the system's fused kernel
     builds, ``compiled`` on CUDA, else ``eager``. An explicit request is returned as is
     (:class:`Engine` reports what it cannot do)."""
     if requested != "auto":
         return requested
     device = torch.device(device)
-    if device.type == "cpu" and system.native_kernel(steps) is not None:
+    if device.type == "cpu":
         kernel = native_kernel(system, steps)
         if not isinstance(kernel, str):
             return "native"
-        if "overrides" not in kernel:  # a subclass's own simulator is no failure
-            warn_once(f"{system.name}: native kernel unavailable ({kernel}); simulating with torch")
+        warn_once(f"{system.name}: no fused kernel ({kernel}); simulating with torch")
     if device.type == "cuda":
         return "compiled"
     return "eager"
@@ -137,8 +155,9 @@ class Engine:
             if isinstance(kernel, str):
                 raise RuntimeError(f"{self.system.name}: no native kernel: {kernel}")
             self._kernel = kernel
+            spec = None if kernel.generated is not None else self.system.native_kernel(self.steps)
             self._options = torch.tensor(
-                self.system.native_kernel(self.steps).options or (0.0,), dtype=torch.float32
+                (spec.options if spec is not None else ()) or (0.0,), dtype=torch.float32
             )
         if self.chunk_size is None:
             self.chunk_size = (
@@ -189,6 +208,8 @@ class Engine:
             backend = "eager"  # Python called between steps: only the stepwise loop
         if observe is not None:
             return loop.run_loop(self, params, noise, judge, inputs, start, record, observe=observe)
+        if backend == "native" and inputs is PASSIVE and not self._kernel.passive:
+            backend = "eager"  # passive_action could not be fused
         if backend == "native":
             return run_native(self, params, noise, judge, inputs, start, record)
         chunk = -(-max(1, int(self.chunk_size)) // ALIGNMENT) * ALIGNMENT  # whole blocks
