@@ -58,7 +58,9 @@ def native_kernel(system, steps: int) -> native.CompiledKernel | str:
         generated = fused.generated(system, steps)
         if isinstance(generated, str):
             return generated
-        spec = native.NativeKernel(None, text=generated.text, name=f"fused-{system.name}")
+        spec = native.NativeKernel(
+            None, text=generated.text, name=f"fused-{system.name}", optimize="-O2"
+        )
     kernel = native.load(spec)
     if isinstance(kernel, str):
         return kernel
