@@ -256,7 +256,9 @@ def test_a_model_trial_replays_the_inputs_of_its_pairs_recorded_trial(recorded):
     engine = Engine(system, 20, backend="eager")
     params = torch.tensor(system.make_truth().simulation).reshape(-1, 1).expand(-1, 10)
     replayed = engine.run(params, noise, inputs=inputs, record=True)
-    assert float(replayed.observations.mean()) == pytest.approx(float(trials.observations.mean()), abs=0.05)
+    assert float(replayed.observations.mean()) == pytest.approx(
+        float(trials.observations.mean()), abs=0.05
+    )
 
 
 def _write(path, **arrays):
