@@ -128,6 +128,8 @@ class Engine:
             (up to 2^20 trials) on CUDA.
         threads: CPU threads of the native kernel (default: :func:`default_threads`).
         cuda_graphs: capture trial loops in CUDA graphs on CUDA (compiled backend).
+        align: pad torch batches to whole blocks of :data:`ALIGNMENT` trials (off for
+            systems that stand for something outside, whose trials cannot be duplicated).
     """
 
     system: Any
@@ -137,6 +139,7 @@ class Engine:
     chunk_size: int | None = None
     threads: int | None = None
     cuda_graphs: bool = True
+    align: bool = True
     _compiled: dict = field(default_factory=dict, repr=False)
     _graphs: dict = field(default_factory=dict, repr=False)
     _checked: bool = field(default=False, repr=False)
@@ -214,7 +217,9 @@ class Engine:
             backend = "eager"  # passive_action could not be fused
         if backend == "native":
             return run_native(self, params, noise, judge, inputs, start, record)
-        chunk = -(-max(1, int(self.chunk_size)) // ALIGNMENT) * ALIGNMENT  # whole blocks
+        chunk = max(1, int(self.chunk_size))
+        if self.align:
+            chunk = -(-chunk // ALIGNMENT) * ALIGNMENT  # whole blocks
         if n <= chunk:
             return self._torch(backend, params, noise, judge, inputs, start, record)
         parts = []
@@ -236,7 +241,7 @@ class Engine:
     # ------------------------------------------------------------------ backends
     def _torch(self, backend, params, noise, judge, inputs, start, record) -> Trials:
         n = params.shape[-1]
-        if n % ALIGNMENT and not isinstance(inputs, Policy):
+        if self.align and n % ALIGNMENT and not isinstance(inputs, Policy):
             # torch's vectorised kernels compute the tail of a tensor that does not fill
             # whole SIMD blocks with other code (on AVX-512: 1 ulp apart), so a trial's result
             # would depend on its place in the batch. Padded with copies of trial 0 to whole

@@ -216,15 +216,16 @@ class Runner:
         arrays, meta = self.method.state()
         self._write_checkpoint((arrays, meta, self._runner_state()))
 
-    def _runner_state(self) -> tuple[int, np.ndarray, float, dict[str, int]]:
+    def _runner_state(self) -> tuple[int, np.ndarray, float, dict[str, dict]]:
         history = np.array(self.best_history).reshape(-1, len(self.system.parameters))
         return self.generation, history, self.elapsed, self.method.trials.state()
 
     def _write_checkpoint(self, snapshot) -> None:
-        arrays, meta, (generation, history, elapsed, used) = snapshot
+        arrays, meta, (generation, history, elapsed, trials) = snapshot
         arrays = dict(arrays)
         arrays["best_history"] = history
-        meta = dict(meta, generation=generation, elapsed_seconds=elapsed, genuine_used=used)
+        meta = dict(meta, generation=generation, elapsed_seconds=elapsed,
+                    genuine_used=trials["used"], trial_seconds=trials["seconds"])  # fmt: skip
         meta[RECORD] = record(self.stored_config, generation, self.metrics_header)
         self.run_dir.save_checkpoint(generation, arrays, meta)
 
