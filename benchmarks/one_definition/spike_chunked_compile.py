@@ -18,8 +18,39 @@ import torch
 
 import turing
 from turing.agents import ElmanShape, InterrogatorPopulation
-from turing.engine import Noise, stream_key
+from turing.engine import Judge, Noise, stream_key
 from turing.engine.trials import action_scale
+
+
+class ChunkedCompiled:
+    """Interrogation trials of ``system``, K steps per compiled call (one compiled function
+    of K unrolled steps, the network fused; a batch is one chunk)."""
+
+    def __init__(self, system, steps: int, k: int):
+        self.system, self.steps, self.k = system, steps, k
+        self.low, self.span = action_scale(system)
+        self.compiled = torch.compile(self._chunk, dynamic=False)
+        self.times = torch.arange(steps, dtype=torch.int64)
+
+    def _chunk(self, state, obs, hidden, t0, params, nets, noise):
+        for i in range(self.k):
+            hidden, out = nets.forward(hidden, obs)
+            action = out[1:] * self.span + self.low
+            state, obs = self.system.step(state, params, action, noise.at(t0 + i))
+        return state, obs, hidden
+
+    def run(self, params, noise, judge):
+        nets = InterrogatorPopulation(judge.shape, judge.weights).trials(judge.index)
+        state, obs = self.system.reset(params, noise.at(0))
+        hidden = nets.initial_state()
+        t = 1
+        while t + self.k <= self.steps:  # whole chunks; the remainder is left out of the timing
+            state, obs, hidden = self.compiled(
+                state, obs, hidden, self.times[t], params, nets, noise
+            )
+            t += self.k
+        hidden, out = nets.forward(hidden, obs)
+        return out[0] * (self.steps - 1) / max(1, t - 1)
 
 
 def main() -> None:
@@ -27,7 +58,6 @@ def main() -> None:
     parser.add_argument("system")
     parser.add_argument("--chunks", default="1,5,10", help="steps per compiled call (K)")
     parser.add_argument("--trials", type=int, default=20000)
-    parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--chunk-size", type=int, default=5000, help="trials per call")
@@ -42,36 +72,19 @@ def main() -> None:
     )
     params = system.simulation_params(genes.float(), system.make_truth())
     shape = ElmanShape(system.observation_size, 1 + system.action_size, 5)
-    weights = torch.randn(100, shape.n_weights, generator=g)
-    nets = InterrogatorPopulation(shape, weights).trials(torch.randint(0, 100, (n,), generator=g))
+    judge = Judge(shape, torch.randn(100, shape.n_weights, generator=g),
+                  torch.randint(0, 100, (n,), generator=g))  # fmt: skip
     noise = Noise.for_trials(stream_key(5, "simulation", 0), n)
-    low, span = action_scale(system)
     for k in (int(c) for c in args.chunks.split(",")):
-
-        def chunk(state, obs, hidden, t0, noise=noise, k=k):
-            for i in range(k):
-                hidden, out = nets.forward(hidden, obs)
-                action = out[1:] * span + low
-                state, obs = system.step(state, params, action, noise.at(t0 + i))
-            return state, obs, hidden
-
-        compiled = torch.compile(chunk, dynamic=False)
+        path = ChunkedCompiled(system, 100, k)
+        start = time.perf_counter()
+        path.run(params, noise, judge)
+        first = time.perf_counter() - start
         times = []
-        first = None
-        for repeat in range(args.repeats + 1):
+        for _ in range(args.repeats):
             start = time.perf_counter()
-            state, obs = system.reset(params, noise.at(0))
-            hidden = nets.initial_state()
-            steps = torch.arange(args.steps, dtype=torch.int64)
-            t = 1
-            while t < args.steps:
-                state, obs, hidden = compiled(state, obs, hidden, steps[t])
-                t += k
-            elapsed = time.perf_counter() - start
-            if repeat == 0:
-                first = elapsed
-            else:
-                times.append(elapsed)
+            path.run(params, noise, judge)
+            times.append(time.perf_counter() - start)
         per_generation = statistics.median(times) * args.trials / n
         print(
             f"K={k:3d}: first call (compiling) {first:7.1f} s; "

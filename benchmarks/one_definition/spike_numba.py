@@ -72,17 +72,16 @@ SUBSTEP, WHEEL_BASE, MAX_SPEED = 0.01, 5.1, 12.8
 
 @njit(inline="always")
 def drive(x, y, heading, vl, vr, low, high):
+    """The tutorial's drive: each substep's direction evaluated afresh."""
     v = 0.5 * (vl + vr)
     turn = (vr - vl) * (SUBSTEP / WHEEL_BASE)
     half = 0.5 * turn
     sinc = math.sin(half) / half if abs(half) > 1e-4 else 1.0
     chord = v * SUBSTEP * sinc
-    c, s = math.cos(heading + half), math.sin(heading + half)
-    ct, st = math.cos(turn), math.sin(turn)
-    for _ in range(10):
-        x = min(max(x + chord * c, low), high)
-        y = min(max(y + chord * s, low), high)
-        c, s = c * ct - s * st, s * ct + c * st
+    for k in range(10):
+        direction = heading + (k + 0.5) * turn
+        x = min(max(x + chord * math.cos(direction), low), high)
+        y = min(max(y + chord * math.sin(direction), low), high)
     heading = (heading + 10 * turn + math.pi) % (2 * math.pi) - math.pi
     return x, y, heading
 
@@ -303,6 +302,24 @@ def epuck_trials(first, last, steps, params, key, w, index, hidden, out_judgemen
 
 
 # ----------------------------------------------------------------------------- driver
+KERNELS = {"tutorial": range_trials, "epuck": epuck_trials}
+
+
+class NumbaPath:
+    """Interrogation trials of the tutorial's system or the e-puck through the numba
+    kernels, in ``threads`` threads taking groups of 64 trials from a shared counter."""
+
+    def __init__(self, which: str, threads: int):
+        self.kernel = KERNELS[which]
+        self.threads = threads
+
+    def run(self, params, noise, judge):
+        n = params.shape[-1]
+        key = (noise.key[:, 0] & 0xFFFFFFFF).numpy().astype(np.uint64)
+        return run(self.kernel, self.threads, n, 100, params.double().numpy(), key,
+                   judge.weights.double().numpy(), judge.index.numpy())  # fmt: skip
+
+
 def run(kernel, threads, n, steps, params, key, weights, index, group=64):
     judgement = np.zeros(n)
     counter = iter(range(0, n, group))
@@ -333,13 +350,12 @@ def main() -> None:
     rng = np.random.default_rng(0)
     key = np.array([12345, 678], dtype=np.uint64)
     systems = {
-        "range-sensor-id (tutorial)": (range_trials, rng.uniform(0, 4, (2, args.trials)), 1 + 1),
+        "tutorial": (range_trials, rng.uniform(0, 4, (2, args.trials)), 1 + 1),
         "sensor-self-id (case study 2)": (epuck_trials, _layouts(rng, args.trials), 8 + 1),
     }
     print(f"numba {numba.__version__}")
     for name, (kernel, params, columns) in systems.items():
-        outputs = 3
-        n_weights = 5 * columns + 25 + outputs * 6
+        n_weights = 5 * columns + 25 + 3 * 6
         weights = rng.normal(0, 1, (100, n_weights))
         index = rng.integers(0, 100, args.trials)
         start = time.perf_counter()

@@ -6,7 +6,8 @@ kernel, a compiled torch step or the eager reference; :mod:`turing.engine.native
 and loads the systems' C kernels.
 """
 
-from turing.engine.engine import Engine, native_kernel, resolve_backend, simulate
+from turing.engine.engine import Engine, simulate
+from turing.engine.kernels import native_kernel, resolve_backend
 from turing.engine.random import Noise, box_muller, philox, stream_key
 from turing.engine.trials import (
     BACKENDS,

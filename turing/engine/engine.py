@@ -17,7 +17,8 @@ from typing import Any
 
 import torch
 
-from turing.engine import fused, graphs, loop, native
+from turing.engine import graphs, loop
+from turing.engine.kernels import native_kernel, resolve_backend
 from turing.engine.native.backend import run_native
 from turing.engine.random import Noise
 from turing.engine.scaling import scaled_judge
@@ -32,84 +33,9 @@ from turing.engine.trials import (
     concatenate,
     select_inputs,
     select_start,
-    warn_once,
 )
 
 Tensor = torch.Tensor
-
-
-SIMULATOR_METHODS = ("reset", "step", "passive_action", "passive_inputs", "sample_starts")
-"""What a native kernel computes in place of the system's Python methods."""
-
-
-def native_kernel(system, steps: int) -> native.CompiledKernel | str:
-    """The system's fused kernel on CPU threads, or one line saying why there is none.
-
-    The kernel is generated from the system's torch methods (:mod:`turing.engine.fused`),
-    unless the system ships a hand-written C kernel for its own class
-    (:meth:`System.native_kernel`; a subclass or an instance that overrides ``reset``,
-    ``step`` or the passive input gets a generated one of its own methods instead).
-    """
-    spec = _hand_written(system, steps)
-    generated = None
-    if spec is None:
-        if not _is_system(system):
-            return f"{getattr(system, 'name', system)} is not a turing.System"
-        generated = fused.generated(system, steps)
-        if isinstance(generated, str):
-            return generated
-        spec = native.NativeKernel(
-            None, text=generated.text, name=f"fused-{system.name}", optimize="-O2"
-        )
-    kernel = native.load(spec)
-    if isinstance(kernel, str):
-        return kernel
-    declared = (system.observation_size, system.action_size)
-    if (kernel.observation_size, kernel.action_size) != declared:
-        return (
-            f"{spec.name if spec.source is None else spec.source.name} simulates "
-            f"{kernel.observation_size} observations and {kernel.action_size} actions, "
-            f"{system.name} declares {declared}"
-        )
-    kernel.generated = generated
-    return kernel
-
-
-def _is_system(system) -> bool:
-    # By name: turing.contracts.system imports this package (its Noise).
-    return any(
-        c.__name__ == "System" and c.__module__ == "turing.contracts.system"
-        for c in type(system).__mro__
-    )
-
-
-def _hand_written(system, steps: int) -> native.NativeKernel | None:
-    """The system's own C kernel, if it has one for the class whose simulator it runs."""
-    spec = system.native_kernel(steps)
-    if spec is None:
-        return None
-    owner = next(c for c in type(system).__mro__ if "native_kernel" in vars(c))
-    for name in SIMULATOR_METHODS:
-        if name in vars(system) or getattr(type(system), name) is not getattr(owner, name):
-            return None  # the kernel would simulate the parent: generate one instead
-    return spec
-
-
-def resolve_backend(system, steps: int, device: torch.device | str, requested: str = "auto") -> str:
-    """The backend ``auto`` means: ``native`` on a CPU where the system's fused kernel
-    builds, ``compiled`` on CUDA, else ``eager``. An explicit request is returned as is
-    (:class:`Engine` reports what it cannot do)."""
-    if requested != "auto":
-        return requested
-    device = torch.device(device)
-    if device.type == "cpu":
-        kernel = native_kernel(system, steps)
-        if not isinstance(kernel, str):
-            return "native"
-        warn_once(f"{system.name}: no fused kernel ({kernel}); simulating with torch")
-    if device.type == "cuda":
-        return "compiled"
-    return "eager"
 
 
 @dataclass
@@ -154,9 +80,7 @@ class Engine:
             raise ValueError(f"unknown backend {self.backend!r}; choose from {', '.join(BACKENDS)}")
         self._kernel = None
         if self.backend == "native":
-            if self.device.type != "cpu":
-                raise ValueError(f"the native backend runs on the CPU, not {self.device}")
-            kernel = native_kernel(self.system, self.steps)
+            kernel = native_kernel(self.system, self.steps, self.device)
             if isinstance(kernel, str):
                 raise RuntimeError(f"{self.system.name}: no native kernel: {kernel}")
             self._kernel = kernel

@@ -86,12 +86,31 @@ class Builder:
         self.lines: list[str] = []
         self.prefix = prefix
         self.count = 0
+        self._seen: dict[tuple[str, bool, str], El] = {}
 
     def emit(self, kind: str, lane: bool, expr: str) -> El:
+        """A variable holding ``expr`` (the same one for an expression computed before:
+        expressions are pure)."""
+        key = (kind, lane, expr)
+        if key in self._seen:
+            return self._seen[key]
         name = f"{self.prefix}{self.count}"
         self.count += 1
         self.lines.append(f"{_TYPES[kind, lane]} {name} = {expr};")
-        return El(name, kind, lane)
+        self._seen[key] = El(name, kind, lane)
+        return self._seen[key]
+
+    def sincos(self, x: str) -> tuple[El, El]:
+        """Sine and cosine of the lane value ``x``, computed together once (a step often
+        needs both: a direction, a Box-Muller pair)."""
+        key = (FLOAT, True, f"sincos({x})")
+        if key not in self._seen:
+            s, c = f"{self.prefix}{self.count}", f"{self.prefix}{self.count + 1}"
+            self.count += 2
+            self.lines.append(f"vf {s}, {c};")
+            self.lines.append(f"vsincos({x}, &{s}, &{c});")
+            self._seen[key] = (El(s, FLOAT, True), El(c, FLOAT, True))
+        return self._seen[key]
 
     def line(self, text: str) -> None:
         self.lines.append(text)

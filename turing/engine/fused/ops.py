@@ -156,6 +156,8 @@ def unary(function: str):
             e = b.convert(e, FLOAT)
             if e.constant and function in _EXACT_UNARY and math.isfinite(e.value):
                 return const(FLOAT, _EXACT_UNARY[function](e.value))
+            if function in ("vsin", "vcos"):
+                return b.sincos(b.lane(e))[function == "vcos"]
             return b.emit(FLOAT, True, f"{function}({b.lane(e)})")
 
         return elementwise(one, x)

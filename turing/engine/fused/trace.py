@@ -21,7 +21,9 @@ with the line that did it (:class:`TraceError`).
 
 from __future__ import annotations
 
+import contextlib
 import linecache
+import threading
 import traceback
 from dataclasses import dataclass
 from typing import Any
@@ -149,8 +151,9 @@ def trace(function, named_inputs: list[tuple[str, Any]], what: str) -> Graph:
             examples.append(leaves[i])
     captured: dict[str, Any] = {}
 
-    def flat(*tensors):
-        # Tensors become graph inputs; other leaves (numbers, None) stay what they are.
+    def forward(*tensors):
+        # Tensors become graph inputs; other leaves (numbers, None) stay what they are. (Named
+        # forward: torch.fx records the lines of the code below a frame of that name.)
         args, at = [], 0
         for leaves, spec, positions in layouts:
             leaves = list(leaves)
@@ -163,17 +166,44 @@ def trace(function, named_inputs: list[tuple[str, Any]], what: str) -> Graph:
         return tuple(out_leaves)
 
     try:
-        module = make_fx(
-            functionalize(flat, remove="mutations_and_views"),
-            tracing_mode="fake",
-            record_stack_traces=True,
-        )(*examples)
+        with _user_frames():
+            module = make_fx(
+                functionalize(forward, remove="mutations_and_views"),
+                tracing_mode="fake",
+                record_stack_traces=True,
+            )(*examples)
     except TraceError as exc:
         raise TraceError(f"{what} {exc}") from None
     except Exception as exc:  # whatever the system's code raised on fake tensors
         raise TraceError(f"{what} cannot be traced ({_where(exc)})") from None
     leaves = [node.meta.get("val") for node in _outputs(module)]
     return Graph(module, names, captured["spec"], leaves)
+
+
+@contextlib.contextmanager
+def _user_frames():
+    """Nodes record the frames of the code that made them (torch.fx keeps only those below a
+    ``forward`` method): what messages quote."""
+    tracer = torch.fx.proxy.TracerBase
+    saved = tracer._filter_traceback_frames
+
+    def keep(self, summary):
+        frames = [f for f in summary if not _internal(f.filename)]
+        return traceback.StackSummary.from_list(frames)
+
+    with _TRACING:
+        tracer._filter_traceback_frames = keep
+        try:
+            yield
+        finally:
+            tracer._filter_traceback_frames = saved
+
+
+_TRACING = threading.Lock()
+
+
+def _internal(filename: str) -> bool:
+    return "/torch/" in filename or "/turing/engine/" in filename
 
 
 def _outputs(module: torch.fx.GraphModule) -> list[torch.fx.Node]:
@@ -184,14 +214,19 @@ def _outputs(module: torch.fx.GraphModule) -> list[torch.fx.Node]:
 def _where(exc: BaseException) -> str:
     """``ExcType: message, at file:line`` of the innermost frame outside torch."""
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    message = message[:160]
+    message = f"{type(exc).__name__}: {message[:160]}"
+    if "DataDependent" in type(exc).__name__:
+        message = (
+            "it reads a tensor's value in Python (an if, a while, int(), float() or bool() of "
+            "a tensor); write it with tensor operations such as torch.where"
+        )
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if "/torch/" not in f.filename]
     frames = [f for f in frames if not f.filename.endswith("fused/trace.py")] or frames
     if not frames:
-        return f"{type(exc).__name__}: {message}"
+        return message
     frame = frames[-1]
     line = (frame.line or linecache.getline(frame.filename, frame.lineno)).strip()
-    return f"{type(exc).__name__}: {message}; at {frame.filename}:{frame.lineno}: {line}"
+    return f"{message}; at {frame.filename}:{frame.lineno}: {line}"
 
 
 def source_line(node: torch.fx.Node) -> str:
@@ -200,8 +235,10 @@ def source_line(node: torch.fx.Node) -> str:
     lines = [line.strip() for line in stack.splitlines()]
     found = ""
     for i, line in enumerate(lines):
-        if line.startswith('File "') and "/torch/" not in line and "fused/trace.py" not in line:
+        if line.startswith('File "'):
             parts = line.split('"')
+            if _internal(parts[1]):
+                continue
             where = f"{parts[1]}:{line.split('line ')[-1].split(',')[0]}"
             code = lines[i + 1] if i + 1 < len(lines) else ""
             found = f"{where}: {code}"
