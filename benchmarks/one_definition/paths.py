@@ -14,7 +14,10 @@ genuine)) of 100 steps, interrogation. Paths:
 
 Repeats are interleaved (A, B, A, B, ...) and the medians compared, so that load from other
 processes weighs on every path alike; ``--busy K`` runs K CPU-bound processes meanwhile. The
-machine's load (``uptime``) and CPU are printed with the figures.
+machine's load (``uptime``) and CPU are printed with the figures, and the CPU seconds the
+process spent (all its threads) beside the wall-clock seconds: on a machine shared with
+other jobs, a path with more threads than another gets a larger share of the cores, which
+the CPU seconds do not reward.
 
     python benchmarks/one_definition/paths.py sensor-self-id --threads 1,2 --busy 0,2
     python benchmarks/one_definition/paths.py tutorial --threads 1,2
@@ -96,6 +99,7 @@ def measure(name: str, threads: int, busy: int, repeats: int, paths: list[str], 
     params, noise, judge = batch(system, trials)
     built = engines(system, threads, paths)
     times: dict[str, list[float]] = {p: [] for p in built}
+    cpu: dict[str, list[float]] = {p: [] for p in built}
     parts = {}
     for path, (engine, _) in built.items():
         part = trials if path in ("hand-written", "generated", "numba") else min(trials, 2000)
@@ -110,14 +114,16 @@ def measure(name: str, threads: int, busy: int, repeats: int, paths: list[str], 
         for _ in range(repeats):
             for path, (engine, _) in built.items():
                 p, z, j, scale = parts[path]
-                start = time.perf_counter()
+                start, start_cpu = time.perf_counter(), time.process_time()
                 engine.run(p, z, j)
                 times[path].append((time.perf_counter() - start) * scale)
+                cpu[path].append((time.process_time() - start_cpu) * scale)
     rows = {}
     for path, values in times.items():
         rows[path] = {
             "seconds_per_generation": statistics.median(values),
             "min": min(values),
+            "cpu_seconds_per_generation": statistics.median(cpu[path]),
             "build_seconds": built[path][1],
         }
     return {
@@ -147,6 +153,7 @@ def main() -> None:
             result = measure(args.system, threads, busy, args.repeats, paths, args.trials)
             rows = result["paths"]
             yardstick = rows.get("hand-written", {}).get("seconds_per_generation")
+            yardstick_cpu = rows.get("hand-written", {}).get("cpu_seconds_per_generation")
             print(
                 f"{result['system']}: {threads} thread(s), {busy} busy process(es), "
                 f"load {result['load']:.1f}",
@@ -156,11 +163,14 @@ def main() -> None:
                 ratio = ""
                 if yardstick:
                     ratio = (
-                        f"  speed {yardstick / row['seconds_per_generation']:.0%} of hand-written"
+                        f"; speed {yardstick / row['seconds_per_generation']:.0%} of "
+                        f"hand-written ({yardstick_cpu / row['cpu_seconds_per_generation']:.0%} "
+                        "in CPU time)"
                     )
                 print(
                     f"  {path:>12}: {row['seconds_per_generation']:.3f} s per generation "
-                    f"(min {row['min']:.3f}; built in {row['build_seconds']:.1f} s){ratio}",
+                    f"(min {row['min']:.3f}), CPU {row['cpu_seconds_per_generation']:.3f} s; "
+                    f"built in {row['build_seconds']:.1f} s{ratio}",
                     flush=True,
                 )
             if args.json:

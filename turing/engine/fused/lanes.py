@@ -17,6 +17,7 @@ exactly as torch computes them.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,21 +79,53 @@ _TYPES = {(FLOAT, True): "vf", (FLOAT, False): "float", (BOOL, True): "vi",
           (BOOL, False): "int", (INT, True): "vi", (INT, False): "int32_t"}  # fmt: skip
 
 
+class Hoisted:
+    """Values of a trial that do not change from step to step (they depend only on its
+    parameters): computed once, at reset, into the state (``s->h``, ``s->hm``), and read by
+    every step instead of being computed again (a sensor's fixed facing's cosine, say)."""
+
+    def __init__(self):
+        self.lines: list[str] = []
+        self.counts = {"h": 0, "hm": 0}
+
+    def slot(self, kind: str) -> str:
+        array = "h" if kind == FLOAT else "hm"
+        self.counts[array] += 1
+        return f"s->{array}[{self.counts[array] - 1}]"
+
+
+_IDENTIFIER = re.compile(r"(?<![\w.>])([A-Za-z_]\w*)(?!\w*\s*\()")
+_STATE = re.compile(r"s->(\w+)\[")
+_CONSTANT_NAMES = {"LANE_INF", "LANE_NAN", "p"}
+
+
 class Builder:
     """Collects the C statements of one function: each non-constant element is computed once
-    into a fresh variable (the C compiler keeps them in registers)."""
+    into a fresh variable (the C compiler keeps them in registers).
 
-    def __init__(self, prefix: str = "v"):
+    Args:
+        prefix: the variables' prefix.
+        hoist: where a step's trial-constant values go (:class:`Hoisted`), or ``None``.
+    """
+
+    def __init__(self, prefix: str = "v", hoist: Hoisted | None = None):
         self.lines: list[str] = []
         self.prefix = prefix
         self.count = 0
+        self.hoist = hoist
         self._seen: dict[tuple[str, bool, str], El] = {}
+        self._invariant: set[str] = set()
 
     def emit(self, kind: str, lane: bool, expr: str) -> El:
         """A variable holding ``expr`` (the same one for an expression computed before:
         expressions are pure)."""
         key = (kind, lane, expr)
         if key in self._seen:
+            return self._seen[key]
+        if self.hoist is not None and lane and self._is_invariant(expr):
+            slot = self.hoist.slot(kind)
+            self.hoist.lines.append(f"{slot} = {expr};")
+            self._seen[key] = El(slot, kind, lane)
             return self._seen[key]
         name = f"{self.prefix}{self.count}"
         self.count += 1
@@ -105,12 +138,23 @@ class Builder:
         needs both: a direction, a Box-Muller pair)."""
         key = (FLOAT, True, f"sincos({x})")
         if key not in self._seen:
-            s, c = f"{self.prefix}{self.count}", f"{self.prefix}{self.count + 1}"
-            self.count += 2
-            self.lines.append(f"vf {s}, {c};")
-            self.lines.append(f"vsincos({x}, &{s}, &{c});")
+            if self.hoist is not None and self._is_invariant(x):
+                s, c = self.hoist.slot(FLOAT), self.hoist.slot(FLOAT)
+                self.hoist.lines.append(f"vsincos({x}, &{s}, &{c});")
+            else:
+                s, c = f"{self.prefix}{self.count}", f"{self.prefix}{self.count + 1}"
+                self.count += 2
+                self.lines.append(f"vf {s}, {c};")
+                self.lines.append(f"vsincos({x}, &{s}, &{c});")
             self._seen[key] = (El(s, FLOAT, True), El(c, FLOAT, True))
         return self._seen[key]
+
+    def _is_invariant(self, expr: str) -> bool:
+        """Whether ``expr`` reads only parameters, constants and trial-constant values."""
+        if any(array not in ("h", "hm") for array in _STATE.findall(expr)):
+            return False
+        names = set(_IDENTIFIER.findall(_STATE.sub("", expr))) - _CONSTANT_NAMES
+        return all(name in ("h", "hm") for name in names)
 
     def line(self, text: str) -> None:
         self.lines.append(text)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from turing.engine.fused import ops, shapes
-from turing.engine.fused.lanes import Builder, kind_of
+from turing.engine.fused.lanes import Builder, Hoisted, kind_of
 from turing.engine.fused.trace import Graph, TraceError, source_line
 
 TABLE = {**ops.TABLE, **shapes.TABLE}
@@ -34,14 +34,20 @@ class Lowered:
     outputs: list[np.ndarray]
 
 
-def lower(graph: Graph, inputs: dict[str, np.ndarray], what: str, prefix: str = "v") -> Lowered:
+def lower(
+    graph: Graph,
+    inputs: dict[str, np.ndarray],
+    what: str,
+    prefix: str = "v",
+    hoist: Hoisted | None = None,
+) -> Lowered:
     """The C statements computing ``graph`` from the element arrays ``inputs`` (by input
-    name).
+    name); values that depend only on the parameters go to ``hoist`` if given.
 
     Raises:
         TraceError: for an operation that cannot be lowered.
     """
-    builder = Builder(prefix)
+    builder = Builder(prefix, hoist)
     values: dict[torch.fx.Node, object] = {}
     placeholders = iter(graph.inputs)
     module = graph.module

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 import torch.utils._pytree as pytree
 
-from turing.engine.fused.lanes import BOOL, FLOAT, El, kind_of
+from turing.engine.fused.lanes import BOOL, FLOAT, El, Hoisted, kind_of
 from turing.engine.fused.lower import lower
 from turing.engine.fused.shapes import lane_shape
 from turing.engine.fused.trace import TRIALS, TraceError, TracingNoise, trace
@@ -122,9 +122,10 @@ def generate(system, steps: int) -> Generated:
     step_inputs = {"params": params_elements, "action": _rows("action", system.action_size),
                    "anchor": _dummy(n), "t": np.array(El("t", "i", False), dtype=object)}  # fmt: skip
     step_inputs.update(_state_inputs(step_graph, slots))
-    step_code = lower(step_graph, step_inputs, "step", "s")
+    hoisted = Hoisted()
+    step_code = lower(step_graph, step_inputs, "step", "s", hoisted)
 
-    passive_text, passive_spec, passive_error, pin_size = _passive(system, steps, slots, state_real)
+    passive_text, passive_spec, passive_error, pin_size = _passive(system, steps, hoisted)
 
     sizes = {
         "OBS": system.observation_size,
@@ -134,8 +135,10 @@ def generate(system, steps: int) -> Generated:
         "PIN_SIZE": pin_size,
         "STATE_F": sum(int(np.prod(s[2])) for s in slots if s[0] == "f"),
         "STATE_I": sum(int(np.prod(s[2])) for s in slots if s[0] == "i"),
+        "HOISTED_F": hoisted.counts["h"],
+        "HOISTED_I": hoisted.counts["hm"],
     }
-    text = _assemble(system, sizes, slots, reset_code, step_code, passive_text)
+    text = _assemble(system, sizes, slots, reset_code, step_code, passive_text, hoisted)
     digest = hashlib.sha256(text.encode()).hexdigest()[:20]
     return Generated(
         text,
@@ -276,7 +279,7 @@ def _lane_code(element: El, kind: str) -> str:
     return f"splati({element.code})"
 
 
-def _passive(system, steps, slots, state_real):
+def _passive(system, steps, hoisted: Hoisted):
     """``sys_passive`` and the passive inputs' pytree, or a stub and why it is missing."""
     n = TRIALS
     noise = Noise.for_trials((0, 0), n)
@@ -307,6 +310,7 @@ def _passive(system, steps, slots, state_real):
              "inputs": pin_elements, **_named("inputs", leaves, pin_elements)},
             "passive_action",
             "q",
+            hoisted,
         )  # fmt: skip
     except TraceError as exc:
         stub = "    (void)t; (void)obs; (void)p; (void)s; (void)st; (void)opt; (void)pin;\n"
@@ -322,13 +326,16 @@ def _passive(system, steps, slots, state_real):
     return body, ("none" if spec is None else spec, leaves), "", pin_size
 
 
-def _assemble(system, sizes, slots, reset_code, step_code, passive_text) -> str:
+def _assemble(system, sizes, slots, reset_code, step_code, passive_text, hoisted) -> str:
     out = [f"/* Generated from {type(system).__module__}.{type(system).__qualname__}'s torch "
            "methods by turing.engine.fused: do not edit. */"]  # fmt: skip
-    for name in ("OBS", "ACT", "SIM", "START_SIZE", "PIN_SIZE", "STATE_F", "STATE_I"):
+    for name in ("OBS", "ACT", "SIM", "START_SIZE", "PIN_SIZE", "STATE_F", "STATE_I",
+                 "HOISTED_F", "HOISTED_I"):  # fmt: skip
         out.append(f"#define {name} {sizes[name]}")
     out.append("typedef struct {\n    vf f[STATE_F > 0 ? STATE_F : 1];\n"
-               "    vi i[STATE_I > 0 ? STATE_I : 1];\n} State;")  # fmt: skip
+               "    vi i[STATE_I > 0 ? STATE_I : 1];\n"
+               "    vf h[HOISTED_F > 0 ? HOISTED_F : 1]; /* trial constants (parameters only) */\n"
+               "    vi hm[HOISTED_I > 0 ? HOISTED_I : 1];\n} State;")  # fmt: skip
     signature = ("SYSTEM_FN void sys_reset(State *s, const vf *p, const Streams *st, "
                  "const vf *start, const float *opt, vf *obs) {")  # fmt: skip
     out.append(signature)
@@ -338,6 +345,7 @@ def _assemble(system, sizes, slots, reset_code, step_code, passive_text) -> str:
     body: list[str] = []
     _store(slots, state_out, body, _lane_code)
     out += [f"    {line}" for line in body]
+    out += [f"    {line}" for line in hoisted.lines]
     out += _observe(obs_out, system.observation_size)
     out.append("}")
     out.append("SYSTEM_FN void sys_step(State *s, const vf *p, const vf *action, const Streams *st, "

@@ -103,10 +103,22 @@ LANEWISE(vceil, __builtin_ceilf(x[i]))
 LANEWISE(vtrunc, __builtin_truncf(x[i]))
 LANEWISE(vround, __builtin_rintf(x[i])) /* to nearest, ties to even */
 #undef LANEWISE
+/* fmod, exactly (as C's fmodf): in double precision, where for |a / b| < 2^29 the quotient
+ * truncates to the right integer k and a - k b is exact; other lanes (huge quotients, inf,
+ * NaN, b = 0) call fmodf. A zero result keeps a's sign. */
+typedef double vd __attribute__((vector_size(W * 8)));
+typedef int64_t vl __attribute__((vector_size(W * 8)));
 INLINE vf vfmod(vf a, vf b) {
-    vf r;
-    for (int i = 0; i < W; i++) r[i] = __builtin_fmodf(a[i], b[i]);
-    return r;
+    vd x = __builtin_convertvector(a, vd), m = __builtin_convertvector(b, vd);
+    vd q = x / m, k;
+    for (int i = 0; i < W; i++) k[i] = __builtin_trunc(q[i]);
+    vf r = __builtin_convertvector(x - k * m, vf);
+    vl fast = (q < 536870912.0) & (q > -536870912.0) & (m < 1e300) & (m > -1e300);
+    vi slow = ~__builtin_convertvector(fast, vi);
+    if (any(slow))
+        for (int i = 0; i < W; i++)
+            if (slow[i]) r[i] = __builtin_fmodf(a[i], b[i]);
+    return sel(r == 0.0f, (vf)((vi)a & splati((int32_t)0x80000000)), r);
 }
 
 #include "lanemath.h"
