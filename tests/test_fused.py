@@ -9,7 +9,9 @@ import math
 import shutil
 import subprocess
 import warnings
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -302,3 +304,26 @@ def test_float64_arithmetic_is_refused_with_the_reason():
 
     reason = generated(Double(), 10)
     assert isinstance(reason, str) and "float64" in reason
+
+
+# ----------------------------------------------------------------------------- engine 3
+GOLDEN = Path(__file__).with_name("data") / "engine3_native.npz"
+
+
+@needs_cc
+@pytest.mark.parametrize("name", ["agent-inference", "sensor-self-id"])
+def test_the_generated_kernels_compute_what_engine_3s_hand_written_kernels_did(name):
+    # tests/data/engine3_native.npz: the C kernels of turing-learning's engine 3 (before
+    # they were replaced by generated ones) on fixed batches; native run folders of engine 3
+    # continue bit for bit only if these reproduce exactly.
+    golden = np.load(GOLDEN)
+    system = turing.make_system(name)
+    params, noise = batch(system, 48, seed=11)
+    engine = Engine(system, 30, backend="native", threads=2)
+    assert engine._kernel.generated is not None
+    for mode in MODES:
+        judge, inputs = judge_for(system, mode, 48, seed=12), MODES[mode][0]
+        out = engine.run(params, noise, judge, inputs, record=True)
+        assert np.array_equal(out.judgement.numpy(), golden[f"{name}/{mode}/judgement"]), mode
+        last = out.observations[-1].numpy()
+        assert np.array_equal(last, golden[f"{name}/{mode}/observations"]), mode

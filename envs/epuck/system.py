@@ -40,7 +40,6 @@ import torch
 
 from turing.contracts.presentation import Presentation
 from turing.contracts.system import Parameter, System, Truth
-from turing.engine.native import NativeKernel
 from turing.engine.random import Noise
 from turing.envs.epuck import constants as C
 from turing.envs.epuck import sim
@@ -186,13 +185,6 @@ class SensorSelfId(System, Presentation):
             factors = sim.draw_wheel_factors(noise).to(params.dtype)
             ir = sim.draw_ir_noise(noise).to(params.dtype)
         return sim.control_step(state, params, action.to(params.dtype), factors, ir)
-
-    def native_kernel(self, steps: int) -> NativeKernel:
-        """``kernel.c``: the same simulator on lane vectors, fused with the interrogator,
-        compiled with this module's constants."""
-        return NativeKernel(
-            Path(__file__).with_name("kernel.c"), (float(self.noise),), sim.kernel_constants()
-        )
 
     # ----------------------------------------------------------------- passive input
     def passive_action(

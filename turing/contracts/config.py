@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from turing.engine import BACKENDS, ENGINE_VERSION
+from turing.engine import BACKENDS, CONTINUED, ENGINE_VERSION
 from turing.errors import UserError
 
 TOP_K = 10
@@ -341,7 +341,7 @@ class RunConfig:
                 f"streams differ from this version's (engine {ENGINE_VERSION}): continuing it "
                 "would mix the two; start the run again, or finish it with 0.1.0"
             )
-        if engine not in (2, ENGINE_VERSION):  # engine 2: see turing.runs.setup.check_engine
+        if engine not in (*CONTINUED, ENGINE_VERSION):  # see turing.runs.setup.check_engine
             raise UserError(
                 f"{where} was written by trial engine {engine!r}, this is engine "
                 f"{ENGINE_VERSION}; their random streams differ: start the run again with this "

@@ -17,6 +17,12 @@ SIMULATOR_METHODS = ("reset", "step", "passive_action", "passive_inputs", "sampl
 """What a native kernel computes in place of the system's Python methods."""
 
 
+GENERATED_FLAGS = ("-O3", "-fschedule-insns", "-fsched-pressure")
+"""A generated system is one long straight function: scheduling it for register pressure
+before allocating registers ran case study 2 9% faster than plain -O3 (and -O3 4% faster than
+-O2) on an AVX-512 Xeon; the hand-written kernels gain nothing from it."""
+
+
 def native_kernel(
     system, steps: int, device: torch.device | str = "cpu", hand_written: bool = True
 ):
@@ -45,7 +51,7 @@ def native_kernel(
 
             return cuda.load(generated, device)
         spec = native.NativeKernel(
-            None, text=generated.text, name=f"fused-{system.name}", optimize="-O2"
+            None, text=generated.text, name=f"fused-{system.name}", optimize=GENERATED_FLAGS
         )
     kernel = native.load(spec)
     if isinstance(kernel, str):

@@ -32,6 +32,7 @@ HERE = Path(__file__).resolve().parent
 HEADERS = ("vec.h", "lanemath.h", "philox.h", "args.h", "driver.h")
 FLAGS = (
     "-march=native",
+    "-mprefer-vector-width=512",
     "-ffp-contract=off",
     "-fno-math-errno",
     "-fno-trapping-math",
@@ -60,11 +61,11 @@ class NativeKernel:
     text: str | None = None
     """Generated source (:mod:`turing.engine.fused`), compiled in place of ``source``."""
     name: str = "kernel"
-    optimize: str = "-O3"
-    """Long generated functions compile several times faster, and run faster, at -O2."""
+    optimize: tuple[str, ...] = ("-O3",)
+    """Optimisation flags."""
 
     def flags(self) -> list[str]:
-        return [self.optimize] + [
+        return [*self.optimize] + [
             f"-D{name}={value}" if isinstance(value, int) else f"-D{name}={float(value)!r}f"
             for name, value in self.defines
         ]

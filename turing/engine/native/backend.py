@@ -9,6 +9,7 @@ here, by the system's own torch methods: random start conditions and passive inp
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import torch
@@ -70,13 +71,14 @@ def run_native(engine, params, noise, judge, inputs, start, record) -> Trials:
     if generated is not None:
         # What the torch form draws outside the trial loop, drawn by it: start conditions
         # (which may loop until one is free) and the passive input's exogenous draws.
-        if generated.sizes["START_SIZE"] and start is None:
-            start = system.sample_starts(n, noise.starts(), device)
-        if start is not None:
-            start = rows(start, n)
-        if inputs is PASSIVE and generated.sizes["PIN_SIZE"]:
-            drawn = system.passive_inputs(n, steps, noise.inputs(), device)
-            fields["pin"] = arg(rows(drawn, n), torch.float32)
+        with _one_cpu_thread(device):
+            if generated.sizes["START_SIZE"] and start is None:
+                start = system.sample_starts(n, noise.starts(), device)
+            if start is not None:
+                start = rows(start, n)
+            if inputs is PASSIVE and generated.sizes["PIN_SIZE"]:
+                drawn = system.passive_inputs(n, steps, noise.inputs(), device)
+                fields["pin"] = arg(rows(drawn, n), torch.float32)
     if start is not None:
         if not isinstance(start, Tensor) or start.shape != (kernel.start_size, n):
             raise SystemContractError(
@@ -96,6 +98,22 @@ def run_native(engine, params, noise, judge, inputs, start, record) -> Trials:
             fields["rec_out"] = recorded["outputs"]
     kernel.run(device=device, **fields)
     return Trials(judgement if judge is not None else None, failed.bool(), **recorded)
+
+
+@contextlib.contextmanager
+def _one_cpu_thread(device: torch.device):
+    """torch on one thread for the small draws made beside a kernel: a rejection sampler's
+    few dozen short operations took 7x the CPU time on two threads of a busy machine (the
+    threads wait for each other at every operation), 5-70% of a generation's kernel time."""
+    if device.type != "cpu" or torch.get_num_threads() == 1:
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def rows(tree: Any, n: int) -> Tensor:
