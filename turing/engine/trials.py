@@ -143,7 +143,13 @@ def warn_once(message: str) -> None:
     """A RuntimeWarning, once per process and message (a fallback taken every batch)."""
     if message not in _WARNED:
         _WARNED.add(message)
-        warnings.warn(message, RuntimeWarning, stacklevel=3)
+        warn_line(message)
+
+
+def warn_line(message: str) -> None:
+    """A RuntimeWarning printed as one line (``turing: RuntimeWarning: ...``): attributed
+    to no source line, which Python would print beneath it."""
+    warnings.warn_explicit(message, RuntimeWarning, "turing", 0, module="turing", registry={})
 
 
 def default_threads() -> int:

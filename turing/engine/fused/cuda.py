@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
-import os
-import subprocess
 import tempfile
 import threading
 from pathlib import Path
@@ -25,6 +23,7 @@ from pathlib import Path
 import torch
 
 from turing.engine import native
+from turing.engine.native import build
 
 HEADERS = ("scalar.h", "lanemath.h", "philox.h", "args.h", "driver.cuh")
 OPTIONS = ("--fmad=false", "--std=c++17")
@@ -86,25 +85,27 @@ def _load(text: str, arch: str, generated) -> CudaKernel | str:
     digest = hashlib.sha256()
     for part in (text, *((native.HERE / h).read_text() for h in HEADERS), arch, *OPTIONS):
         digest.update(part.encode())
-    folder = native.cache_dir()
-    binary = folder / f"fused-{digest.hexdigest()[:20]}-sm{arch}.cubin"
-    try:
-        cubin = binary.read_bytes() if binary.exists() else None
-    except OSError:
-        cubin = None
-    if cubin is None:
+
+    def make(output: Path, workspace: Path) -> str:
         try:
-            cubin = _nvrtc(text, arch)
+            output.write_bytes(_nvrtc(text, arch))
         except Exception as exc:  # NVRTC missing or a compile error: simulate with torch
             first = str(exc).strip().splitlines()
             return f"compiling the CUDA kernel failed ({first[0] if first else type(exc).__name__})"
-        _store(binary, cubin)
-    try:
+        return ""
+
+    def load(path: Path):
         from torch.cuda._utils import _cuda_load_module
 
-        function = _cuda_load_module(cubin, ["run_trials"])["run_trials"]
-    except Exception as exc:
-        return f"loading the CUDA kernel failed ({exc})"
+        try:
+            return _cuda_load_module(path.read_bytes(), ["run_trials"])["run_trials"]
+        except RuntimeError as exc:
+            raise OSError(str(exc)) from None
+
+    name = f"fused-{digest.hexdigest()[:20]}-sm{arch}.cubin"
+    function = build.cached(native.cache_dir(), name, make, load)
+    if isinstance(function, str):
+        return function
     return CudaKernel(function, generated)
 
 
@@ -143,18 +144,6 @@ def _nvrtc(text: str, arch: str) -> bytes:
         nvrtc.nvrtcDestroyProgram(ctypes.byref(program))
 
 
-def _store(path: Path, data: bytes) -> None:
-    """Writes a cache file atomically; a cache that cannot be written is skipped."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(temporary, path)
-    except OSError:
-        pass
-
-
 # ----------------------------------------------------------------------------- host build
 def load_host(generated) -> native.CompiledKernel | str:
     """The CUDA source compiled by the host's C++ compiler (trials one after the other)."""
@@ -162,13 +151,16 @@ def load_host(generated) -> native.CompiledKernel | str:
     if cc is None:
         return "no C++ compiler found"
     text = source(generated)
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory(prefix="turing-build-") as folder:
         library = Path(folder) / "host.so"
         command = [cc, "-x", "c++", "-O2", "-ffp-contract=off", "-fPIC", "-shared",
                    "-DTURING_HOST_CUDA", f"-I{native.HERE}", "-", "-o", str(library), "-lm"]  # fmt: skip
-        built = subprocess.run(command, input=text, capture_output=True, text=True, timeout=900)
-        if built.returncode != 0:
-            first = (built.stderr.strip().splitlines() or ["no message"])[0]
+        try:
+            code, _, stderr = build.run(command, text, Path(folder), build.timeout())
+        except (TimeoutError, OSError) as exc:
+            return f"compiling the CUDA source on the host failed ({exc})"
+        if code != 0:
+            first = (stderr.strip().splitlines() or ["no message"])[0]
             return f"compiling the CUDA source on the host failed: {first}"
         kernel = native.CompiledKernel(ctypes.CDLL(str(library)), library)
     kernel.generated = generated

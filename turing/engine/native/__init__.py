@@ -20,13 +20,14 @@ import hashlib
 import os
 import platform
 import shutil
-import subprocess
 import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+
+from turing.engine.native import build
 
 HERE = Path(__file__).resolve().parent
 HEADERS = ("vec.h", "lanemath.h", "philox.h", "args.h", "driver.h")
@@ -241,12 +242,9 @@ def _build_library(
     cc = compiler()
     if cc is None:
         return "no C compiler found (install gcc or clang, or set CC)"
-    try:
-        version = subprocess.run(
-            [cc, "--version"], capture_output=True, text=True, timeout=30
-        ).stdout
-    except (OSError, subprocess.SubprocessError) as exc:
-        return f"the C compiler {cc} does not run ({exc})"
+    version = compiler_version(cc)
+    if version.startswith("!"):
+        return version[1:]
     if text is None:
         text = source.read_text()
         name = source.name
@@ -260,34 +258,34 @@ def _build_library(
         _machine_tag().encode(),
     ):
         digest.update(part)
-    folder = cache_dir()
-    stem = Path(name).stem
-    library = folder / f"{stem}-{digest.hexdigest()[:20]}.so"
-    if not library.exists():
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            folder = Path(tempfile.gettempdir()) / "turing-learning-native"
-            folder.mkdir(parents=True, exist_ok=True)
-            library = folder / library.name
-        # Several processes (a compare's workers) may build at once: each writes its own
-        # file and renames it into place.
-        fd, temporary = tempfile.mkstemp(suffix=".so", dir=folder)
-        os.close(fd)
+    filename = f"{Path(name).stem}-{digest.hexdigest()[:20]}.so"
+
+    def make(output: Path, workspace: Path) -> str:
         command = [cc, *FLAGS, *defines, f"-DW={lanes()}", f"-I{HERE}"]
-        command += ["-x", "c", "-", "-o", temporary, "-lm"]
+        command += ["-x", "c", "-", "-o", str(output), "-lm"]
+        limit = build.timeout()
         try:
-            built = subprocess.run(command, input=text, capture_output=True, text=True, timeout=600)
-        except (OSError, subprocess.SubprocessError) as exc:
-            os.unlink(temporary)
+            code, _, stderr = build.run(command, text, workspace, limit)
+        except TimeoutError as exc:
+            return f"compiling {name} with {cc} {exc} (TURING_CC_TIMEOUT)"
+        except OSError as exc:
             return f"compiling {name} failed ({exc})"
-        if built.returncode != 0:
-            os.unlink(temporary)
-            first = (built.stderr.strip().splitlines() or ["no message"])[0]
+        if code != 0:
+            first = (stderr.strip().splitlines() or ["no message"])[0]
             return f"compiling {name} with {cc} failed: {first}"
-        os.chmod(temporary, 0o755)
-        os.replace(temporary, library)
-    try:
-        return ctypes.CDLL(str(library))
-    except OSError as exc:
-        return f"loading {library} failed ({exc})"
+        return ""
+
+    return build.cached(cache_dir(), filename, make, lambda path: ctypes.CDLL(str(path)))
+
+
+def compiler_version(cc: str) -> str:
+    """``cc --version``'s output, or ``"!"`` and why the compiler does not run."""
+    with tempfile.TemporaryDirectory(prefix="turing-build-") as workspace:
+        try:
+            limit = min(60.0, build.timeout())
+            code, stdout, _ = build.run([cc, "--version"], None, Path(workspace), limit)
+        except TimeoutError as exc:
+            return f"!the C compiler {cc} did not answer --version ({exc})"
+        except OSError as exc:
+            return f"!the C compiler {cc} does not run ({exc})"
+    return stdout if code == 0 else f"!the C compiler {cc} does not run (--version failed)"
