@@ -5,6 +5,7 @@ computes, and what cannot be fused is said in one line and simulated with torch.
 
 from __future__ import annotations
 
+import ctypes
 import math
 import shutil
 import subprocess
@@ -327,3 +328,31 @@ def test_the_generated_kernels_compute_what_engine_3s_hand_written_kernels_did(n
         assert np.array_equal(out.judgement.numpy(), golden[f"{name}/{mode}/judgement"]), mode
         last = out.observations[-1].numpy()
         assert np.array_equal(last, golden[f"{name}/{mode}/observations"]), mode
+
+
+@needs_cc
+@pytest.mark.skipif(native.compiler("c++") is None, reason="needs a C++ compiler")
+def test_the_cuda_launch_hands_the_driver_the_arguments_the_cpu_kernel_gets():
+    # The launch path of CudaKernel (arguments packed into one struct, one launch) with the
+    # host build of the CUDA source standing in for the device: only NVRTC and the launch
+    # itself are left to tests/test_gpu.py.
+    system, n = turing.make_system("range-sensor-id"), 40
+    params, noise = batch(system, n)
+    engine = fused_engine(system, 25)
+    host = cuda.load_host(engine._kernel.generated)
+    launches = []
+
+    def launch(grid, block, args):
+        launches.append((grid, block))
+        pointer = ctypes.cast(ctypes.c_void_p(args[0].data_ptr()), host._run.argtypes[0])
+        assert host._run(pointer) == 0
+
+    scalar = fused_engine(system, 25)
+    scalar._kernel = cuda.CudaKernel(launch, engine._kernel.generated)
+    for mode in MODES:
+        judge, inputs = judge_for(system, mode, n), MODES[mode][0]
+        expected = engine.run(params, noise, judge, inputs, record=True)
+        got = scalar.run(params, noise, judge, inputs, record=True)
+        assert torch.equal(expected.observations, got.observations), mode
+        assert torch.equal(expected.judgement, got.judgement), mode
+    assert launches[0] == ((1, 1, 1), (cuda.BLOCK, 1, 1))  # one launch: every trial whole
