@@ -13,7 +13,7 @@ from turing.engine import PASSIVE, Engine, Fixed, Judge, Noise, native, philox, 
 from turing.engine import random as R
 from turing.engine.evaluator import Evaluator, Request
 from turing.envs import AgentInference
-from turing.envs.epuck import sim
+from turing.envs.epuck import calibration, sim
 from turing.envs.epuck.system import SensorSelfId
 
 needs_native = pytest.mark.skipif(
@@ -90,12 +90,20 @@ def _agent_batch(n: int, seed: int = 0):
     return torch.rand(4, n, generator=generator)
 
 
-def _epuck_batch(n: int, seed: int = 0):
+def _epuck_batch(n: int, seed: int = 0, calibrate: bool = False):
     generator = torch.Generator().manual_seed(seed)
     theta = (torch.rand(8, n, generator=generator) * 2 - 1) * math.pi
     radius = torch.rand(8, n, generator=generator) * 3.6 + 0.05
     params = sim.layout_from_polar(theta, radius)
     params[:, ::3] = sim.genuine_layout(1)  # genuine robots among the models
+    if calibrate:
+        # Calibrations across their bounds (SensorSelfId's), neutral ones among them.
+        u = torch.rand(4, n, generator=generator)
+        low = torch.tensor([[0.0], [0.0], [0.5], [0.2]])
+        high = torch.tensor([[0.5], [1.0], [3.0], [3.0]])
+        values = low + (high - low) * u
+        values[:, 1::4] = torch.tensor(calibration.NEUTRAL_CALIBRATION).reshape(4, 1)
+        params = torch.cat([params, values])
     return params
 
 
@@ -135,9 +143,10 @@ def test_native_agent_kernel_equals_the_eager_reference_step_for_step(mode, shap
 
 @needs_native
 @pytest.mark.parametrize("passive", [False, True])
-def test_native_epuck_kernel_equals_the_eager_reference_step_for_step(passive):
-    system, n = SensorSelfId(), 120
-    params = _epuck_batch(n)
+@pytest.mark.parametrize("calibrate", [False, True])
+def test_native_epuck_kernel_equals_the_eager_reference_step_for_step(passive, calibrate):
+    system, n = SensorSelfId(calibrate=calibrate), 120
+    params = _epuck_batch(n, calibrate=calibrate)
     noise = Noise.for_trials(stream_key(6, "simulation", 0), n)
     shape = ElmanShape(8, 1 if passive else 3, 5)
     judge = _judge(shape, n)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import gymnasium
@@ -12,7 +13,7 @@ from gymnasium.utils.env_checker import check_env
 import turing
 from turing.envs.epuck import constants as C
 from turing.envs.epuck.infrared import InfraredModel
-from turing.envs.epuck.physics import is_free, sample_start
+from turing.envs.epuck.physics_arena import is_free, sample_start
 
 ENV_ID = "turing/EpuckBullet-v0"
 
@@ -86,7 +87,7 @@ def test_readings_rise_towards_a_wall_and_open_space_reads_zero(quiet_env):
         readings = world.sense(None)
         front.append(readings[[0, 7]].mean())
         assert readings[0] == pytest.approx(readings[7], abs=0.02)  # the two front sensors
-    assert all(a < b for a, b in zip(front, front[1:], strict=False))
+    assert all(a < b for a, b in itertools.pairwise(front))
     assert front[2] > 0.1 and front[-1] > 0.3  # a wall 2 cm ahead reads high ...
     assert front[0] < 0.03  # ... one 8 cm ahead hardly at all
     # A cell's centre looking along the corridors: the front and side sensors see nothing.
@@ -97,7 +98,7 @@ def test_readings_rise_towards_a_wall_and_open_space_reads_zero(quiet_env):
 def test_response_curve_falls_with_distance_and_cuts_off_at_its_range():
     model = InfraredModel()
     curve = [model.head_on(d) for d in (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)]
-    assert all(a > b for a, b in zip(curve, curve[1:], strict=False))
+    assert all(a > b for a, b in itertools.pairwise(curve))
     assert 0.8 < curve[0] < 1.0
     assert model.head_on(model.range_cm + 0.1) == 0.0
     # Incidence matters: a surface tilted by 60 degrees returns half as much.

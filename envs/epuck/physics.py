@@ -31,26 +31,19 @@ import numpy as np
 from turing.envs.bullet_view import BulletView
 from turing.envs.epuck import constants as C
 from turing.envs.epuck.infrared import InfraredModel, ray_directions_body
+from turing.envs.epuck.physics_arena import (
+    BODY,
+    FEET,
+    FLOOR,
+    OBSTACLES,
+    RAY_TARGETS,
+    build_arena,
+    set_group,
+)
 from turing.errors import UserError
 
 M = C.METRES_PER_CM
 
-# Collision filter groups. Bullet lets two objects collide when each one's group is in the
-# other's mask; rayTestBatch's rays have group 1 and test bodies whose group is in the mask
-# they are given.
-RAYS = 1
-OBSTACLES = 2
-"""Walls and the cylinders' primitive shapes: what the body collides with."""
-RAY_TARGETS = 4
-"""Walls and the cylinders' ray meshes: what the infrared rays see."""
-FLOOR = 8
-BODY = 16
-FEET = 32
-"""Wheels and skids: they touch only the floor."""
-
-CYLINDER_FACETS = 180
-"""Facets of a cylinder's ray mesh (it lies within 1.1e-3 mm of the circle)."""
-WALL_THICKNESS = 1.0
 BODY_CLEARANCE = 0.3
 """cm between the floor and the bottom of the body."""
 SKID_RADIUS = 0.3
@@ -186,7 +179,7 @@ class PhysicalWorld:
             deterministicOverlappingPairs=1,
             physicsClientId=client,
         )
-        self._build_arena()
+        self.floor = build_arena(pb, client)
         self._build_robot()
         self.place(*PARKING, 0.0)
         # Every trial starts from this saved state (the robot at rest, parked between
@@ -196,95 +189,6 @@ class PhysicalWorld:
         self._parked = pb.saveState(physicsClientId=client)
 
     # ------------------------------------------------------------------ building
-    def _set_group(self, body: int, link: int, group: int, mask: int) -> None:
-        self.pb.setCollisionFilterGroupMask(body, link, group, mask, physicsClientId=self.view.id)
-
-    def _build_arena(self) -> None:
-        pb, client = self.pb, self.view.id
-        size = C.ARENA_SIZE
-        floor_shape = pb.createCollisionShape(
-            pb.GEOM_BOX, halfExtents=[M * size, M * size, M * 0.5], physicsClientId=client
-        )
-        floor_visual = pb.createVisualShape(
-            pb.GEOM_BOX,
-            halfExtents=[M * size / 2, M * size / 2, M * 0.05],
-            rgbaColor=(0.93, 0.93, 0.9, 1.0),
-            visualFramePosition=[0, 0, M * 0.45],
-            physicsClientId=client,
-        )
-        self.floor = pb.createMultiBody(
-            0,
-            floor_shape,
-            floor_visual,
-            basePosition=[M * size / 2, M * size / 2, -M * 0.5],
-            physicsClientId=client,
-        )
-        self._set_group(self.floor, -1, FLOOR, FEET)
-        half_t, half_h = WALL_THICKNESS / 2, C.WALL_HEIGHT / 2
-        span = size / 2 + WALL_THICKNESS
-        for cx, cy, hx, hy in (
-            (-half_t, size / 2, half_t, span),
-            (size + half_t, size / 2, half_t, span),
-            (size / 2, -half_t, span, half_t),
-            (size / 2, size + half_t, span, half_t),
-        ):
-            extents = [M * hx, M * hy, M * half_h]
-            wall = pb.createMultiBody(
-                0,
-                pb.createCollisionShape(pb.GEOM_BOX, halfExtents=extents, physicsClientId=client),
-                pb.createVisualShape(
-                    pb.GEOM_BOX,
-                    halfExtents=extents,
-                    rgbaColor=(0.55, 0.5, 0.45, 1.0),
-                    physicsClientId=client,
-                ),
-                basePosition=[M * cx, M * cy, M * half_h],
-                physicsClientId=client,
-            )
-            self._set_group(wall, -1, OBSTACLES | RAY_TARGETS, RAYS | BODY)
-        radius, height = C.CYLINDER_RADIUS, C.CYLINDER_HEIGHT
-        primitive = pb.createCollisionShape(
-            pb.GEOM_CYLINDER, radius=M * radius, height=M * height, physicsClientId=client
-        )
-        visual = pb.createVisualShape(
-            pb.GEOM_CYLINDER,
-            radius=M * radius,
-            length=M * height,
-            rgbaColor=(0.45, 0.47, 0.52, 1.0),
-            physicsClientId=client,
-        )
-        # Rays against Bullet's primitive cylinder go through GJK and miss the surface by
-        # up to 4 mm; against a triangle mesh they are exact (see bullet.py).
-        angles = np.arange(CYLINDER_FACETS) * (2 * math.pi / CYLINDER_FACETS)
-        ring = [[M * radius * math.cos(a), M * radius * math.sin(a)] for a in angles]
-        vertices = [[x, y, -M * height / 2] for x, y in ring]
-        vertices += [[x, y, M * height / 2] for x, y in ring]
-        n = CYLINDER_FACETS
-        indices = []
-        for i in range(n):
-            j = (i + 1) % n
-            indices += [i, j, n + j, i, n + j, n + i]
-        mesh = pb.createCollisionShape(
-            pb.GEOM_MESH,
-            vertices=vertices,
-            indices=indices,
-            flags=pb.GEOM_FORCE_CONCAVE_TRIMESH,
-            physicsClientId=client,
-        )
-        for cx, cy in C.CYLINDER_CENTRES:
-            position = [M * cx, M * cy, M * height / 2]
-            solid = pb.createMultiBody(0, primitive, visual, position, physicsClientId=client)
-            self._set_group(solid, -1, OBSTACLES, BODY)
-            rays = pb.createMultiBody(0, mesh, -1, position, physicsClientId=client)
-            self._set_group(rays, -1, RAY_TARGETS, RAYS)
-        self.obstacle_friction = 1.0
-        # Bullet multiplies the two bodies' coefficients: the floor and the obstacles have
-        # 1, so each robot part's own coefficient is the pair's.
-        for body in range(pb.getNumBodies(physicsClientId=client)):
-            pb.changeDynamics(
-                body, -1, lateralFriction=1.0, restitution=0.0, physicsClientId=client
-            )
-
     def _build_robot(self) -> None:
         pb, client, p = self.pb, self.view.id, self.physics
         r_wheel = M * p.wheel_radius_cm
@@ -382,9 +286,9 @@ class PhysicalWorld:
                 restitution=0.0,
                 physicsClientId=client,
             )
-        self._set_group(self.robot, -1, BODY, OBSTACLES)
+        set_group(pb, client, self.robot, -1, BODY, OBSTACLES)
         for link in range(4):
-            self._set_group(self.robot, link, FEET, FLOOR)
+            set_group(pb, client, self.robot, link, FEET, FLOOR)
         self.wheel_speed_limit = C.MAX_WHEEL_SPEED * M / r_wheel  # rad/s
         # Where each ray starts, in the base frame (metres; the sensors' height is given
         # from the floor, the base frame sits on the axle).
@@ -487,23 +391,3 @@ class PhysicalWorld:
             distance.reshape(C.N_SENSORS, -1), cos_incidence.reshape(C.N_SENSORS, -1)
         )
         return self.infrared.readings(returns, rng)
-
-
-def is_free(x: float, y: float) -> bool:
-    """Whether a body centred at ``(x, y)`` (cm) lies inside the arena and overlaps no
-    cylinder (the fast simulator's rule)."""
-    low, high = C.BODY_RADIUS, C.ARENA_SIZE - C.BODY_RADIUS
-    if not (low <= x <= high and low <= y <= high):
-        return False
-    clearance = (C.BODY_RADIUS + C.CYLINDER_RADIUS) ** 2
-    return all((x - cx) ** 2 + (y - cy) ** 2 >= clearance for cx, cy in C.CYLINDER_CENTRES)
-
-
-def sample_start(rng: np.random.Generator) -> tuple[float, float, float]:
-    """A start pose uniform over the free places, heading uniform in [0, 2 pi)."""
-    low, high = C.BODY_RADIUS, C.ARENA_SIZE - C.BODY_RADIUS
-    while True:
-        x, y, u = rng.uniform(size=3)
-        x, y = low + (high - low) * x, low + (high - low) * y
-        if is_free(x, y):
-            return float(x), float(y), float(2 * math.pi * u)

@@ -28,7 +28,8 @@ from gymnasium import spaces
 
 from turing.envs.epuck import constants as C
 from turing.envs.epuck.infrared import InfraredModel
-from turing.envs.epuck.physics import PhysicalWorld, RobotPhysics, sample_start
+from turing.envs.epuck.physics import PhysicalWorld, RobotPhysics
+from turing.envs.epuck.physics_arena import sample_start
 from turing.errors import UserError
 
 ENV_ID = "turing/EpuckBullet-v0"
