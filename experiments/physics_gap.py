@@ -119,28 +119,24 @@ def run_fast(
     start: np.ndarray, wheels: np.ndarray, commands: np.ndarray, motion: tuple | None
 ) -> np.ndarray:
     """Poses ``[n, k + 1, 3]`` of the fast simulator (noise off, float64) from ``start``
-    ``[n, 3]`` under ``commands`` ``[n, k, 2]``; ``motion`` = (motor_lag, contact_slip) or
-    ``None`` (uncalibrated)."""
+    ``[n, 3]`` under ``commands`` ``[n, k, 2]``; ``motion`` = (motor_lag, contact_slip,
+    contact_turn) or ``None`` (uncalibrated)."""
     pose = torch.as_tensor(start.T.copy(), dtype=torch.float64)
     n = pose.shape[1]
-    lag = slip = None
     if motion is not None:
-        lag = torch.full((n,), float(motion[0]), dtype=torch.float64)
-        slip = torch.full((n,), float(motion[1]), dtype=torch.float64)
+        lag, slip, turn = (torch.full((n,), float(v), dtype=torch.float64) for v in motion)
         speeds = torch.as_tensor(wheels.T.copy(), dtype=torch.float64)
     out = [pose]
     for t in range(commands.shape[1]):
         action = torch.as_tensor(commands[:, t].T.copy(), dtype=torch.float64)
         left, right = sim.wheel_speeds(action)
-        if motion is not None:
+        if motion is None:
+            pose = sim.drive(pose, left, right)
+        else:
             left, end_left = calibration.lagged_speeds(speeds[0], left, lag)
             right, end_right = calibration.lagged_speeds(speeds[1], right, lag)
             speeds = torch.stack([end_left, end_right])
-        pose = (
-            sim.drive(pose, left, right)
-            if motion is None
-            else calibration.drive(pose, left, right, slip)
-        )
+            pose = calibration.drive(pose, left, right, slip, turn)
         out.append(pose)
     return torch.stack(out, dim=1).permute(2, 1, 0).numpy()
 
@@ -184,32 +180,37 @@ def segment_error(parts: dict, motion: tuple | None) -> dict[str, float]:
     return result
 
 
-def fit_motion(parts: dict, free: tuple[bool, bool]) -> tuple[float, float]:
-    """(motor_lag, contact_slip) minimising the 1-s segments' mean square error; a
-    parameter not ``free`` keeps its neutral value."""
+NEUTRAL_MOTION = (0.0, 1.0, 1.0)
+MOTION_BOUNDS = ((0.0, 0.5), (0.0, 1.0), (0.0, 2.0))
+MOTION_GRID = (np.linspace(0.0, 0.15, 6), np.linspace(0.0, 1.0, 6), np.linspace(0.0, 2.0, 6))
+
+
+def fit_motion(parts: dict, free: tuple[bool, bool, bool]) -> tuple[float, float, float]:
+    """(motor_lag, contact_slip, contact_turn) minimising the 1-s segments' mean square
+    error (a grid, then Nelder-Mead); a parameter not ``free`` keeps its neutral value."""
+
+    def values(x) -> tuple[float, float, float]:
+        it = iter(x)
+        return tuple(
+            float(np.clip(next(it), *bounds)) if f else neutral
+            for f, bounds, neutral in zip(free, MOTION_BOUNDS, NEUTRAL_MOTION, strict=True)
+        )
 
     def loss(x):
-        lag = float(np.clip(x[0], 0.0, 0.5)) if free[0] else 0.0
-        slip = float(np.clip(x[1], 0.0, 1.0)) if free[1] else 1.0
-        return segment_error(parts, (lag, slip))["mean_square_cm2"]
+        return segment_error(parts, values(x))["mean_square_cm2"]
 
-    grid = [
-        (lag, slip)
-        for lag in (np.linspace(0, 0.2, 11) if free[0] else [0.0])
-        for slip in (np.linspace(0, 1, 11) if free[1] else [1.0])
-    ]
-    best = min(grid, key=loss)
+    axes = [a for a, f in zip(MOTION_GRID, free, strict=True) if f]
+    candidates = np.array(np.meshgrid(*axes)).reshape(len(axes), -1).T
+    best = min(candidates, key=loss)
     found = minimize(loss, best, method="Nelder-Mead", options={"xatol": 1e-3, "fatol": 1e-4})
-    x = found.x if found.fun < loss(best) else best
-    return (float(np.clip(x[0], 0, 0.5)) if free[0] else 0.0), (
-        float(np.clip(x[1], 0, 1)) if free[1] else 1.0
-    )
+    return values(found.x if found.fun < loss(best) else best)
 
 
 def _vectors(n: int, scale: float, gain: float) -> torch.Tensor:
-    """Calibrated simulation vectors ``[28, n]`` of the real layout with an IR calibration."""
+    """Calibrated simulation vectors ``[29, n]`` of the real layout with an IR calibration."""
     layout = sim.genuine_layout(n, dtype=torch.float64)
-    values = torch.tensor([[0.0], [1.0], [scale], [gain]], dtype=torch.float64).expand(4, n)
+    values = torch.tensor([[0.0], [1.0], [1.0], [scale], [gain]], dtype=torch.float64)
+    values = values.expand(5, n)
     return torch.cat([layout, values])
 
 
@@ -275,11 +276,12 @@ def draw_errors(open_loop: dict, sensor_fit: tuple, path: Path) -> None:
 
     figure = Figure(figsize=(10, 3.6))
     ax = figure.add_subplot(1, 2, 1)
-    for name, style in (("uncalibrated", "--"), ("calibrated", ":")):
+    for name, style, color in (("uncalibrated", "--", "tab:red"), ("calibrated", ":", "tab:blue")):
         errors = open_loop[name]
         t = np.arange(errors.shape[1]) * C.CONTROL_STEP
-        ax.plot(t, np.median(errors, 0), ls=style, lw=1.6, label=f"{name}, median")
-        ax.fill_between(t, *np.percentile(errors, [25, 75], 0), alpha=0.15)
+        ax.plot(t, np.median(errors, 0), ls=style, lw=1.6, color=color, label=f"{name}: median")
+        quartiles = np.percentile(errors, [25, 75], 0)
+        ax.fill_between(t, *quartiles, color=color, alpha=0.12, label=f"{name}: quartiles")
     ax.set_xlabel("time (s)")
     ax.set_ylabel("position error (cm)")
     ax.set_title("fast simulator against the physical robot, open loop", fontsize=9)
@@ -312,6 +314,62 @@ def draw_errors(open_loop: dict, sensor_fit: tuple, path: Path) -> None:
     figure.savefig(path, dpi=110)
 
 
+# ----------------------------------------------------------------------------- report
+def report(results: dict) -> str:
+    """The results as Markdown tables."""
+    args = results["args"]
+    lines = [
+        "# The fast e-puck simulator against turing/EpuckBullet-v0",
+        "",
+        f"{args['trials']} trials of {args['steps']} steps, random wheel commands held "
+        f"{args['hold']} steps, noise {'on' if args['noise'] else 'off'} in both, seed "
+        f"{args['seed']}; {100 * results['contact_share_of_segments']:.0f}% of the 1-s "
+        "segments touch a wall or a cylinder. Command: `python experiments/physics_gap.py"
+        + (" --noise" if args["noise"] else "")
+        + "`.",
+        "",
+        "## Motion: median errors of 1-s segments started from the physical robot's state",
+        "",
+        "| fitted | motor_lag (s) | contact_slip | contact_turn | position (cm): all / free / "
+        "contact | heading (deg): all / free / contact |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, m in results["motion_1s_segments"].items():
+        lines.append(
+            f"| {name} | {m['motor_lag']:.3f} | {m['contact_slip']:.3f} | "
+            f"{m['contact_turn']:.3f} | "
+            f"{m['position_cm_all']:.3f} / {m['position_cm_free']:.3f} / "
+            f"{m['position_cm_contact']:.3f} | {m['heading_deg_all']:.2f} / "
+            f"{m['heading_deg_free']:.2f} / {m['heading_deg_contact']:.2f} |"
+        )
+    lines += ["", "## Motion: median position error of whole trials, open loop (cm)", ""]
+    lines += ["| | " + " | ".join(next(iter(results["open_loop_position_cm"].values()))) + " |"]
+    lines += ["|---" * 4 + "|"]
+    for name, row in results["open_loop_position_cm"].items():
+        lines.append(f"| {name} | " + " | ".join(f"{v:.2f}" for v in row.values()) + " |")
+    fit = results["sensor_fit"]
+    lines += [
+        "",
+        f"## Sensors at the physical robot's poses (ir_range_scale {fit['ir_range_scale']:.3f}, "
+        f"ir_gain {fit['ir_gain']:.3f})",
+        "",
+        "| | mean abs difference | where the physical robot reads > 0.05 | rms |",
+        "|---|---|---|---|",
+    ]
+    for name, g in results["sensor_gap"].items():
+        lines.append(
+            f"| {name} | {g['mean_abs']:.4f} | "
+            f"{g['mean_abs_where_physical_reads_over_0.05']:.4f} | {g['rms']:.4f} |"
+        )
+    lines += ["", "## Genuine-trial throughput of one process (100-step trials)", ""]
+    lines += ["| environment | trials/s | steps/s |", "|---|---|---|"]
+    for env_id, t in results["throughput"].items():
+        lines.append(f"| {env_id} | {t['trials_per_s']:.1f} | {t['steps_per_s']:.0f} |")
+    lines += ["", f"Load average when it started: {results['load_average']:.2f}.", ""]
+    lines += ["![trajectories](trajectories.png)", "", "![errors](errors.png)", ""]
+    return "\n".join(lines)
+
+
 # ----------------------------------------------------------------------------- main
 def run(args: Args) -> dict:
     out = Path(args.out)
@@ -325,22 +383,22 @@ def run(args: Args) -> dict:
     data = collect(args)
     parts = segments(data)
     fits = {
-        "none": (0.0, 1.0),
-        "motor_lag": fit_motion(parts, (True, False)),
-        "contact_slip": fit_motion(parts, (False, True)),
-        "both": fit_motion(parts, (True, True)),
+        "none": NEUTRAL_MOTION,
+        "motor_lag": fit_motion(parts, (True, False, False)),
+        "contact_slip": fit_motion(parts, (False, True, False)),
+        "contact_slip + contact_turn": fit_motion(parts, (False, True, True)),
+        "all three": fit_motion(parts, (True, True, True)),
     }
     motion = {
         name: {
-            "motor_lag": v[0],
-            "contact_slip": v[1],
+            **dict(zip(("motor_lag", "contact_slip", "contact_turn"), v, strict=True)),
             **segment_error(parts, v if name != "none" else None),
         }
         for name, v in fits.items()
     }
     start, wheels0 = data["poses"][:, 0], np.zeros((args.trials, 2))
     fast = run_fast(start, wheels0, data["commands"], None)
-    calibrated = run_fast(start, wheels0, data["commands"], fits["both"])
+    calibrated = run_fast(start, wheels0, data["commands"], fits["all three"])
     open_loop = {
         "uncalibrated": pose_errors(fast, data["poses"])[0],
         "calibrated": pose_errors(calibrated, data["poses"])[0],
@@ -371,6 +429,7 @@ def run(args: Args) -> dict:
         "sensor_gap": sensors,
     }
     (out / "results.json").write_text(json.dumps(results, indent=1))
+    (out / "report.md").write_text(report(results))
     draw_trajectories(data, fast, calibrated, out / "trajectories.png", args.figure_trials)
     draw_errors(open_loop, sensor_fit, out / "errors.png")
     print(json.dumps(results, indent=1))

@@ -93,7 +93,7 @@ def test_neutral_calibration_changes_nothing(backend):
         pytest.skip("no C compiler")
     plain, calibrated = SensorSelfId(), SensorSelfId(calibrate=True)
     params, judge, _ = _batch(plain)
-    neutral = torch.tensor(calibration.NEUTRAL_CALIBRATION).reshape(4, 1).expand(4, 64)
+    neutral = torch.tensor(calibration.NEUTRAL_CALIBRATION).reshape(-1, 1).expand(-1, 64)
     noise = Noise.for_trials(stream_key(4, "neutral"), 64)
     a = Engine(plain, 50, backend=backend, threads=1).run(params, noise, judge, record=True)
     b = Engine(calibrated, 50, backend=backend, threads=1).run(
@@ -102,7 +102,7 @@ def test_neutral_calibration_changes_nothing(backend):
     assert torch.equal(a.observations, b.observations) and torch.equal(a.outputs, b.outputs)
 
 
-def test_the_option_adds_four_parameters_with_neutral_genuine_values():
+def test_the_option_adds_five_parameters_with_neutral_genuine_values():
     system = turing.make_system("sensor-self-id", calibrate=True)
     assert system.parameter_names[16:] == calibration.CALIBRATION
     assert system.options() == {"noise": True, "calibrate": True}
@@ -120,7 +120,7 @@ def test_the_option_adds_four_parameters_with_neutral_genuine_values():
         system.make_truth({"contact_slip": 1.5})
     with pytest.raises(turing.UserError, match="calibrate must be true or false"):
         SensorSelfId(calibrate="yes")
-    model = torch.rand(20, 5)
+    model = torch.rand(21, 5)
     assert torch.equal(system.simulation_params(model)[24:], model[16:])
 
 
@@ -145,10 +145,10 @@ def _state(x, y, heading, speeds=(0.0, 0.0)):
     return torch.tensor([[x], [y], [heading], [speeds[0]], [speeds[1]]], dtype=torch.float64)
 
 
-def _vector(lag=0.0, slip=1.0, scale=1.0, gain=1.0):
+def _vector(lag=0.0, slip=1.0, turn=1.0, scale=1.0, gain=1.0):
     layout = sim.genuine_layout(1, dtype=torch.float64)
-    calibration = torch.tensor([[lag], [slip], [scale], [gain]], dtype=torch.float64)
-    return torch.cat([layout, calibration])
+    values = torch.tensor([[lag], [slip], [turn], [scale], [gain]], dtype=torch.float64)
+    return torch.cat([layout, values])
 
 
 def test_motor_lag_delays_the_start_and_is_carried_between_steps():
@@ -190,6 +190,27 @@ def test_contact_slip_holds_a_body_pushed_along_a_wall_and_a_cylinder():
         assert touching - 1e-9 <= gap < touching + 1e-3
         angles[slip] = math.atan2(state[1, 0].item() - cy, state[0, 0].item() - cx)
     assert abs(angles[0.2] - math.pi) < 0.3 * abs(angles[1.0] - math.pi)
+
+
+def test_contact_turn_scales_the_turn_of_a_body_in_contact():
+    # Pressed against the top wall (heading straight at it), turning on the spot with the
+    # right wheel pushing harder: in contact every substep.
+    action = torch.tensor([[0.2], [1.0]], dtype=torch.float64)
+    free_turn = (1.0 - 0.2) * 12.8 / C.WHEEL_BASE * 0.1
+    turned = {}
+    for turn in (1.0, 0.5, 0.0):
+        state = _state(18.75, C.ARENA_SIZE - C.BODY_RADIUS, math.pi / 2)
+        state, _ = calibration.control_step(state, _vector(turn=turn), action)
+        turned[turn] = state[2, 0].item() - math.pi / 2
+    assert turned[1.0] == pytest.approx(free_turn, rel=1e-9)
+    assert turned[0.5] == pytest.approx(0.5 * free_turn, rel=1e-9)
+    assert turned[0.0] == 0.0
+    # In free space it changes nothing.
+    free = [
+        calibration.control_step(_state(18.75, 18.75, 0.0), _vector(turn=t), action)[0]
+        for t in (1.0, 0.3)
+    ]
+    assert torch.equal(free[0], free[1])
 
 
 def test_ir_calibration_stretches_and_scales_the_response():

@@ -8,16 +8,17 @@
  * simulators cannot drift apart; tests/test_engine.py checks them step for step.
  *
  * Simulation parameters: the layout [24] (sensors' body-frame x, y and facing); with
- * CALIBRATE (defined to 1 by SensorSelfId(calibrate=True)) followed by sim.CALIBRATION
- * [4]: motor_lag, contact_slip, ir_range_scale, ir_gain. Every calibration change below
- * sits in an `#if CALIBRATE` block, so the spec's kernel (CALIBRATE 0) is unchanged.
+ * CALIBRATE (defined to 1 by SensorSelfId(calibrate=True)) followed by
+ * calibration.CALIBRATION [5]: motor_lag, contact_slip, contact_turn, ir_range_scale,
+ * ir_gain (envs/epuck/calibration.py is the definition). Every calibration change below sits
+ * in an `#if CALIBRATE` block, so the spec's kernel (CALIBRATE 0) is unchanged.
  * options: [noise (0 or 1)]. */
 #define OBS 8
 #define ACT 2
 #ifndef CALIBRATE
 #define CALIBRATE 0
 #endif
-#define SIM (24 + 4 * CALIBRATE)
+#define SIM (24 + 5 * CALIBRATE)
 #define START_SIZE 3
 
 #include "vec.h"
@@ -29,7 +30,7 @@ typedef struct {
     vf cos_phi[8], sin_phi[8];    /* its facings' cosines and sines */
 #if CALIBRATE
     vf v_left, v_right;           /* the wheels' speeds at the end of the last step */
-    vf motor_lag, stick;          /* motor_lag, 1 - contact_slip */
+    vf motor_lag, stick, held;    /* motor_lag, 1 - contact_slip, contact_turn */
     vf ir_inverse_scale, ir_gain; /* 1 / ir_range_scale, ir_gain */
 #endif
 } State;
@@ -48,9 +49,10 @@ INLINE vi is_free(vf x, vf y) {
     return inside & ((dx * dx + dy * dy) >= MIN_CYLINDER_DISTANCE2);
 }
 
-/* sim.resolve_contacts. Calibrated, a body in contact also gives back `stick` times the
- * along-the-surface part of the substep's displacement (step_x, step_y). */
-INLINE void resolve_contacts(vf *px, vf *py, vf step_x, vf step_y, vf stick) {
+/* sim.resolve_contacts. Calibrated (calibration.resolve_contacts), a body in contact also
+ * gives back `stick` times the along-the-surface part of the substep's displacement
+ * (step_x, step_y), and *touched says whether it was in contact. */
+INLINE void resolve_contacts(vf *px, vf *py, vf step_x, vf step_y, vf stick, vi *touched) {
 #if CALIBRATE
     vi x_wall = (*px < BODY_LOW) | (*px > BODY_HIGH);
     vi y_wall = (*py < BODY_LOW) | (*py > BODY_HIGH);
@@ -74,6 +76,9 @@ INLINE void resolve_contacts(vf *px, vf *py, vf step_x, vf step_y, vf stick) {
     vf back = sel(inside, stick, splat(0.0f));
     cx = cx - back * (step_x - normal * dx);
     cy = cy - back * (step_y - normal * dy);
+    *touched = x_wall | y_wall | inside;
+#else
+    (void)touched;
 #endif
     *px = sel(inside, cx + dx * scale, x);
     *py = sel(inside, cy + dy * scale, y);
@@ -98,7 +103,10 @@ INLINE void drive(State *s, vf v_left, vf v_right) {
     vsincos(turn, &sin_turn, &cos_turn);
     vf x = s->x, y = s->y;
 #if CALIBRATE
-    vf stick = s->stick;
+    /* A substep that ends in contact turns contact_turn times as much. */
+    vf stick = s->stick, held = s->held * turn, touching = splat(0.0f);
+    vf sin_held, cos_held;
+    vsincos(held, &sin_held, &cos_held);
 #else
     vf stick = splat(0.0f);
 #endif
@@ -106,14 +114,27 @@ INLINE void drive(State *s, vf v_left, vf v_right) {
         vf step_x = chord * c, step_y = chord * sn;
         x = x + step_x;
         y = y + step_y;
-        resolve_contacts(&x, &y, step_x, step_y, stick);
-        vf c2 = c * cos_turn - sn * sin_turn;
-        sn = sn * cos_turn + c * sin_turn;
+        vi touched = splati(0);
+        resolve_contacts(&x, &y, step_x, step_y, stick, &touched);
+#if CALIBRATE
+        touching = touching + sel(touched, splat(1.0f), splat(0.0f));
+        vf rotate_c = sel(touched, cos_held, cos_turn), rotate_s = sel(touched, sin_held, sin_turn);
+#else
+        vf rotate_c = cos_turn, rotate_s = sin_turn;
+#endif
+        vf c2 = c * rotate_c - sn * rotate_s;
+        sn = sn * rotate_c + c * rotate_s;
         c = c2;
     }
     s->x = x;
     s->y = y;
+#if CALIBRATE
+    /* calibration.drive; with contact_turn 1 the spec's heading + 10 turn exactly. */
+    vf heading = s->heading + turn * (((float)SUBSTEPS - touching) + s->held * touching);
+    s->heading = wrap_remainder(heading + PI_F, TWO_PI_F) - PI_F;
+#else
     s->heading = wrap_remainder(s->heading + (float)SUBSTEPS * turn + PI_F, TWO_PI_F) - PI_F;
+#endif
 }
 
 /* ------------------------------------------------------------------ sensors */
@@ -245,8 +266,9 @@ INLINE void sys_reset(State *s, const vf *p, const Streams *st, const vf *start,
     s->v_left = s->v_right = splat(0.0f); /* at rest */
     s->motor_lag = p[24];
     s->stick = 1.0f - p[25];
-    s->ir_inverse_scale = 1.0f / p[26];
-    s->ir_gain = p[27];
+    s->held = p[26];
+    s->ir_inverse_scale = 1.0f / p[27];
+    s->ir_gain = p[28];
 #endif
     vf z[8];
     const int noise = opt[0] != 0.0f;

@@ -64,9 +64,9 @@ class SensorSelfId(System, Presentation):
     Args:
         noise: IR noise N(0, 10^2) and wheel noise U[0.95, 1.05) on (the spec) or off (for
             comparing simulators and for tests).
-        calibrate: also infer the 4 calibration parameters of
-            :mod:`turing.envs.epuck.calibration` (motor lag, contact slip, IR range scale
-            and gain), for a genuine robot that is not this simulator
+        calibrate: also infer the 5 calibration parameters of
+            :mod:`turing.envs.epuck.calibration` (motor lag, contact slip and turn, IR
+            range scale and gain), for a genuine robot that is not this simulator
             (``turing/EpuckBullet-v0``, a real e-puck). Off: the spec's system, exactly.
     """
 
@@ -129,7 +129,7 @@ class SensorSelfId(System, Presentation):
     # ----------------------------------------------------------------- parameters
     def simulation_params(self, params: Tensor, truth: Truth | None = None) -> Tensor:
         """Model ``[16, n]`` (theta_0..7, r_0..7) to layouts ``[24, n]``; calibrated, model
-        ``[20, n]`` to ``[28, n]`` (the layout, then the calibration)."""
+        ``[21, n]`` to ``[29, n]`` (the layout, then the calibration)."""
         layout = sim.layout_from_polar(params[:N], params[N : 2 * N])
         if not self.calibrate:
             return layout
@@ -220,7 +220,10 @@ class SensorSelfId(System, Presentation):
         compiled with this module's constants."""
         defines = sim.kernel_constants()
         if self.calibrate:
-            defines += (("CALIBRATE", 1), ("CONTROL_STEP", C.CONTROL_STEP))
+            defines += (
+                ("CALIBRATE", 1),
+                ("CONTROL_STEP", C.CONTROL_STEP),
+            )
         return NativeKernel(Path(__file__).with_name("kernel.c"), (float(self.noise),), defines)
 
     # ----------------------------------------------------------------- passive input
