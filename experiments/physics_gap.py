@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from scipy.optimize import minimize
 
-import turing  # noqa: F401  (registers the environments)
+import turing  # registers the environments
 from turing.envs.epuck import calibration, sim
 from turing.envs.epuck import constants as C
 from turing.envs.epuck.infrared import InfraredModel
@@ -372,6 +372,11 @@ def report(results: dict) -> str:
 
 # ----------------------------------------------------------------------------- main
 def run(args: Args) -> dict:
+    if args.steps < SEGMENT + 2 or args.trials < 1 or args.hold < 1:
+        raise turing.UserError(
+            f"--steps must be at least {SEGMENT + 2} (1-s segments), --trials and --hold at least 1"
+        )
+    times = sorted({SEGMENT, args.steps // 2, args.steps - 1})
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(1)
@@ -421,7 +426,7 @@ def run(args: Args) -> dict:
         "throughput": speed,
         "motion_1s_segments": motion,
         "open_loop_position_cm": {
-            name: {f"t={t / 10:g}s": float(np.median(e[:, t])) for t in (10, 50, args.steps - 1)}
+            name: {f"t={t / 10:g}s": float(np.median(e[:, t])) for t in times}
             for name, e in open_loop.items()
         },
         "contact_share_of_segments": float(parts["contact"].mean()),
