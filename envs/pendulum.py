@@ -170,9 +170,9 @@ class Pendulum(System, Presentation):
     )
     parameters = tuple(p for p in PHYSICAL if p.name in DEFAULT_INFER)
     observation_size = 3
-    # TODO(per-dimension bounds): (-1, -1, -8) and (1, 1, 8) once the contract takes them.
-    observation_low = -MAX_SPEED
-    observation_high = MAX_SPEED
+    # Pendulum-v1's observation space: interrogators read each dimension scaled to [0, 1].
+    observation_low = (-1.0, -1.0, -MAX_SPEED)
+    observation_high = (1.0, 1.0, MAX_SPEED)
     observation_names = ("cos_theta", "sin_theta", "theta_dot")
     action_size = 1
     action_low = -MAX_TORQUE

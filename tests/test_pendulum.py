@@ -165,8 +165,11 @@ def test_gymnasium_view_passes_check_env_and_is_seeded():
     assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
     other = env.reset(seed=5)[0]
     assert not np.array_equal(first[0], other)
-    assert env.observation_space.shape == (3,) and env.action_space.shape == (1,)
-    assert float(env.action_space.low[0]) == -2.0 and float(env.action_space.high[0]) == 2.0
+    # Pendulum-v1's spaces exactly, bounds included: interrogators read cos, sin and the
+    # rate each scaled to [0, 1].
+    genuine = gymnasium.make("Pendulum-v1")
+    assert env.observation_space == genuine.observation_space
+    assert env.action_space == genuine.action_space
 
 
 def test_batched_trials_equal_trials_simulated_alone():
