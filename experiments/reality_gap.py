@@ -67,6 +67,10 @@ class Args:
     """5 seeds x 300 generations, 1000-trial C2STs"""
     genuine_workers: int = 0
     """worker processes of each run's PyBullet robots (0: one per core)"""
+    models: int = 100
+    """model population size"""
+    interrogators: int = 100
+    """interrogator population size"""
     out: str = "reports/reality-gap"
     """where the runs and the report go"""
     publish: bool = False
@@ -83,7 +87,8 @@ def run(args: Args | None = None, **changes) -> Path:
     common = dict(
         seeds=range(args.seeds), generations=args.generations, genuine=GENUINE,
         genuine_trials=args.genuine_trials, genuine_workers=args.genuine_workers or None,
-        c2st_trials=0, threads=1, workers=1, progress=not args.quiet,
+        c2st_trials=0, threads=1, workers=1, progress=not args.quiet, models=args.models,
+        interrogators=args.interrogators,
     )  # fmt: skip
     arms = {"calibrated": E.run_comparison(SYSTEM, methods=list(args.methods),
                                            out=folder / "calibrated",
@@ -152,11 +157,14 @@ def _cell(values: np.ndarray) -> str:
 
 def _figure(folder: Path, arms, c2st) -> Path:
     import matplotlib.pyplot as plt
+    from matplotlib import ticker
 
     from turing.runs.files import save_figure
 
-    groups = [(f"{m}\n(calibrated)", arms["calibrated"].results, m)
-              for m in dict.fromkeys(r.config.mode for r in arms["calibrated"].results)]
+    groups = [
+        (f"{m}\n(calibrated)", arms["calibrated"].results, m)
+        for m in dict.fromkeys(r.config.mode for r in arms["calibrated"].results)
+    ]
     if "uncalibrated" in arms:
         groups.append(("interrogate\n(uncalibrated)", arms["uncalibrated"].results, "interrogate"))
     fig, axes = plt.subplots(1, 3, figsize=(13, 4))
@@ -165,8 +173,11 @@ def _figure(folder: Path, arms, c2st) -> Path:
         ax.boxplot(data, tick_labels=[g[0] for g in groups], showmeans=False)
         for k, values in enumerate(data):
             ax.plot(np.full(values.size, k + 1.0), values, "o", color="tab:blue", alpha=0.6)
-        ax.set_ylabel(f"top-10 median {label}")
+        ax.set_ylabel(f"top-10 median {label} (log scale)")
         ax.set_yscale("log")
+        plain = ticker.FuncFormatter(lambda value, _: f"{value:g}")
+        ax.yaxis.set_major_formatter(plain)
+        ax.yaxis.set_minor_formatter(plain)
         ax.grid(True, axis="y", which="both", alpha=0.3)
         ax.tick_params(axis="x", labelsize=8)
     labels = ["fast simulator,\ntrue layout,\nuncalibrated", "calibrated\ninterrogate\nestimates"]
@@ -177,9 +188,12 @@ def _figure(folder: Path, arms, c2st) -> Path:
         axes[2].plot(np.full(v.size, k + 1.0), v, "o", color="tab:blue", alpha=0.6)
     axes[2].axhline(0.5, color="grey", linestyle="--", linewidth=1)
     axes[2].set_ylim(0.45, 1.02)
-    axes[2].set_ylabel("C2ST accuracy against the PyBullet robot (0.5: indistinguishable)")
+    axes[2].set_ylabel("C2ST accuracy against the PyBullet robot")
+    axes[2].set_title("0.5: a classifier cannot tell them apart", fontsize=9)
     axes[2].tick_params(axis="x", labelsize=8)
-    fig.suptitle("Reality gap: the fast simulator's sensors inferred from a physical PyBullet e-puck")
+    fig.suptitle(
+        "Reality gap: the fast simulator's sensors inferred from a physical PyBullet e-puck"
+    )
     fig.tight_layout()
     return save_figure(fig, folder / "reality-gap.png")
 
@@ -228,8 +242,16 @@ def _report(folder: Path, args: Args, arms, c2st, figure: Path) -> None:
     for arm, results, method in rows:
         chosen = [r for r in results if r.config.mode == method]
         wall = np.median([r.data["wall_seconds"] for r in chosen]) if chosen else math.nan
-        genuine = np.median([r.data.get("trial_seconds", {}).get("genuine", math.nan) for r in chosen]) if chosen else math.nan
-        model = np.median([r.data.get("trial_seconds", {}).get("model", math.nan) for r in chosen]) if chosen else math.nan
+        genuine = (
+            np.median([r.data.get("trial_seconds", {}).get("genuine", math.nan) for r in chosen])
+            if chosen
+            else math.nan
+        )
+        model = (
+            np.median([r.data.get("trial_seconds", {}).get("model", math.nan) for r in chosen])
+            if chosen
+            else math.nan
+        )
         lines.append(f"| {arm} | {method} | {wall:.0f} | {genuine:.0f} | {model:.0f} |")
     if args.seeds < 5:
         lines += ["", f"With {args.seeds} seeds the smallest reachable two-sided Mann-Whitney "
