@@ -92,3 +92,55 @@ def color_scale(value: float, low: Color = (0.1, 0.7, 0.2), high: Color = (0.9, 
     """A colour between ``low`` (value 0) and ``high`` (value 1)."""
     v = min(1.0, max(0.0, float(value)))
     return tuple(a + (b - a) * v for a, b in zip(low, high, strict=True))
+
+
+# ----------------------------------------------------------------------------- display loss
+_display_lost: list = []
+_io_error_handler = None
+
+
+def on_display_lost(callback) -> None:
+    """Calls ``callback()`` (then ends the process with status 0) when the X display of a
+    PyBullet window goes away: the server stopped, or the window was closed (a window
+    manager closes a PyBullet window by cutting its client's connection, since PyBullet
+    does not take part in the close protocol).
+
+    Xlib's default reaction to a lost connection is ``exit(1)`` from whichever thread
+    noticed; with PyBullet's threaded GUI the other threads then spin forever waiting for
+    the GUI thread, deaf to SIGTERM. A handler that says what happened and leaves at once
+    is the only clean way out: nothing can unwind through Xlib. Callbacks run newest
+    first; a failing one does not stop the others. Does nothing where Xlib cannot be
+    loaded (macOS, Windows).
+    """
+    global _io_error_handler
+    _display_lost.append(callback)
+    if _io_error_handler is not None or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        # PyBullet opens libX11 by this name at run time: the same library, the same handler.
+        x11 = ctypes.CDLL("libX11.so.6")
+    except OSError:
+        return
+    prototype = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
+
+    def lost(display) -> int:
+        for call in reversed(_display_lost):
+            with contextlib.suppress(BaseException):
+                call()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(0)
+
+    _io_error_handler = prototype(lost)
+    x11.XSetIOErrorHandler.argtypes = [prototype]
+    x11.XSetIOErrorHandler.restype = ctypes.c_void_p
+    x11.XSetIOErrorHandler(_io_error_handler)
+
+
+def forget_display_lost(callback) -> None:
+    """Removes a callback given to :func:`on_display_lost` (the handler itself stays)."""
+    with contextlib.suppress(ValueError):
+        _display_lost.remove(callback)
