@@ -35,7 +35,6 @@ from turing.errors import UserError
 
 __all__ = [
     "RENDERERS",
-    "BulletScene",
     "BulletView",
     "Camera",
     "color_scale",
@@ -448,36 +447,3 @@ def _same_line(previous, entry) -> bool:
     return (
         previous is not None and previous[1:] == entry[1:] and np.array_equal(previous[0], entry[0])
     )
-
-
-class BulletScene:
-    """Mixin of replay scenes drawn in a headless :class:`BulletView` (``self.view``): a
-    scene implements ``draw(view)`` (one step's lines and colours) and ``camera(k,
-    size)`` (the camera that frames trial ``k`` in a picture of ``size``); this gives it
-    the two-column scene's ``picture`` (:class:`turing.replay.columns.ColumnScene`) and
-    ``close``. Put it before ``ColumnScene`` in the bases."""
-
-    view: BulletView
-
-    def draw(self, view: Any) -> None:
-        """Draws one step (a :class:`turing.replay.StepView`)."""
-        raise NotImplementedError
-
-    def camera(self, k: int, size: tuple[int, int]) -> Camera:
-        """The camera of trial ``k``'s picture."""
-        raise NotImplementedError
-
-    def show(self, view: Any) -> None:
-        self.draw(view)
-        super().show(view)  # type: ignore[misc]
-
-    def picture(self, k: int, width: int, height: int) -> np.ndarray:
-        size = (width, height)
-        key = (k, size)
-        cameras = self.__dict__.setdefault("_cameras", {})
-        if key not in cameras:  # fitting projects a few points eight times: keep it
-            cameras[key] = self.camera(k, size)
-        return self.view.frame(cameras[key], size)
-
-    def close(self) -> None:
-        self.view.close()

@@ -203,7 +203,7 @@ class RangeSensorId(System, Presentation):
         """Both robots in their arenas (:mod:`turing.envs.range_sensor_replay`)."""
         from turing.envs.range_sensor_replay import RangeSensorReplayScene
 
-        return RangeSensorReplayScene(self, options)
+        return RangeSensorReplayScene(self, options, front_distance, SENSOR_RANGE)
 
     def metrics(self, estimate: dict[str, float], truth: Truth) -> dict[str, float]:
         """``response_error``: mean absolute difference between the estimated and the genuine

@@ -19,11 +19,11 @@ import math
 import numpy as np
 import torch
 
-from turing.envs.bullet_view import BulletScene, BulletView, Camera, color_scale
+from turing.envs.bullet_scene import BulletScene
+from turing.envs.bullet_view import BulletView, Camera, color_scale
 from turing.envs.epuck import constants as C
 from turing.envs.epuck import sim
 from turing.envs.epuck.bullet import TRAIL_COLORS, WALL_THICKNESS, EpuckWorld
-from turing.envs.range_sensor import SENSOR_RANGE, front_distance
 from turing.replay import SceneOptions, SimulatedScene, StepView
 from turing.replay.columns import ColumnScene
 
@@ -40,12 +40,18 @@ class RangeSensorReplayScene(BulletScene, ColumnScene, SimulatedScene):
     Args:
         system: the ``range-sensor-id`` system.
         options: frame size, labels, renderer.
+        front_distance: the system's geometry: poses ``[3, n]`` to the distance (cm) from
+            the body's front edge to the wall ahead (passed in: the system's module imports
+            this one).
+        sensor_range: cm up to which the reading rises with the distance.
     """
 
     supports_gui = True
 
-    def __init__(self, system, options: SceneOptions):
+    def __init__(self, system, options: SceneOptions, front_distance, sensor_range: float):
         SimulatedScene.__init__(self, system, options)
+        self.front_distance = front_distance
+        self.sensor_range = float(sensor_range)
         self.view = BulletView(False, options.size, options.renderer)
         self.world = EpuckWorld(self.view, arenas=2, spacing=SPACING, cylinders=False)
         layout = sim.genuine_layout(1, dtype=torch.float64)[:, 0]
@@ -71,7 +77,7 @@ class RangeSensorReplayScene(BulletScene, ColumnScene, SimulatedScene):
 
     def draw(self, view: StepView) -> None:
         pose = self.state.detach().cpu().to(torch.float64)
-        distance = front_distance(pose).numpy()
+        distance = self.front_distance(pose).numpy()
         pose = pose.numpy()
         z = C.SENSOR_HEIGHT
         for k, robot in enumerate(self.robots):
@@ -79,12 +85,12 @@ class RangeSensorReplayScene(BulletScene, ColumnScene, SimulatedScene):
             x, y, heading = pose[:, k]
             ux, uy = math.cos(heading), math.sin(heading)
             front = (x + C.BODY_RADIUS * ux, y + C.BODY_RADIUS * uy)
-            seen = min(distance[k], SENSOR_RANGE)
+            seen = min(distance[k], self.sensor_range)
 
             def at(d: float, front=front, ux=ux, uy=uy, arena=robot.arena) -> list[float]:
                 return arena.to_world(front[0] + d * ux, front[1] + d * uy, z)
 
-            nearness = 1.0 - seen / SENSOR_RANGE
+            nearness = 1.0 - seen / self.sensor_range
             self.view.line(f"ray{k}", at(0.0), at(seen), color_scale(nearness), 3.0)
             self.view.line(f"beyond{k}", at(seen), at(distance[k]), BEYOND_RANGE, 1.0)
             for w, point in enumerate(robot.wheel_positions()):

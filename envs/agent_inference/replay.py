@@ -21,7 +21,8 @@ import math
 import numpy as np
 import torch
 
-from turing.envs.bullet_view import BulletScene, BulletView, Camera, color_scale
+from turing.envs.bullet_scene import BulletScene
+from turing.envs.bullet_view import BulletView, Camera, color_scale
 from turing.replay import SceneOptions, SimulatedScene, StepView
 from turing.replay.columns import ColumnScene
 

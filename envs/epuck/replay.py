@@ -19,7 +19,8 @@ from __future__ import annotations
 import torch
 
 from turing.engine.random import Noise
-from turing.envs.bullet_view import BulletScene, BulletView, Camera
+from turing.envs.bullet_scene import BulletScene
+from turing.envs.bullet_view import BulletView, Camera
 from turing.envs.epuck import constants as C
 from turing.envs.epuck import sim
 from turing.envs.epuck.bullet import TRAIL_COLORS, WALL_THICKNESS, EpuckWorld
