@@ -91,10 +91,17 @@ class FrameLayout:
         def rows(share: float, low: int, high: int) -> int:
             return max(low, min(high, round(share * height)))
 
-        bar = rows(0.05, 8, 34)
-        title = rows(0.045, 8, 30)
-        verdict = rows(0.04, 7, 26)
-        chart = rows(0.1, 8, 96)
+        bar, title, verdict, chart = (
+            rows(0.05, 8, 34),
+            rows(0.045, 8, 30),
+            rows(0.04, 7, 26),
+            rows(0.1, 8, 96),
+        )
+        fixed = 2 * bar + title + verdict + 2 * chart + 2
+        if fixed > height:  # a tiny frame: every row shrinks alike, nothing overlaps
+            bar, title, verdict, chart = (
+                int(v * (height - 2) / (fixed - 2)) for v in (bar, title, verdict, chart)
+            )
         gap = max(2, round(0.015 * width))
         margin = max(1, round(0.006 * width))
         header = Box(margin, 0, width - margin, bar)
