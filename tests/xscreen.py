@@ -100,11 +100,25 @@ class Screen:
             if found:
                 return found[0]
             if process is not None and process.poll() is not None:
+                _, err = process.communicate()
                 raise RuntimeError(
-                    f"the replay ended ({process.returncode}) before its window showed"
+                    f"the replay ended ({process.returncode}) before its window showed: "
+                    f"{str(err)[-800:]}"
                 )
             time.sleep(0.2)
         raise TimeoutError(f"no window named {name!r} within {timeout} s")
+
+    def wait_drawn(self, window: Window, timeout: float = 30.0) -> np.ndarray:
+        """The window's pixels once it shows a replay frame (white, with something on it:
+        PyBullet's window opens on a grey-blue view of its own)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            shot = self.grab(window)
+            if shot.std() > 10 and (shot[:4, :4] > 250).all():
+                return shot
+            if time.monotonic() > deadline:
+                raise TimeoutError("the window stayed blank")
+            time.sleep(0.2)
 
     def grab(self, window: Window) -> np.ndarray:
         """The window's pixels as a user sees them, RGB (ImageMagick's ``import``)."""

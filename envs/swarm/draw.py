@@ -129,7 +129,7 @@ def picture(trail: Trail, replicas: int, size: tuple[int, int]) -> np.ndarray:
 
     dpi = 100
     figure = Figure(figsize=(size[0] / dpi, size[1] / dpi), dpi=dpi)
-    ax = figure.add_axes((0.0, 0.0, 1.0, 1.0))
+    ax = figure.add_axes((0.005, 0.005, 0.99, 0.99))  # the frame's lines stay in
     draw_swarm(ax, trail, replicas)
     ax.set_anchor("C")
     return render(figure)

@@ -34,6 +34,7 @@ from turing.envs.bullet_support import (
     quiet_output,
 )
 from turing.errors import UserError
+from turing.replay.player import lost_message
 
 CAMERA_DISTANCE = 1.0
 """Metres from the camera to the quad (PyBullet's view shows +-1 distance vertically)."""
@@ -64,7 +65,7 @@ class BulletWindow:
                 "render headless instead with --video FILE.mp4 (or .gif)"
             )
         self.pb = pb = import_pybullet()
-        self.lost_message = lambda: "the replay window was closed or its display went away"
+        self.lost_message = lambda: lost_message([], None, None)
         on_display_lost(self._on_lost)
         width, height = (int(v) for v in size)
         options = (
@@ -141,9 +142,10 @@ class BulletWindow:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            forget_display_lost(self._on_lost)
             with quiet_output():  # the GUI reports its shutdown on the C-level streams
                 self.pb.disconnect(physicsClientId=self.id)
+            # Only now: the display may turn out to be gone while the window shuts down.
+            forget_display_lost(self._on_lost)
 
     def __enter__(self) -> BulletWindow:
         return self
@@ -152,10 +154,8 @@ class BulletWindow:
         self.close()
 
     # ------------------------------------------------------------------ internals
-    def _on_lost(self) -> None:
-        import sys
-
-        print(self.lost_message(), file=sys.stderr)
+    def _on_lost(self) -> str:
+        return self.lost_message()
 
     def _camera(self) -> None:
         self.pb.resetDebugVisualizerCamera(

@@ -30,7 +30,13 @@ class ColumnScene:
     :meth:`picture`, and may override :meth:`status` and :meth:`titles`.
 
     Needs ``self.system`` and ``self.options`` (set by :class:`~turing.replay.ReplayScene`).
+
+    Attributes:
+        note: a word on the replay's state written after the step counter (the window
+            sets ``paused`` or ``trial over``).
     """
+
+    note: str = ""
 
     def picture(self, k: int, width: int, height: int) -> np.ndarray | None:
         """Trial ``k``'s world (0 genuine, 1 model) as RGB ``[height', width', 3]``, at most
@@ -62,12 +68,8 @@ class ColumnScene:
         view = history.view if history is not None else None
         if view is None:
             return np.asarray(image)
-        write(
-            draw,
-            f"trial {view.trial + 1}   step {view.t + 1}/{view.steps}",
-            layout.header,
-            bold=True,
-        )
+        counter = f"trial {view.trial + 1}   step {view.t + 1}/{view.steps}"
+        write(draw, f"{counter}   {self.note}" if self.note else counter, layout.header, bold=True)
         write(draw, getattr(view, "caption", ""), layout.caption, color=(90, 90, 90), align="right")
         footer = KEYS_HELP if self.options.gui else LEGEND
         write(draw, footer, layout.footer, color=(80, 80, 80), align="centre", largest=0.62)

@@ -47,12 +47,21 @@ class Controls:
         window: the window (``poll()``, ``is_open()``, ``size``).
         fps: steps per second.
         redraw: draws the current step again at the window's size (after a resize).
+        note: shows a word on the replay's state in the frame (``paused``, ``trial
+            over``, or ``""``).
     """
 
-    def __init__(self, window, fps: float, redraw: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        window,
+        fps: float,
+        redraw: Callable[[], None] | None = None,
+        note: Callable[[str], None] | None = None,
+    ):
         self.window = window
         self.period = 1.0 / fps
         self.redraw = redraw
+        self.note = note or (lambda text: None)
         self.paused = False
         self._released = time.monotonic()
         self._size = tuple(getattr(window, "size", (0, 0)))
@@ -69,8 +78,11 @@ class Controls:
             keys = self._poll()
             if " " in keys:
                 self.paused = not self.paused
+                self.note("paused" if self.paused else "")
             if keys & STEP_KEYS:
-                self.paused = True
+                if not self.paused:
+                    self.paused = True
+                    self.note("paused")
                 break
             now = time.monotonic()
             if not self.paused and now >= deadline:
@@ -82,10 +94,13 @@ class Controls:
     def hold(self) -> str:
         """Waits, the last frame on screen, until a key asks for something (or the window
         closes); returns the request's kind (see :class:`Request`)."""
+        self.note("trial over")
         while True:
             try:
                 self._poll()
             except Request as request:
+                if request.kind != "closed":
+                    self.note("")
                 return request.kind
             time.sleep(IDLE_POLL)
 

@@ -49,13 +49,19 @@ class Player:
         if self.video_path is not None:
             self.writer = open_video(self.video_path, self.fps)
         if window is not None:
-            self.controls = Controls(window, self.fps, redraw=self.redraw)
+            self.controls = Controls(window, self.fps, redraw=self.redraw, note=self.note)
 
     def redraw(self) -> None:
         """The current step again, at the window's (new) size."""
         if getattr(self.scene, "history", None) is not None or isinstance(self.scene, ChartScene):
             with contextlib.suppress(AttributeError):  # nothing shown yet
                 self.window.show(self.scene.frame(self.window.size))
+
+    def note(self, text: str) -> None:
+        """A word on the replay's state (paused, trial over) in the window's frame."""
+        if hasattr(self.scene, "note") and self.scene.note != text:
+            self.scene.note = text
+            self.redraw()
 
     def draw(self, view: StepView) -> None:
         if self.window is None and self.writer is None:
@@ -85,7 +91,8 @@ class Player:
         self._owned.clear()
 
 
-def lost_message(episodes: list[Episode], figure: Path, data: Path) -> str:
+def lost_message(episodes: list[Episode], figure: Path | None, data: Path | None) -> str:
+    """The line said when the window is closed or its display goes away."""
     if not episodes:
         return "turing replay: the window was closed (or its display went away) before a trial ended; nothing saved"
     return (

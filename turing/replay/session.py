@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from turing.replay.player import lost_message
 from turing.replay.replay import Replay, ReplayResult
 from turing.replay.scenes import WINDOW_SIZE, SceneOptions
 
@@ -56,6 +57,7 @@ def watch(
     results = []
     try:
         with open_window(size, window) as shown:
+            shown.lost_message = lambda: lost_message([], None, None)
             while True:
                 first = not results
                 result = replay.play(

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from turing.envs.bullet_support import forget_display_lost, has_display, on_display_lost
 from turing.errors import UserError
+from turing.replay.player import lost_message
 
 KINDS = ("auto", "tk", "pybullet")
 TK_KEYS = {"space": " ", "Escape": "escape", "Right": "right", "Left": "left"}
@@ -78,7 +79,7 @@ class TkWindow:
         import tkinter
 
         width, height = (int(v) for v in size)
-        self.lost_message = lambda: "the replay window's display went away"
+        self.lost_message = lambda: lost_message([], None, None)
         on_display_lost(self._on_lost)
         try:
             self.root = tkinter.Tk(className="turing-replay")
@@ -139,11 +140,12 @@ class TkWindow:
     def close(self) -> None:
         if self._open:
             self._open = False
-            forget_display_lost(self._on_lost)
             try:
                 self.root.destroy()
             except Exception:  # already gone with its display
                 pass
+            # Only now: the display may turn out to be gone while the window shuts down.
+            forget_display_lost(self._on_lost)
 
     def __enter__(self) -> TkWindow:
         return self
@@ -171,7 +173,5 @@ class TkWindow:
     def _closed_by_user(self) -> None:
         self.close()
 
-    def _on_lost(self) -> None:
-        import sys
-
-        print(self.lost_message(), file=sys.stderr)
+    def _on_lost(self) -> str:
+        return self.lost_message()
