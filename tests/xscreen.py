@@ -88,9 +88,14 @@ class Screen:
 
     # ------------------------------------------------------------------ windows
     def windows(self) -> list[Window]:
-        """The top-level windows with a name."""
-        with _Display(self.display) as x:
-            return x.windows()
+        """The top-level windows with a name (none while the server does not answer)."""
+        if self.process.poll() is not None:
+            raise RuntimeError(f"Xvfb on {self.display} ended ({self.process.returncode})")
+        try:
+            with _Display(self.display) as x:
+                return x.windows()
+        except ConnectionError:  # a busy server may refuse a connection now and then
+            return []
 
     def wait_for(self, name: str, timeout: float = 30.0, process=None) -> Window:
         """The first window whose name contains ``name``, once it is shown."""
@@ -134,8 +139,15 @@ class Screen:
 
     def close(self, window: Window) -> None:
         """Closes ``window`` as a window manager does."""
-        with _Display(self.display) as x:
-            x.close(window.id)
+        for attempt in range(10):
+            try:
+                with _Display(self.display) as x:
+                    x.close(window.id)
+                return
+            except ConnectionError:
+                if attempt == 9:
+                    raise
+                time.sleep(0.3)
 
 
 @dataclass
@@ -205,7 +217,7 @@ class _Display:
         x.XFree.argtypes = [ctypes.c_void_p]
         self.display = x.XOpenDisplay(name.encode())
         if not self.display:
-            raise RuntimeError(f"cannot open display {name}")
+            raise ConnectionError(f"cannot open display {name}")
 
     def __enter__(self) -> _Display:
         return self
