@@ -82,6 +82,7 @@ class ScriptedWindow(FakeWindow):
             return set(self.after_frame.pop(len(self.shown), ()))
         if self.since_frame == 2 and self.at_hold:
             self.held = self.last  # what a held replay shows
+            self.held_at = len(self.shown)
             return set(self.at_hold.pop(0))
         return set()
 
@@ -384,7 +385,8 @@ def test_keys_skip_to_the_next_trial_and_ask_for_the_next_model(runs):
     result = replay.play(gui=True, window=window, fps=1000.0, size=SIZE, figure="r.png", seed=4)
     assert result.request == "model"
     assert len(result.episodes) == 1, "trial 1 was skipped, trial 2 played to the end"
-    assert len(window.shown) == 3 + STEPS
+    # 3 frames of trial 1, all of trial 2, and the last again marked "trial over".
+    assert window.held_at == 3 + STEPS + 1
     assert window.shown[0] == (SIZE[1], SIZE[0], 3)
     headless = replay.play(trials=2, figure="h.png", seed=4).episodes[1]
     np.testing.assert_array_equal(result.episodes[0].observation, headless.observation)
