@@ -49,7 +49,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument(
         "--gui",
         action="store_true",
-        help="show the replay in a window (PyBullet's; needs a display), paced at --fps",
+        help="show the replay in a window (needs a display), paced at --fps; it shows the "
+        "same frames as --video, with its keys",
     )
     parser.add_argument(
         "--video",
@@ -113,7 +114,7 @@ def add_parser(subparsers) -> None:
         "--renderer",
         choices=("auto", "tiny", "egl"),
         default="auto",
-        help="offscreen renderer of videos: tiny (TinyRenderer, CPU), egl (OpenGL via EGL), or auto "
+        help="offscreen renderer of the 3-D scenes' frames: tiny (TinyRenderer, CPU), egl (OpenGL via EGL), or auto "
         "(default: EGL where its plugin loads and a GPU is present, else TinyRenderer)",
     )
     parser.set_defaults(handler=run)
