@@ -162,7 +162,8 @@ class RunConfig:
         "an NPZ of recorded genuine trials: observations [trials, steps, obs] and actions "
         "[trials, steps - 1, act], float32 (actions[k, t] followed observation t); each model "
         "trial replays a recorded trial's inputs; modes passive, passive-io, metric, gan, sbi "
-        "(recorded trials cannot be interrogated); the file is copied into the run folder",
+        "(recorded trials cannot be interrogated); the run's --steps are the recorded "
+        "trials' length; the file is copied into the run folder",
         metavar="FILE.npz",
     )
     genuine_trials: int | None = option(
