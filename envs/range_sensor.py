@@ -203,6 +203,12 @@ class RangeSensorId(System, Presentation):
         return torch.stack([cruise - (cruise + turn) * near, cruise + (turn - cruise) * near])
 
     # ------------------------------------------------------------------ reporting
+    def replay_scene(self, options: Any) -> Any:
+        """Both robots in their arenas (:mod:`turing.envs.range_sensor_replay`)."""
+        from turing.envs.range_sensor_replay import RangeSensorReplayScene
+
+        return RangeSensorReplayScene(self, options, front_distance, SENSOR_RANGE)
+
     def metrics(self, estimate: dict[str, float], truth: Truth) -> dict[str, float]:
         """``response_error``: mean absolute difference between the estimated and the genuine
         noise-free reading over distances 0..20 cm (what the calibration is for)."""
