@@ -25,6 +25,7 @@ from turing.engine.evaluator import (
     interrogator_shape,
 )
 from turing.engine.random import stream_key
+from turing.methods.diagnostics import population_columns
 from turing.methods.evolution import ESSettings, EvolutionStrategy, model_strategy
 from turing.methods.method import GenerationReport, Method, register_method
 
@@ -133,6 +134,12 @@ class Coevolution(Method):
             "accuracy_model": accuracy_model,
             "failed_models": int(judgements.model_failed.sum()),
         }
+        # Step sizes and spread of the model parents: has the population collapsed?
+        metrics.update(
+            population_columns(
+                self.system, ranked_genes, self._last["model_sigma"], self.model_es.settings.mu
+            )
+        )
         self.models, clipped = self.model_es.next_population(ranked_models)
         self.interrogators, _ = self.interrogator_es.next_population(ranked_interrogators)
         metrics["clipped_genes"] = clipped
