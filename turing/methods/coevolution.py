@@ -164,10 +164,11 @@ class Coevolution(Method):
             "simulated_steps": self.simulated_steps,
             "generations_done": self.generations_done,
         }
-        return arrays, meta
+        extra_arrays, extra_meta = self.model_es.state(self.models)  # CMA-ES: its distribution
+        return {**arrays, **extra_arrays}, {**meta, **extra_meta}
 
     def load_state(self, arrays, meta) -> None:
-        self.models = EvolutionStrategy.from_arrays(arrays["model_genes"], arrays["model_sigma"])
+        self.models = self.model_es.restore(arrays, meta)
         self.interrogators = EvolutionStrategy.from_arrays(
             arrays["interrogator_genes"], arrays["interrogator_sigma"]
         )

@@ -221,6 +221,15 @@ class EvolutionStrategy:
             clipped += clips
         return list(parents) + offspring, clipped
 
+    def state(self, population: list) -> tuple[dict[str, np.ndarray], dict]:
+        """What a checkpoint needs beyond the population's genes and step sizes: nothing
+        (the CMA-ES adds its distribution)."""
+        return {}, {}
+
+    def restore(self, arrays: dict[str, np.ndarray], meta: dict) -> list:
+        """The population of a checkpoint (``model_genes`` / ``model_sigma``)."""
+        return self.from_arrays(arrays["model_genes"], arrays["model_sigma"])
+
     @staticmethod
     def set_fitness(population: list, fitness: np.ndarray) -> None:
         for individual, value in zip(
@@ -248,12 +257,24 @@ class EvolutionStrategy:
         return population
 
 
-def model_strategy(system, config) -> EvolutionStrategy:
+def model_strategy(system, config):
     """The ES of a run's models: one gene per parameter within its bounds, step sizes
     starting at ``config.model_sigma_init`` times each parameter's range, drawing from the
     run's ``models`` stream (shared by coevolution and the metric baseline); periodic
-    parameters wrap around when ``config.periodic_genes`` is ``wrapped``."""
+    parameters wrap around when ``config.periodic_genes`` is ``wrapped``. With
+    ``config.model_strategy`` ``cma``, the CMA-ES of :mod:`turing.methods.cma` instead
+    (it always wraps periodic parameters)."""
     widths = system.highs - system.lows
+    if config.model_strategy == "cma":
+        from turing.methods.cma import CMAStrategy
+
+        return CMAStrategy(
+            system.lows,
+            system.highs,
+            ESSettings(size=config.models, sigma_init=config.model_sigma_init, init=config.init),
+            numpy_generator(config.seed, "models"),
+            periodic=np.array([p.periodic for p in system.parameters]),
+        )
     return EvolutionStrategy(
         len(system.parameters),
         system.lows,

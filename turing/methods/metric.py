@@ -142,10 +142,11 @@ class MetricES(Method):
             "simulated_trials": self.simulated_trials,
             "simulated_steps": self.simulated_steps,
         }
-        return arrays, meta
+        extra_arrays, extra_meta = self.es.state(self.models)  # CMA-ES: its distribution
+        return {**arrays, **extra_arrays}, {**meta, **extra_meta}
 
     def load_state(self, arrays, meta) -> None:
-        self.models = EvolutionStrategy.from_arrays(arrays["model_genes"], arrays["model_sigma"])
+        self.models = self.es.restore(arrays, meta)
         set_numpy_state(self.es.rng, meta["models_rng"])
         self.generations_done = int(meta["generations_done"])
         self.simulated_trials = int(meta["simulated_trials"])
