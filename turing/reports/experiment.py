@@ -301,7 +301,7 @@ def test_table(summary: Summary, quantities: Sequence[str], estimate: str) -> st
         cells = [f"`{method}`"]
         for quantity in present:
             text = summary.cell_text(method, estimate, quantity)
-            if method != "interrogate" and summary.finished("interrogate"):
+            if method != summary.reference and summary.finished(summary.reference):
                 text += "<br>" + summary.test_text(method, estimate, quantity)
             cells.append(text)
         lines.append("| " + " | ".join(cells) + " |")
