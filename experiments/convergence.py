@@ -34,11 +34,16 @@ import numpy as np
 import turing
 from turing.reports import experiment as E
 
+GW = {"model_fitness": "graded", "periodic_genes": "wrapped"}
 VARIANTS = {
     "default": {},
     "graded": {"model_fitness": "graded"},
     "wrapped": {"periodic_genes": "wrapped"},
-    "graded+wrapped": {"model_fitness": "graded", "periodic_genes": "wrapped"},
+    "graded+wrapped": GW,
+    "graded+wrapped+uniform": {**GW, "init": "uniform"},
+    "graded+wrapped+wide": {**GW, "model_sigma_init": 0.3},
+    "cma": {**GW, "model_strategy": "cma"},
+    "robust": {"preset": "robust"},
 }
 # (metrics.csv column or columns, threshold, label) of each system's headline error.
 HEADLINE = {
