@@ -20,7 +20,8 @@ Usage (``pip install -e ".[experiments]"``; resumable: the same command continue
     python experiments/stuck_seeds.py --workers 2
     python experiments/stuck_seeds.py --analyse-only --publish
 
-Writes ``reports/stuck-seeds/``: the comparison (``runs/interrogate/seed-<k>/``),
+Writes ``reports/robust/sensor-self-id/default/`` (the ``default`` grid of
+``experiments/robust.py``): the comparison (``runs/interrogate/seed-<k>/``),
 ``snapshots/seed-<k>.npz``, ``report.md`` and its figures.
 """
 
@@ -67,8 +68,9 @@ class Args:
     """top models of a snapshot that the tournament's interrogators judge"""
     workers: int = 2
     """runs at once (processes)"""
-    out: str = "reports/stuck-seeds"
-    """the comparison, snapshots and report"""
+    out: str = "reports/robust/sensor-self-id/default"
+    """the comparison, snapshots and report (by default the ``default`` grid of
+    ``experiments/robust.py``, which then reuses these runs)"""
     analyse_only: bool = False
     """write the report from what has finished, run nothing"""
     publish: bool = False

@@ -350,6 +350,41 @@ def generations_to_threshold(values: Sequence[float], threshold: float) -> int |
     return None if last == len(values) - 1 else last + 1
 
 
+def running_median(values: np.ndarray, window: int = 10) -> np.ndarray:
+    """The median of the last ``window`` generations at each generation."""
+    return np.array([np.median(values[max(0, g - window + 1) : g + 1]) for g in range(len(values))])
+
+
+def plot_curves(system: str, curves: dict, threshold: float, label: str, path: Path) -> Path:
+    """The headline error per generation, median and interquartile range over seeds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    for k, (variant, series) in enumerate(curves.items()):
+        stack = np.stack([s[: min(map(len, series))] for s in series])
+        q25, median, q75 = np.percentile(stack, [25, 50, 75], axis=0)
+        generation = np.arange(stack.shape[1])
+        ax.plot(generation, median, color=f"C{k}", lw=1.3, label=variant)
+        ax.fill_between(generation, q25, q75, color=f"C{k}", alpha=0.15, lw=0)
+    ax.axhline(threshold, color="k", lw=0.8, ls=":", label=f"threshold {threshold:g}")
+    ax.set_yscale("log")
+    ax.set_xlabel("generation")
+    ax.set_ylabel(label, fontsize=8)
+    ax.set_title(
+        f"{system}: running median (10 generations), median and IQR over seeds", fontsize=9
+    )
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def history(result: Result, column: str) -> np.ndarray:
     """One ``metrics.csv`` column of a run, one value per generation."""
     return np.asarray(result.history[column], dtype=np.float64)

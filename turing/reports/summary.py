@@ -72,6 +72,12 @@ class Summary:
     reference: str = REFERENCE_METHOD
     """The method every other is tested against (``interrogate``; a comparison of variants
     names its own)."""
+    label: Callable[[Result], str] | None = field(default=None, repr=False)
+    """A run's "method" in this summary (default its mode)."""
+
+    def method_of(self, result: Result) -> str:
+        """The "method" ``result`` counts under."""
+        return self.label(result) if self.label else result.mode
 
     def value(
         self, method: str, quantity: str, estimate: str = "best", stat: str = "median"
@@ -110,9 +116,7 @@ class Summary:
         lines.insert(1, "  ".join("-" * w for w in widths))
         label = ESTIMATE_LABELS.get(estimate, estimate)
         note = (
-            f"; p: Mann-Whitney U, {self.reference} vs method"
-            if self._reference_present()
-            else ""
+            f"; p: Mann-Whitney U, {self.reference} vs method" if self._reference_present() else ""
         )
         title = f"absolute error of the {label} estimate, median [25th, 75th percentile] over seeds"
         return f"{title}{note}\n" + "\n".join(lines)
@@ -372,6 +376,7 @@ def summarise_results(
         rows=rows,
         title=title,
         reference=reference,
+        label=label,
     )
 
 

@@ -42,7 +42,9 @@ def write_summary(
 
         files += plot_boxes(summary, folder / "plots")
         files += plot_convergence(
-            summary, [r for r in results if r.mode in summary.methods], folder / "plots"
+            summary,
+            [r for r in results if summary.method_of(r) in summary.methods],
+            folder / "plots",
         )
     summary.files = files
     markdown = folder / "summary.md"

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from turing.contracts.config import LAST_WINDOW, RunConfig
+from turing.runs.convergence import verdict_text
 from turing.runs.finish import failed_models_text
 from turing.runs.integrity import check_result
 from turing.runs.rundir import RunDir
@@ -106,6 +107,24 @@ class Result:
 
 
     @property
+    def convergence(self) -> dict[str, Any] | None:
+        """Whether the run looks converged (:mod:`turing.runs.convergence`): stored in
+        result.json, or judged from metrics.csv for a run of an earlier version (``None``
+        where the run is too short to judge or its system is not installed)."""
+        stored = self.data.get("convergence")
+        if isinstance(stored, dict) and "converged" in stored:
+            return stored
+        from turing.errors import UserError
+        from turing.integrations.registry import make_system
+        from turing.runs.convergence import assess
+
+        try:
+            system = make_system(self.system, **self.config.system_options)
+        except UserError:
+            return None
+        return assess(system, self.history)
+
+    @property
     def history(self) -> dict[str, np.ndarray]:
         """``metrics.csv`` as columns (one entry per generation)."""
         if self._history is None:
@@ -166,6 +185,7 @@ class Result:
             ]
         if self.c2st is not None:
             lines += ["", f"C2ST accuracy (0.5 = indistinguishable): {self.c2st:.3f}"]
+        lines += ["", verdict_text(self.convergence)]
         failed = self.data.get("failed_models")
         if isinstance(failed, dict) and failed.get("generations"):
             lines += ["", failed_models_text(failed)]
