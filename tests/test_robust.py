@@ -191,3 +191,68 @@ def test_diagnostic_columns_describe_the_parents_only():
     assert columns["model_spread_median"] == pytest.approx(0.0, abs=1e-9)
     assert columns["sigma_theta_3"] == pytest.approx(0.01)
     assert set(columns) >= {f"spread_{n}" for n in system.parameter_names}
+
+
+# ----------------------------------------------------------------------------- convergence
+def history(system, generations=300, drift=None, gap=0.0, seed=0):
+    """A synthetic metrics history: the genuine values with small noise, optionally one
+    parameter moving linearly by ``drift`` (a fraction of its range) over the run."""
+    rng = np.random.default_rng(seed)
+    columns = {}
+    for k, parameter in enumerate(system.parameters):
+        values = parameter.genuine + rng.normal(0, 0.002 * parameter.width, generations)
+        if drift is not None and k == drift[0]:
+            values = values + np.linspace(0, drift[1] * parameter.width, generations)
+        if parameter.periodic:
+            values = np.mod(values - parameter.low, parameter.width) + parameter.low
+        columns[f"top10_{parameter.name}"] = values
+    columns["accuracy_genuine"] = np.full(generations, 0.6)
+    columns["models_fooled_best"] = np.full(generations, 0.6 - gap)
+    return columns
+
+
+def test_a_steady_estimate_that_fools_the_interrogators_looks_converged():
+    from turing.runs.convergence import MAX_DRIFT, assess
+
+    system = SensorSelfId()
+    verdict = assess(system, history(system))
+    assert verdict["converged"] and verdict["reasons"] == []
+    assert verdict["drift"] < MAX_DRIFT / 2 and verdict["gap"] == pytest.approx(0.0)
+
+
+def test_an_angle_steady_on_the_seam_does_not_count_as_drift():
+    from turing.runs.convergence import MAX_DRIFT, assess
+
+    system = SensorSelfId()
+    columns = history(system)
+    noise = np.random.default_rng(1).normal(0, 0.01, len(columns["top10_theta_3"]))
+    columns["top10_theta_3"] = np.mod(noise, 2 * math.pi) - math.pi  # around +-pi
+    assert np.ptp(columns["top10_theta_3"]) > math.pi  # its values straddle +-pi
+    assert assess(system, columns)["drift"] < MAX_DRIFT / 2
+
+
+def test_a_moving_estimate_and_a_best_model_the_interrogators_catch_are_flagged():
+    from turing.runs.convergence import MAX_GAP, assess, verdict_text
+
+    system = SensorSelfId()
+    moving = assess(system, history(system, drift=(9, 0.3)))
+    assert not moving["converged"] and moving["drift_parameter"] == "r_1"
+    assert "r_1" in moving["reasons"][0]
+    caught = assess(system, history(system, gap=2 * MAX_GAP))
+    assert not caught["converged"] and "interrogators" in caught["reasons"][0]
+    assert "NOT CONVERGED" in verdict_text(caught)
+    assert assess(system, history(system, generations=20)) is None
+
+
+def test_runs_report_their_verdict_and_a_summary_lists_the_unconverged(tmp_path):
+    from turing.reports.summary import summarise_results
+
+    result = run(tmp_path / "r", generations=40)
+    assert result.data["convergence"] == result.convergence
+    assert "convergence:" in result.summary()
+    summary = summarise_results([result], methods=["interrogate"])
+    cell = summary.cells[0]
+    cell.convergence = {"converged": False, "reasons": ["its estimate still moves"]}
+    assert summary.unconverged() == [cell]
+    assert "seed 2: its estimate still moves" in "\n".join(summary.convergence_lines())
+    assert "## Convergence" in summary.markdown()

@@ -90,6 +90,28 @@ class Summary:
             f"no summary row for method {method!r}, estimate {estimate!r}, quantity {quantity!r}"
         )
 
+    def unconverged(self) -> list[CellValues]:
+        """The finished runs whose own verdict is that they did not converge."""
+        return [c for c in self.cells if c.convergence and not c.convergence["converged"]]
+
+    def convergence_lines(self) -> list[str]:
+        """Which runs look unconverged, and why (one line each), or that none does."""
+        judged = [c for c in self.cells if c.convergence]
+        if not judged:
+            return []
+        flagged = self.unconverged()
+        if not flagged:
+            return [f"Every run looks converged ({len(judged)} judged)."]
+        lines = [
+            f"{len(flagged)} of {len(judged)} runs look NOT CONVERGED (run them longer, or "
+            "trust the seeds that agree):"
+        ]
+        for cell in flagged:
+            lines.append(
+                f"- `{cell.method}` seed {cell.seed}: " + "; ".join(cell.convergence["reasons"])
+            )
+        return lines
+
     def finished(self, method: str) -> int:
         return sum(1 for c in self.cells if c.method == method)
 
@@ -194,6 +216,9 @@ class Summary:
                 "",
                 f"No p-values: `{self.reference}` has no finished run in this comparison.",
             ]
+        verdicts = self.convergence_lines()
+        if verdicts:
+            out += ["", "## Convergence", "", *verdicts]
         missing = {m: self.planned.get(m, 0) - self.finished(m) for m in self.methods}
         missing = {m: k for m, k in missing.items() if k > 0}
         if missing:
