@@ -47,10 +47,13 @@ class Args:
     """genuine systems drawn per case study"""
     draw_seed: int = 2026
     """the seed of the draws of the genuine systems"""
-    seeds: int = 2
+    seeds: int = 3
     """seeds per genuine system and method"""
-    generations: int = 300
-    """generations per run"""
+    generations: int = 1000
+    """generations per run (the paper's budget)"""
+    preset: str = "robust"
+    """the run options' preset (``turing run --preset``): ``robust``, the one these genuine
+    systems were held out from (it was chosen on the paper's e-puck), or ``paper``"""
     methods: tuple[str, ...] = ("interrogate", "passive")
     """methods to run on each genuine system"""
     workers: int = 0
@@ -90,7 +93,8 @@ def run(args: Args | None = None, **changes) -> Path:
         "# Turing Learning on genuine systems drawn at random",
         "",
         f"Each genuine system: {', '.join(f'`{m}`' for m in args.methods)}, {args.seeds} "
-        f"seed{'s' if args.seeds != 1 else ''} x {args.generations} generations of 100 models x 100 interrogators; draws "
+        f"seed{'s' if args.seeds != 1 else ''} x {args.generations} generations of 100 models x 100 interrogators, "
+        f"`--preset {args.preset}`; draws "
         f"from seed {args.draw_seed} (see `experiments/generality.py`). Top-10 median "
         "estimate"
         + (", median [25th, 75th percentile] over seeds" if args.seeds > 1 else "")
@@ -110,6 +114,7 @@ def run(args: Args | None = None, **changes) -> Path:
                 out=folder / system / f"genuine-{k}",
                 generations=args.generations,
                 true_params=overrides,
+                preset=args.preset,
                 c2st_trials=0,
                 device=args.device,
                 workers=args.workers,

@@ -76,6 +76,16 @@ class Args:
     """seeds per variant"""
     passive_seeds: int = 5
     """seeds of passive observation with the robust preset (case study 2)"""
+    generations: int = 0
+    """generations per run (0: each case study's published budget, 1000 or 100)"""
+    models: int = 100
+    """model population size"""
+    interrogators: int = 100
+    """interrogator population size"""
+    steps: int | None = None
+    """observations per trial (default: each system's)"""
+    c2st_trials: int = 1000
+    """trials per class of each run's C2ST judge (0 skips it; the screened variants skip it)"""
     workers: int = 2
     """runs at once"""
     out: str = "reports/robust"
@@ -89,11 +99,17 @@ class Args:
 def grid(args: Args, system: str, variant: str, method: str = "interrogate", seeds=None):
     """Runs (or continues) one variant's grid and returns it finished."""
     name = variant if method == "interrogate" else f"{variant}-{method}"
+    settings = {"c2st_trials": args.c2st_trials, **VARIANTS[variant]}
     return E.run_comparison(
         system, methods=[method], seeds=range(seeds or args.seeds),
-        out=Path(args.out) / system / name, generations=BUDGETS[system],
-        workers=args.workers, progress=not args.quiet, **VARIANTS[variant],
+        out=Path(args.out) / system / name, generations=budget(args, system),
+        models=args.models, interrogators=args.interrogators, steps=args.steps,
+        workers=args.workers, progress=not args.quiet, **settings,
     )  # fmt: skip
+
+
+def budget(args: Args, system: str) -> int:
+    return args.generations or BUDGETS[system]
 
 
 def run(args: Args | None = None, **changes) -> Path:
@@ -151,7 +167,7 @@ def write_report(args: Args, folder: Path, runs: dict) -> None:
         sections += case_study_2(args, folder, runs["sensor-self-id"], targets)
     for system in ("agent-inference", "swarm-aggregation"):
         if system in runs:
-            sections += not_worse(folder, system, runs[system], targets)
+            sections += not_worse(args, folder, system, runs[system], targets)
     lines = [
         "# Every seed converges: `--preset robust` at the paper's budget",
         "",
@@ -191,7 +207,7 @@ def case_study_2(args: Args, folder: Path, runs: dict, targets: list) -> list[st
         targets.append(("`robust` beats `robust passive` (Holm p, angle / radius)",
                          " / ".join(f"{v:.2g}" for v in p), "< 0.01", max(p) < 0.01))  # fmt: skip
     lines = [
-        f"## Case study 2 ({system}), {args.seeds} seeds x {BUDGETS[system]} generations",
+        f"## Case study 2 ({system}), {args.seeds} seeds x {budget(args, system)} generations",
         "",
         "Mean angle and radius errors over the 8 sensors (top-10 median estimate), against "
         "`robust`:",
@@ -213,7 +229,7 @@ def case_study_2(args: Args, folder: Path, runs: dict, targets: list) -> list[st
     return lines
 
 
-def not_worse(folder: Path, system: str, runs: dict, targets: list) -> list[str]:
+def not_worse(args: Args, folder: Path, system: str, runs: dict, targets: list) -> list[str]:
     summary = summary_of(system, runs, folder / system, "robust")
     p = [E.holm_p(summary, "default", q, ESTIMATE) for q in HEADLINE[system]]
     worse = [
@@ -226,7 +242,7 @@ def not_worse(folder: Path, system: str, runs: dict, targets: list) -> list[str]
                     ", ".join(worse) or "none", "none", not worse))  # fmt: skip
     seeds = len(runs["robust"])
     return [
-        f"## {system}, {seeds} seeds x {BUDGETS[system]} generations",
+        f"## {system}, {seeds} seeds x {budget(args, system)} generations",
         "",
         E.test_table(summary, [*HEADLINE[system], "c2st"], ESTIMATE),
         "",

@@ -62,6 +62,12 @@ class Args:
     """the seeds the report treats as stuck (the rest are the converged controls)"""
     generations: int = 1000
     """generations per run (the paper's)"""
+    models: int = 100
+    """model population size"""
+    interrogators: int = 100
+    """interrogator population size"""
+    c2st_trials: int = 1000
+    """trials per class of each run's C2ST judge (the published grid's; 0 skips it)"""
     snapshot_every: int = 20
     """generations between population snapshots"""
     tournament_models: int = 10
@@ -81,7 +87,8 @@ def comparison(args: Args) -> Comparison:
     """The published grid's interrogate cells (``case_study_2.py --paper``'s settings)."""
     return Comparison.create(
         SYSTEM, methods=["interrogate"], seeds=sorted(args.seeds), out=args.out,
-        generations=args.generations, c2st_trials=1000,
+        generations=args.generations, models=args.models, interrogators=args.interrogators,
+        c2st_trials=args.c2st_trials,
     )  # fmt: skip
 
 
@@ -128,6 +135,7 @@ def tournament(result: Result, snapshots: dict, models: int) -> tuple[np.ndarray
         system, config.mode, torch.tensor(truth.simulation), config.steps,
         backend=config.backend, threads=None, hidden=config.hidden,
     )  # fmt: skip
+    models = min(models, snapshots["model_genes"].shape[1])
     genes = snapshots["model_genes"][:, :models].reshape(-1, len(system.parameters))
     simulation = ModelPopulation(system, genes).simulation(torch.device("cpu"), truth=truth)
     count = len(snapshots["generation"])
