@@ -216,6 +216,7 @@ def seed_facts(result: Result, analysis: dict) -> dict:
         "final_mean": float(mean[-1]),
         "radius": float(E.history(result, "mean_radius_error_cm_top10")[-1]),
         "wrong": [(i, float(final[i])) for i in np.argsort(-final) if final[i] > 10],
+        "where": {i: seam(result, i) for i in range(SENSORS)},
         "lowest": (int(np.argmin(mean)), float(mean.min())),
         "at": {g: float(mean[g - 1]) for g in (100, 300, 500, 1000) if g <= len(mean)},
         "sigma": np.stack([E.history(result, f"sigma_theta_{i}") for i in range(SENSORS)], 1)
@@ -230,6 +231,16 @@ def seed_facts(result: Result, analysis: dict) -> dict:
         "final_vs_all": float(np.mean(caught[-1])),
         "activity": analysis["activity"][-5:].mean(0),
     }
+
+
+def seam(result: Result, sensor: int) -> tuple[float, float, bool]:
+    """``(estimate, genuine, across)``: a sensor's final top-10 angle and its genuine angle
+    (deg), and whether the short way from one to the other crosses +-180 degrees, which the
+    paper's bounded mutation cannot (its angles are redrawn until within [-180, 180])."""
+    estimate = math.degrees(result.estimates["top10_median"][f"theta_{sensor}"])
+    genuine = math.degrees(result.true_params[f"theta_{sensor}"])
+    short = (genuine - estimate + 180.0) % 360.0 - 180.0  # signed, the short way round
+    return estimate, genuine, not -180.0 <= estimate + short <= 180.0
 
 
 def write_report(args: Args, grid: Comparison) -> None:
@@ -271,6 +282,21 @@ def write_report(args: Args, grid: Comparison) -> None:
             f"| {mark} | {at} | {f['lowest'][1]:.1f} ({f['lowest'][0]}) | {f['radius']:.3f} "
             f"| {wrong} |"
         )
+    lines += [
+        "",
+        "Where the wrong sensors of the stuck seeds sit (top-10 median at the end, deg) and "
+        "whether the short way to the genuine angle crosses +-180 deg, the seam the paper's "
+        "bounded angle mutation cannot cross:",
+        "",
+        "| seed | sensor | estimate | genuine | short way crosses the seam |",
+        "|---|---|---|---|---|",
+    ]
+    for s in stuck:
+        for i, _ in facts[s]["wrong"]:
+            estimate, genuine, across = facts[s]["where"][i]
+            lines.append(
+                f"| {s} | {i} | {estimate:.0f} | {genuine:.0f} | {'yes' if across else 'no'} |"
+            )
     lines += ["", "![angle errors](errors.png)", "", "## Has the model population collapsed?", ""]
     lines += [
         "Step size and spread of the 50 parents' angle genes of each wrong sensor at the end "
