@@ -108,6 +108,7 @@ def run_cell(args: Args, seed: int) -> str:
     snapshots = {k: list(v) for k, v in kept.items()}
     while runner.unfinished:
         start = time.perf_counter()
+        runner.method.trials.begin(f"g{runner.generation:06d}")
         report = runner.method.generation()
         runner.advance(report, time.perf_counter() - start)
         if runner.generation % args.snapshot_every == 0 or runner.generation == 1:

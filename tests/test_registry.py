@@ -276,7 +276,7 @@ def test_genuine_values_outside_their_bounds_are_refused():
         (
             "step",
             lambda self, s, p, a, g: (None, p[0] * a[0]),
-            r"step returned shape \(4,\), expected \(1, 4\)",
+            r"step returned shape \(\d+,\), expected \(1, \d+\)",
         ),
         (
             "reset",
@@ -288,7 +288,11 @@ def test_genuine_values_outside_their_bounds_are_refused():
             lambda self, s, p, a, g: (None, torch.zeros(1, p.shape[-1], dtype=torch.long)),
             "step returned a torch.int64 tensor",
         ),
-        ("passive_action", lambda self, t, o, p, i: o[0], r"passive_action returned shape \(4,\)"),
+        (
+            "passive_action",
+            lambda self, t, o, p, i: o[0],
+            r"passive_action returned shape \(\d+,\)",
+        ),
     ],
 )
 def test_wrong_outputs_are_named_on_the_first_step(method, replacement, message):

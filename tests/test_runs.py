@@ -338,7 +338,7 @@ def test_native_kernel_judges_models_that_produce_nan_counterfeit():
 def test_chunking_bounds_the_batch_without_changing_the_experiment():
     system = AgentInference()
     genuine = torch.tensor([0.8, 0.2, 0.3, 0.2])
-    evaluator = Evaluator(system, "interrogate", genuine, steps=10, chunk_size=14, backend="eager")
+    evaluator = Evaluator(system, "interrogate", genuine, steps=10, chunk_size=70, backend="eager")
     seen = []
     reset = system.reset
 
@@ -347,17 +347,18 @@ def test_chunking_bounds_the_batch_without_changing_the_experiment():
         return reset(params, noise, *args, **kwargs)
 
     system.reset = spy
-    models, weights = torch.rand(4, 5), torch.randn(6, 47)
+    models, weights = torch.rand(4, 15), torch.randn(6, 47)
     key = stream_key(0, "simulation", 0)
     judgements = evaluator.evaluate(models, weights, key)
-    assert max(seen) <= 14 and sum(seen) == 2 * 6 * 5
-    assert judgements.genuine.shape == (6, 5) and judgements.model.shape == (6, 5)
+    # 180 trials in chunks of 70 rounded up to whole blocks of 64 (128, then 52 padded to 64).
+    assert seen == [128, 64]
+    assert judgements.genuine.shape == (6, 15) and judgements.model.shape == (6, 15)
     # The same trials in one batch: the same judgements (each trial's numbers come from its
     # own stream, whatever chunk it is simulated in).
     seen.clear()
     whole = Evaluator(system, "interrogate", genuine, steps=10, backend="eager")
     alone = whole.evaluate(models, weights, key)
-    assert seen == [2 * 6 * 5]
+    assert seen == [192]  # 180 trials, padded to whole blocks
     assert torch.equal(alone.genuine, judgements.genuine)
     assert torch.equal(alone.model, judgements.model)
     assert torch.equal(alone.model_output, judgements.model_output)

@@ -23,6 +23,12 @@ class SystemContractError(UserError):
     """A registered system broke the System contract (wrong shapes, NaN from the genuine system)."""
 
 
+class GenuineSourceError(UserError):
+    """A genuine source outside the simulator failed mid-run (an environment raised, hung,
+    died, or returned a non-finite observation): the message names the trial and the step;
+    the run saves a checkpoint to resume from."""
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised where Ctrl-C raises KeyboardInterrupt (the command line installs the
     handler), so that everything that checkpoints on Ctrl-C does so on SIGTERM too."""

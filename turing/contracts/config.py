@@ -165,6 +165,55 @@ class RunConfig:
         choices=("es", "cma"),
         default_text="the preset's: es for paper, cma for robust",
     )
+    genuine: str | None = option(
+        None,
+        "where the genuine trials come from: a Gymnasium env id (e.g. Pendulum-v1, "
+        "turing/EpuckBullet-v0, or module:EnvId), one env per genuine trial, reset with a "
+        "seed from the run's streams and stepped by the interrogators' actions; its "
+        "observation and action spaces must match the system's",
+        metavar="ENV_ID",
+        default_text="the system's own simulator with the genuine values of --true-params",
+    )
+    genuine_kwargs: dict[str, Any] = option(
+        {},
+        "keyword arguments of the --genuine env, e.g. g=6.3",
+        "values",
+        metavar="KEY=VALUE,...",
+    )
+    genuine_data: str | None = option(
+        None,
+        "an NPZ of recorded genuine trials: observations [trials, steps, obs] and actions "
+        "[trials, steps - 1, act], float32 (actions[k, t] followed observation t); each model "
+        "trial replays a recorded trial's inputs; modes passive, passive-io, metric, gan, sbi "
+        "(recorded trials cannot be interrogated); the file is copied into the run folder",
+        metavar="FILE.npz",
+    )
+    genuine_trials: int | None = option(
+        None,
+        "genuine trials per generation: coevolution gives each generation's genuine trials "
+        "to the interrogators that have judged the fewest lately, and scores an "
+        "interrogator's genuine half on its last --models genuine judgements (0.5 before "
+        "its first); metric compares every model with the same genuine trials",
+        "positive_int",
+        default_text="one per (interrogator, model) pair, the paper's setting",
+    )
+    genuine_workers: int | None = option(
+        None,
+        "worker processes that step the --genuine envs (0: in this process)",
+        "non_negative_int",
+        default_text="one per core",
+    )
+    genuine_timeout: float = option(
+        60.0,
+        "seconds a --genuine env may take to answer one reset or step of its trials; then "
+        "the run stops with a checkpoint to resume from",
+        "positive_float",
+    )
+    genuine_digest: str | None = option(
+        None,
+        "SHA-256 of the --genuine-data file (set when the run starts; the run folder keeps a copy)",
+        cli=False,
+    )
     engine: int | None = option(
         None,
         "the trial engine's version (set when the run starts): runs of engines whose random "
@@ -226,6 +275,42 @@ class RunConfig:
                 raise UserError(
                     f"{name} must be a dict of NAME: VALUE, e.g. {example}, got {value!r}"
                 )
+        for name in ("genuine_trials", "genuine_workers"):
+            value = getattr(self, name)
+            least = 1 if name == "genuine_trials" else 0
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < least
+            ):
+                raise UserError(
+                    f"--{name.replace('_', '-')} must be a whole number >= {least}, got {value!r}"
+                )
+        if not isinstance(self.genuine_kwargs, dict) or not all(
+            isinstance(k, str) for k in self.genuine_kwargs
+        ):
+            raise UserError(
+                f"genuine_kwargs must be a dict of NAME: VALUE, got {self.genuine_kwargs!r}"
+            )
+        timeout = self.genuine_timeout
+        if (
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not (math.isfinite(timeout) and 0 < timeout <= 86_400)
+        ):
+            raise UserError(
+                f"--genuine-timeout must be a number of seconds in (0, 86400], got {timeout!r}"
+            )
+        for name in ("genuine", "genuine_data"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise UserError(
+                    f"--{name.replace('_', '-')} must be a non-empty string, got {value!r}"
+                )
+        if self.genuine is not None and self.genuine_data is not None:
+            raise UserError(
+                "give --genuine (a live env) or --genuine-data (recorded trials), not both"
+            )
+        if self.genuine_kwargs and self.genuine is None:
+            raise UserError("--genuine-kwargs needs --genuine ENV_ID (the env they are for)")
         for name in ("mode", "device", "init", "backend"):
             if not isinstance(getattr(self, name), str):
                 raise UserError(
@@ -294,7 +379,7 @@ class RunConfig:
                 f"streams differ from this version's (engine {ENGINE_VERSION}): continuing it "
                 "would mix the two; start the run again, or finish it with 0.1.0"
             )
-        if engine != ENGINE_VERSION:
+        if engine not in (2, ENGINE_VERSION):  # engine 2: see turing.runs.setup.check_engine
             raise UserError(
                 f"{where} was written by trial engine {engine!r}, this is engine "
                 f"{ENGINE_VERSION}; their random streams differ: start the run again with this "

@@ -145,10 +145,15 @@ class System(ABC):
         env_id: the Gymnasium id (``turing/AgentInference-v0``).
         description: one line for ``turing list``.
         parameters: the model parameters (what is inferred).
-        observation_size, observation_low, observation_high: one step's observation, as the
-            interrogator sees it.
-        action_size, action_low, action_high: one step's action; an interrogator's sigmoid
-            output ``o`` in [0, 1] becomes ``low + o * (high - low)``.
+        observation_size, observation_low, observation_high: one step's observation and its
+            bounds (one number for every dimension, or a sequence of ``observation_size``).
+            Interrogators read each dimension scaled to [0, 1] by its bounds,
+            ``(x - low) / (high - low)``; a dimension with an infinite bound is read as it is
+            (declare bounds when observations are far from [0, 1], or the networks saturate).
+        action_size, action_low, action_high: one step's action and its bounds (a number, or a
+            sequence of ``action_size``); an interrogator's sigmoid output ``o`` in [0, 1]
+            becomes ``low + o * (high - low)``, and a ``passive-io`` discriminator reads the
+            input scaled back to [0, 1].
         default_steps: interrogator updates (= observations) per trial.
         default_generations: the default budget of ``turing run``.
         default_chunk_size: trials the torch backends simulate together on a CPU; bounds
@@ -160,11 +165,11 @@ class System(ABC):
     description: ClassVar[str] = ""
     parameters: tuple[Parameter, ...]
     observation_size: int
-    observation_low: float = -math.inf
-    observation_high: float = math.inf
+    observation_low: float | Sequence[float] = -math.inf
+    observation_high: float | Sequence[float] = math.inf
     action_size: int
-    action_low: float = 0.0
-    action_high: float = 1.0
+    action_low: float | Sequence[float] = 0.0
+    action_high: float | Sequence[float] = 1.0
     observation_names: tuple[str, ...] = ()
     action_names: tuple[str, ...] = ()
     default_steps: ClassVar[int] = 100
@@ -187,6 +192,14 @@ class System(ABC):
     @property
     def genuine(self) -> np.ndarray:
         return np.array([p.genuine for p in self.parameters], dtype=np.float64)
+
+    def observation_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(low, high)``: the observation bounds per dimension, ``[observation_size]``."""
+        return per_dimension(self.observation_low, self.observation_high, self.observation_size)
+
+    def action_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(low, high)``: the action bounds per dimension, ``[action_size]``."""
+        return per_dimension(self.action_low, self.action_high, self.action_size)
 
     def parameter(self, name: str) -> Parameter:
         for p in self.parameters:
@@ -308,8 +321,12 @@ class System(ABC):
     def initial_action(self, n: int, device: torch.device) -> Tensor:
         """The input that produced the first observation (seen by ``passive-io``
         discriminators at step 0): zero, clipped into the action bounds."""
-        value = min(max(0.0, self.action_low), self.action_high)
-        return torch.full((self.action_size, n), value, device=device)
+        low, high = self.action_bounds()
+        value = np.minimum(np.maximum(0.0, low), high)
+        if np.all(value == value[0]):
+            return torch.full((self.action_size, n), float(value[0]), device=device)
+        column = torch.tensor(value, dtype=torch.float32, device=device).reshape(-1, 1)
+        return column.expand(-1, n).contiguous()
 
     # ----------------------------------------------------------------- errors
     def errors(self, estimate: Sequence[float] | np.ndarray, truth: Truth) -> dict[str, float]:
@@ -322,6 +339,14 @@ class System(ABC):
     def options(self) -> dict[str, Any]:
         """Constructor options that recreate this instance (stored in ``config.json``)."""
         return {}
+
+
+def per_dimension(low: Any, high: Any, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds declared as numbers or sequences, as two float64 arrays of ``size``."""
+    return (
+        np.broadcast_to(np.asarray(low, dtype=np.float64), (size,)).copy(),
+        np.broadcast_to(np.asarray(high, dtype=np.float64), (size,)).copy(),
+    )
 
 
 def values_text(system: System, vector: Sequence[float]) -> str:

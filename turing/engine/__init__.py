@@ -19,9 +19,11 @@ from turing.engine.trials import (
     default_threads,
 )
 
-ENGINE_VERSION = 2
-"""Recorded in every run folder: runs of engines with other random streams do not mix
-(engine 1, turing-learning 0.1.0, drew from sequential torch generators)."""
+ENGINE_VERSION = 3
+"""Recorded in every run folder: runs of engines that compute other results do not mix
+(engine 1, turing-learning 0.1.0, drew from sequential torch generators; engine 2 fed
+interrogators unscaled observations). An engine-2 folder is continued where engine 3
+computes exactly what engine 2 did (:func:`turing.runs.setup.check_engine`)."""
 
 __all__ = [
     "BACKENDS",

@@ -15,11 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 
 from turing.engine import graphs, loop, native
 from turing.engine.native.backend import run_native
 from turing.engine.random import Noise
+from turing.engine.scaling import scaled_judge
 from turing.engine.trials import (
     BACKENDS,
     JUDGE,
@@ -57,6 +59,9 @@ def native_kernel(system, steps: int) -> native.CompiledKernel | str:
                 f"{type(system).__name__} overrides {name}, which {owner.__name__}'s kernel "
                 "simulates; it runs on the torch backends"
             )
+    low, high = system.action_bounds()
+    if not (np.all(low == low[0]) and np.all(high == high[0])):
+        return f"{system.name} has per-dimension action bounds, which native kernels do not take"
     kernel = native.load(spec)
     if isinstance(kernel, str):
         return kernel
@@ -99,7 +104,7 @@ class Engine:
         backend: ``native``, ``compiled``, ``eager`` or ``auto`` (see
             :func:`resolve_backend`).
         chunk_size: most trials simulated at once by the torch backends (bounds memory;
-            never changes results). ``None``: the system's default on a CPU, a whole batch
+            never changes results), rounded up to whole blocks of :data:`ALIGNMENT` trials. ``None``: the system's default on a CPU, a whole batch
             (up to 2^20 trials) on CUDA.
         threads: CPU threads of the native kernel (default: :func:`default_threads`).
         cuda_graphs: capture trial loops in CUDA graphs on CUDA (compiled backend).
@@ -177,6 +182,8 @@ class Engine:
                     "inputs='judge' needs a judge with 1 + action_size outputs (interrogation)"
                 )
         params = params.to(self.device)
+        if judge is not None:
+            judge = scaled_judge(self.system, judge)
         backend = self.backend
         if (isinstance(inputs, Policy) or observe is not None) and backend != "eager":
             backend = "eager"  # Python called between steps: only the stepwise loop
@@ -184,7 +191,7 @@ class Engine:
             return loop.run_loop(self, params, noise, judge, inputs, start, record, observe=observe)
         if backend == "native":
             return run_native(self, params, noise, judge, inputs, start, record)
-        chunk = max(1, int(self.chunk_size))
+        chunk = -(-max(1, int(self.chunk_size)) // ALIGNMENT) * ALIGNMENT  # whole blocks
         if n <= chunk:
             return self._torch(backend, params, noise, judge, inputs, start, record)
         parts = []
@@ -205,6 +212,27 @@ class Engine:
 
     # ------------------------------------------------------------------ backends
     def _torch(self, backend, params, noise, judge, inputs, start, record) -> Trials:
+        n = params.shape[-1]
+        if n % ALIGNMENT and not isinstance(inputs, Policy):
+            # torch's vectorised kernels compute the tail of a tensor that does not fill
+            # whole SIMD blocks with other code (on AVX-512: 1 ulp apart), so a trial's result
+            # would depend on its place in the batch. Padded with copies of trial 0 to whole
+            # blocks, every trial is computed alike, wherever it is.
+            index = torch.arange(n + (-n) % ALIGNMENT, device=self.device)
+            index[n:] = 0
+            padded = self._torch_aligned(
+                backend,
+                params[:, index],
+                noise.select(index),
+                None if judge is None else judge.select(index),
+                select_inputs(inputs, index),
+                select_start(start, index),
+                record,
+            )
+            return _take(padded, n)
+        return self._torch_aligned(backend, params, noise, judge, inputs, start, record)
+
+    def _torch_aligned(self, backend, params, noise, judge, inputs, start, record) -> Trials:
         if (
             backend == "compiled"
             and self.device.type == "cuda"
@@ -214,6 +242,18 @@ class Engine:
             return graphs.run_graphed(self, params, noise, judge, inputs, start, record)
         step = loop.compiled_step(self, judge, inputs) if backend == "compiled" else None
         return loop.run_loop(self, params, noise, judge, inputs, start, record, step)
+
+
+ALIGNMENT = 64
+"""Trials of a torch batch come in whole multiples of this (see :meth:`Engine._torch`)."""
+
+
+def _take(trials: Trials, n: int) -> Trials:
+    def first(value):
+        return None if value is None else value[..., :n]
+
+    return Trials(first(trials.judgement), trials.failed[:n], first(trials.observations),
+                  first(trials.outputs), first(trials.actions))  # fmt: skip
 
 
 def simulate(

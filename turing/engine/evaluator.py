@@ -1,16 +1,21 @@
-"""The all-vs-all evaluator: every interrogator meets the genuine system and every model.
+"""The all-vs-all trials of a coevolution generation: every interrogator meets the genuine
+system and every model.
 
-One generation is one batch of trials. For each (interrogator ``i``, model ``j``) pair
-there are two trials: one with the genuine system and one with model ``j``. So each
-interrogator judges ``M`` genuine trials and one trial of each of the ``M`` models
-(``2 P M`` trials, 20,000 at the paper's sizes), and in the passive modes the two trials of
-a pair share the same exogenous input (e.g. the same light schedule).
+For each (interrogator ``i``, model ``j``) pair ``k = i M + j`` there is one model trial
+and, in the paper's setting, one genuine trial. So each interrogator judges ``M`` genuine
+trials and one trial of each of the ``M`` models (``2 P M`` trials, 20,000 at the paper's
+sizes); in the passive modes the two trials of a pair share their exogenous input (e.g. the
+same light schedule). With a genuine-trial budget (``--genuine-trials K``) a generation
+runs only ``K`` genuine trials, given by an :class:`Allocation` to some interrogators; the
+model trials are always all ``P M``.
 
-Trial ``k`` belongs to pair ``k // 2`` (interrogator ``pair // M``, model ``pair % M``)
-and is genuine when ``k`` is even. Its random numbers are stream ``k`` of the generation's
-key (:mod:`turing.engine.random`), its passive input stream ``k // 2``: what a trial sees
-depends on nothing else, so several runs evaluated as one batch (:meth:`Evaluator.evaluate_many`)
-get exactly what each gets alone. The trials run on the :class:`turing.engine.Engine`.
+The genuine trial of pair ``k`` is stream ``2k`` of the generation's key and the model
+trial stream ``2k + 1`` (:mod:`turing.engine.random`), both with input stream ``k``: what a
+trial sees depends on nothing else, so batches of several runs
+(:meth:`Evaluator.evaluate_many`) and any order of the trials give each run exactly what it
+gets alone. A generation is one :class:`~turing.genuine.batches.TrialBatch` (its genuine
+trials first), run by the simulator in one engine call or split between a genuine source
+and the engine.
 
 Modes:
     ``interrogate``: the interrogator's outputs 1.. set the system's input each step.
@@ -23,13 +28,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from turing.agents import ElmanShape
 from turing.contracts.system import System, values_text
-from turing.engine import JUDGE, PASSIVE, Engine, Judge
+from turing.engine import JUDGE, PASSIVE, Engine, Judge, Trials
 from turing.engine.random import Noise
 from turing.errors import SystemContractError
+from turing.genuine.batches import TrialBatch, TrialRunner, run_merged
+from turing.genuine.source import GenuineSource, SimulatorSource
 
 Tensor = torch.Tensor
 
@@ -48,27 +56,64 @@ def interrogator_shape(system: System, mode: str, hidden: int = 5) -> ElmanShape
 
 
 @dataclass
+class Allocation:
+    """The genuine trials of a generation: trial ``g`` is the genuine trial of pair
+    ``(owner[g], slot[g])``, judged by interrogator ``owner[g]``.
+
+    Attributes:
+        owner: ``[K]`` int64, the interrogator of each genuine trial.
+        slot: ``[K]`` int64, its pair's model index (which streams it takes).
+    """
+
+    owner: np.ndarray
+    slot: np.ndarray
+
+    @classmethod
+    def full(cls, interrogators: int, models: int) -> Allocation:
+        """Every pair's genuine trial, in pair order (the paper's setting)."""
+        return cls(
+            np.repeat(np.arange(interrogators), models),
+            np.tile(np.arange(models), interrogators),
+        )
+
+    @property
+    def size(self) -> int:
+        return int(self.owner.size)
+
+
+@dataclass
 class Judgements:
     """Outcome of one generation.
 
     Attributes:
-        genuine: ``[P, M]`` bool, interrogator ``i`` judged its genuine trial of pair
-            ``(i, j)`` genuine (correct).
         model: ``[P, M]`` bool, interrogator ``i`` judged model ``j`` genuine (fooled).
         model_failed: ``[M]`` bool, model ``j`` produced a non-finite observation in some
             trial (such trials are judged counterfeit).
         model_output: ``[P, M]`` the interrogators' final output 0 on the model trials
             (0 for failed trials): the graded judgement.
+        genuine_owner: ``[K]`` the interrogator of each genuine trial.
+        genuine_correct: ``[K]`` bool, that interrogator judged it genuine (correct).
     """
 
-    genuine: Tensor
     model: Tensor
     model_failed: Tensor
-    model_output: Tensor | None = None
+    model_output: Tensor
+    genuine_owner: Tensor
+    genuine_correct: Tensor
+
+    @property
+    def genuine(self) -> Tensor:
+        """``[P, M]`` bool, interrogator ``i`` judged its genuine trial of pair ``(i, j)``
+        genuine (every pair's genuine trial, the paper's setting)."""
+        p, m = self.model.shape
+        if self.genuine_correct.numel() != p * m:
+            raise ValueError("this generation ran a budget of genuine trials, not one per pair")
+        return self.genuine_correct.view(p, m)
 
     @property
     def interrogator_fitness(self) -> Tensor:
-        """Fraction of each interrogator's ``2 M`` judgements that are correct."""
+        """Fraction of each interrogator's ``2 M`` judgements that are correct (every pair's
+        genuine trial)."""
         correct = self.genuine.sum(1) + (~self.model).sum(1)
         return correct.double() / (2 * self.genuine.shape[1])
 
@@ -85,7 +130,7 @@ class Judgements:
 
     @property
     def accuracy_genuine(self) -> Tensor:
-        """Each interrogator's fraction of genuine trials judged genuine."""
+        """Each interrogator's fraction of genuine trials judged genuine (every pair's)."""
         return self.genuine.double().mean(1)
 
     @property
@@ -96,7 +141,7 @@ class Judgements:
 
 @dataclass
 class Request:
-    """The trials of one generation of one run.
+    """The trials of one generation of one run (:meth:`Evaluator.evaluate_many`).
 
     Attributes:
         models: simulation parameters of the models ``[S, M]``.
@@ -113,12 +158,13 @@ class Request:
 
 
 class Evaluator:
-    """Runs the trials of a generation.
+    """Builds and judges the trials of a coevolution generation.
 
     Args:
         system: the system.
         mode: ``interrogate``, ``passive`` or ``passive-io``.
-        genuine: the genuine simulation parameters ``[S]``.
+        genuine: the genuine simulation parameters ``[S]`` (of the simulator source
+            :meth:`evaluate` uses).
         steps: interrogator updates per trial.
         device: torch device of the simulation.
         chunk_size: most trials the torch backends simulate at once (bounds memory; never
@@ -150,21 +196,109 @@ class Evaluator:
         self.steps = int(steps)
         self.shape = interrogator_shape(system, mode, hidden)
         self.engine = Engine(system, self.steps, self.device, backend, chunk_size, threads)
+        self.source = SimulatorSource(self.engine, self.genuine)
 
     @property
     def backend(self) -> str:
         return self.engine.backend
 
-    def evaluate(self, models: Tensor, weights: Tensor, key: tuple[int, int]) -> Judgements:
-        """All-vs-all trials of one generation.
+    @property
+    def inputs(self):
+        return JUDGE if self.mode == "interrogate" else PASSIVE
+
+    # ------------------------------------------------------------------ building
+    def batch(
+        self,
+        models: Tensor,
+        weights: Tensor,
+        key: tuple[int, int],
+        allocation: Allocation | None = None,
+    ) -> TrialBatch:
+        """The trials of a generation: the allocated genuine trials, then every pair's
+        model trial.
 
         Args:
             models: simulation parameters of the models ``[S, M]``.
             weights: interrogator weights ``[P, n_weights]``.
             key: the generation's Philox key (:func:`turing.engine.random.stream_key`).
+            allocation: the genuine trials (default: every pair's).
+        """
+        models = models.to(device=self.device, dtype=torch.float32)
+        weights = weights.to(device=self.device, dtype=torch.float32)
+        if weights.ndim != 2 or weights.shape[1] != self.shape.n_weights:
+            raise ValueError(
+                f"weights must be [interrogators, {self.shape.n_weights}], got {tuple(weights.shape)}"
+            )
+        p, m = weights.shape[0], models.shape[1]
+        allocation = allocation or Allocation.full(p, m)
+        owner = torch.as_tensor(allocation.owner, dtype=torch.int64, device=self.device)
+        slot = torch.as_tensor(allocation.slot, dtype=torch.int64, device=self.device)
+        genuine_pair = owner * m + slot
+        pair = torch.arange(p * m, device=self.device)
+        stream = torch.cat([2 * genuine_pair, 2 * pair + 1])
+        key_tensor = torch.tensor(key, dtype=torch.int64, device=self.device).reshape(2, 1)
+        noise = Noise(key_tensor, stream, input_stream=torch.cat([genuine_pair, pair]))
+        judge = Judge(
+            self.shape,
+            weights,
+            torch.cat([owner, pair // m]),
+            sees_input=self.mode == "passive-io",
+        )
+        return TrialBatch(allocation.size, models[:, pair % m], noise, judge, self.inputs)
 
-        Returns:
-            the judgements.
+    def judgements(self, batch: TrialBatch, trials: Trials, interrogators: int) -> Judgements:
+        """What the interrogators judged (a genuine trial that failed is an error)."""
+        k = batch.genuine
+        if bool(trials.failed[:k].any()):
+            first = int(trials.failed[:k].nonzero()[0, 0])
+            raise SystemContractError(self._genuine_failure(batch, first))
+        p = interrogators
+        m = (batch.n - k) // p
+        judged = trials.judged_genuine
+        model_failed = trials.failed[k:].view(p, m)
+        output = torch.where(trials.failed[k:], 0.0, trials.judgement[k:]).view(p, m)
+        return Judgements(
+            judged[k:].view(p, m),
+            model_failed.any(0),
+            output,
+            batch.judge.index[:k],
+            judged[:k],
+        )
+
+    def _genuine_failure(self, batch: TrialBatch, trial: int) -> str:
+        """The message for genuine trial ``trial`` that produced a non-finite observation:
+        the trial is simulated again alone, recorded, to name the step."""
+        where = ""
+        index = torch.tensor([trial], device=self.device)
+        try:
+            recorded = Engine(self.system, self.steps, self.device, "eager").run(
+                self.genuine.reshape(-1, 1),
+                batch.noise.select(index),
+                batch.judge.select(index),
+                self.inputs,
+                record=True,
+            )
+            finite = torch.isfinite(recorded.observations.reshape(self.steps, -1)).all(1)
+            if not finite.all():
+                where = f" at step {int((~finite).nonzero()[0, 0])} of {self.steps}"
+        except Exception:  # the step stays unnamed; the error below is what matters
+            pass
+        values = values_text(self.system, self.genuine.tolist())
+        return (
+            f"{self.system.name}: the genuine system produced a non-finite observation"
+            f"{where} (parameters {values}); check its simulator (step/reset must return "
+            "finite values)"
+        )
+
+    # ------------------------------------------------------------------ running
+    def evaluate(self, models: Tensor, weights: Tensor, key: tuple[int, int]) -> Judgements:
+        """All-vs-all trials of one generation, the genuine ones from this evaluator's
+        simulator.
+
+        Args:
+            models: simulation parameters of the models ``[S, M]``.
+            weights: interrogator weights ``[P, n_weights]``.
+            key: the generation's Philox key (:func:`turing.engine.random.stream_key`).
         """
         return self.evaluate_many([Request(models, weights, key)])[0]
 
@@ -172,90 +306,24 @@ class Evaluator:
         """The generations of several runs of this system and mode, simulated as one batch
         (each run's trials keep their own key and streams, so each gets exactly the
         judgements :meth:`evaluate` would give it alone)."""
-        params, keys, streams, judges_at, weights, sizes = [], [], [], [], [], []
-        offset = 0
+        batches, sources = [], []
         for request in requests:
-            models = request.models.to(device=self.device, dtype=torch.float32)
-            w = request.weights.to(device=self.device, dtype=torch.float32)
-            if w.ndim != 2 or w.shape[1] != self.shape.n_weights:
-                raise ValueError(
-                    f"weights must be [interrogators, {self.shape.n_weights}], got {tuple(w.shape)}"
-                )
+            batches.append(self.batch(request.models, request.weights, request.key))
             genuine = self.genuine if request.genuine is None else request.genuine
-            genuine = torch.as_tensor(genuine, dtype=torch.float32, device=self.device)
-            p, m = w.shape[0], models.shape[1]
-            n = 2 * p * m
-            trial = torch.arange(n, device=self.device)
-            pair = trial // 2
-            is_model = (trial % 2).bool()
-            params.append(torch.where(is_model, models[:, pair % m], genuine.reshape(-1, 1)))
-            keys.append(torch.tensor(request.key, dtype=torch.int64, device=self.device)
-                        .reshape(2, 1).expand(2, n))  # fmt: skip
-            streams.append(trial)
-            judges_at.append(pair // m + offset)
-            weights.append(w)
-            sizes.append((p, m))
-            offset += p
-        trial = torch.cat(streams)
-        noise = Noise(
-            torch.cat(keys, dim=1) if len(requests) > 1 else keys[0][:, :1],
-            trial,
-            input_stream=trial // 2,
-        )
-        judge = Judge(
-            self.shape,
-            torch.cat(weights),
-            torch.cat(judges_at),
-            sees_input=self.mode == "passive-io",
-        )
-        inputs = JUDGE if self.mode == "interrogate" else PASSIVE
-        params = torch.cat(params, dim=1)
-        trials = self.engine.run(params, noise, judge, inputs)
-        genuine_failed = trials.failed[0::2]
-        if genuine_failed.any():
-            trial = 2 * int(genuine_failed.nonzero()[0, 0])
-            raise SystemContractError(self._genuine_failure(params, noise, judge, inputs, trial))
-        return self._split(trials, sizes)
-
-    def _genuine_failure(self, params, noise, judge, inputs, trial: int) -> str:
-        """The message for genuine trial ``trial`` that produced a non-finite observation:
-        the trial is simulated again alone, recorded, to name the step."""
-        where = ""
-        index = torch.tensor([trial], device=self.device)
-        try:
-            recorded = Engine(self.system, self.steps, self.device, "eager").run(
-                params[:, index], noise.select(index), judge.select(index), inputs, record=True
-            )
-            finite = torch.isfinite(recorded.observations.reshape(self.steps, -1)).all(1)
-            if not finite.all():
-                where = f" at step {int((~finite).nonzero()[0, 0])} of {self.steps}"
-        except Exception:  # the step stays unnamed; the error below is what matters
-            pass
-        values = values_text(self.system, params[:, trial].tolist())
-        return (
-            f"{self.system.name}: the genuine system produced a non-finite observation"
-            f"{where} (parameters {values}); check its simulator (step/reset must return "
-            "finite values)"
-        )
-
-    def _split(self, trials, sizes) -> list[Judgements]:
-        results, begin = [], 0
-        judged = trials.judged_genuine
-        for p, m in sizes:
-            end = begin + 2 * p * m
-            failed = trials.failed[begin:end].view(p, m, 2)
-            verdict = judged[begin:end].view(p, m, 2)
-            output = torch.where(trials.failed[begin:end], 0.0, trials.judgement[begin:end]).view(
-                p, m, 2
-            )
-            results.append(
-                Judgements(verdict[..., 0], verdict[..., 1], failed[..., 1].any(0), output[..., 1])
-            )
-            begin = end
-        return results
+            sources.append(SimulatorSource(self.engine, genuine))
+        outcomes = run_merged(self.engine, batches, sources)
+        return [
+            self.judgements(b, t, r.weights.shape[0])
+            for b, t, r in zip(batches, outcomes, requests, strict=True)
+        ]
 
     def record(
-        self, model: Tensor, weights: Tensor, trials: int, key: tuple[int, int]
+        self,
+        model: Tensor,
+        weights: Tensor,
+        trials: int,
+        key: tuple[int, int],
+        source: GenuineSource | TrialRunner | None = None,
     ) -> dict[str, Tensor]:
         """Records ``trials`` pairs of one interrogator against the genuine system and one
         model, step by step (for replays and episode files).
@@ -265,32 +333,41 @@ class Evaluator:
             weights: the interrogator's weights ``[n_weights]``.
             trials: pairs to record.
             key: the Philox key of the recording.
+            source: where the genuine trials come from (a source, or a run's
+                :class:`~turing.genuine.batches.TrialRunner`, which counts them); default this
+                evaluator's simulator.
 
         Returns:
             ``observation [T, obs, 2 trials]``, ``output [T, outputs, 2 trials]``, ``action
             [T - 1, actions, 2 trials]``, ``is_model [2 trials]`` (odd trials) and
             ``judged_genuine [2 trials]``.
         """
-        n = 2 * trials
-        trial = torch.arange(n, device=self.device)
-        is_model = (trial % 2).bool()
+        pair = torch.arange(trials, device=self.device)
+        stream = torch.cat([2 * pair, 2 * pair + 1])
+        key_tensor = torch.tensor(key, dtype=torch.int64, device=self.device).reshape(2, 1)
+        noise = Noise(key_tensor, stream, input_stream=torch.cat([pair, pair]))
         model = torch.as_tensor(model, dtype=torch.float32, device=self.device).reshape(-1, 1)
-        params = torch.where(is_model, model, self.genuine.reshape(-1, 1))
         weights = torch.as_tensor(weights, dtype=torch.float32, device=self.device).reshape(1, -1)
         judge = Judge(
             self.shape,
             weights,
-            torch.zeros(n, dtype=torch.long, device=self.device),
+            torch.zeros(2 * trials, dtype=torch.long, device=self.device),
             sees_input=self.mode == "passive-io",
         )
-        noise = Noise.for_trials(key, n, self.device)
-        noise.input_stream = trial // 2
-        inputs = JUDGE if self.mode == "interrogate" else PASSIVE
-        recorded = self.engine.run(params, noise, judge, inputs, record=True)
+        batch = TrialBatch(trials, model.expand(-1, trials), noise, judge, self.inputs,
+                           record=True, purpose="episodes")  # fmt: skip
+        runner = (
+            source
+            if isinstance(source, TrialRunner)
+            else TrialRunner(self.engine, source or self.source)
+        )
+        recorded = runner.run(batch)
+        # Pairs interleaved, genuine first: trial 2k is pair k's genuine trial.
+        order = torch.stack([pair, pair + trials], dim=1).reshape(-1)
         return {
-            "observation": recorded.observations,
-            "output": recorded.outputs,
-            "action": recorded.actions,
-            "is_model": is_model,
-            "judged_genuine": recorded.judged_genuine,
+            "observation": recorded.observations[..., order],
+            "output": recorded.outputs[..., order],
+            "action": recorded.actions[..., order],
+            "is_model": (torch.arange(2 * trials, device=self.device) % 2).bool(),
+            "judged_genuine": recorded.judged_genuine[order],
         }

@@ -20,6 +20,7 @@ from turing.engine.trials import (
     Fixed,
     Policy,
     Trials,
+    action_scale,
     networks,
     source_name,
 )
@@ -120,8 +121,8 @@ def step(engine, state, params, action, noise):
 def choose(engine, t, obs, out, params, inputs, passive_inputs) -> Tensor:
     system = engine.system
     if inputs == JUDGE:
-        span = float(system.action_high) - float(system.action_low)
-        return out[1:] * span + float(system.action_low)
+        low, span = action_scale(system, out.device)
+        return out[1:] * span + low
     if inputs is PASSIVE:
         action, what = system.passive_action(t, obs, params, passive_inputs), "passive_action"
     elif isinstance(inputs, Fixed):
@@ -159,8 +160,7 @@ def compiled_step(engine, judge, inputs):
     key = (None if judge is None else (judge.shape, judge.sees_input), source_name(inputs))
     if key not in engine._compiled:
         system = engine.system
-        low = float(system.action_low)
-        span = float(system.action_high) - low
+        low, span = action_scale(system, engine.device)
         source = source_name(inputs)
 
         def fused(state, params, obs, hidden, previous, health, t, noise, nets, passive, fixed):

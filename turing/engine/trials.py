@@ -45,6 +45,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import torch
 
 from turing.agents import ElmanShape, ElmanTrials, InterrogatorPopulation
@@ -95,12 +96,16 @@ class Judge:
         index: ``[n]`` int64, the interrogator of each trial.
         sees_input: the network also reads the input that produced each observation
             (``passive-io``), after the observation.
+        scaled: ``weights`` already read inputs scaled by the system's bounds
+            (:mod:`turing.engine.scaling`; :meth:`turing.engine.Engine.run` folds the
+            scaling into the weights of a judge that does not).
     """
 
     shape: ElmanShape
     weights: Tensor
     index: Tensor
     sees_input: bool = False
+    scaled: bool = False
 
     def select(self, trials: Tensor | slice) -> Judge:
         return replace(self, index=self.index[trials])
@@ -153,6 +158,18 @@ def default_threads() -> int:
 def networks(judge: Judge, dtype) -> ElmanTrials:
     weights = judge.weights.to(device=judge.index.device, dtype=dtype)
     return InterrogatorPopulation(judge.shape, weights).trials(judge.index)
+
+
+def action_scale(system, device=None) -> tuple[float | Tensor, float | Tensor]:
+    """``(low, span)`` that map a network output in [0, 1] to the action bounds: floats when
+    every dimension has the same bounds, else ``[A, 1]`` tensors on ``device``."""
+    low, high = system.action_bounds()
+    if np.all(low == low[0]) and np.all(high == high[0]):
+        return float(low[0]), float(high[0]) - float(low[0])
+    return (
+        torch.tensor(low, dtype=torch.float32, device=device).reshape(-1, 1),
+        torch.tensor(high - low, dtype=torch.float32, device=device).reshape(-1, 1),
+    )
 
 
 def source_name(inputs: InputSource) -> str:

@@ -57,25 +57,10 @@ def contract_problems(system: System | type[System]) -> list[str]:
             isinstance(value, bool) or not isinstance(value, int) or value < 1
         ):
             problems.append(f"{attribute} must be a whole number >= 1, got {value!r}")
-    low, high = get("action_low"), get("action_high")
-    if low is not _MISSING and high is not _MISSING:
-        if not (
-            _is_number(low)
-            and _is_number(high)
-            and math.isfinite(low)
-            and math.isfinite(high)
-            and low < high
-        ):
-            problems.append(
-                f"action bounds must be finite numbers with action_low < action_high, got "
-                f"[{low!r}, {high!r}] (an interrogator's output in [0, 1] is scaled into them)"
-            )
-    low, high = get("observation_low"), get("observation_high")
-    if low is not _MISSING and high is not _MISSING:
-        if not (_is_number(low) and _is_number(high) and low < high):
-            problems.append(
-                f"observation bounds must satisfy observation_low < observation_high, got [{low!r}, {high!r}]"
-            )
+    for kind, finite in (("action", True), ("observation", False)):
+        low, high = get(f"{kind}_low"), get(f"{kind}_high")
+        if low is not _MISSING and high is not _MISSING:
+            problems += _bounds_problems(kind, low, high, get(f"{kind}_size"), finite)
     for names, size in (("observation_names", "observation_size"), ("action_names", "action_size")):
         value, n = getattr(system, names, ()), getattr(system, size, None)
         if value and isinstance(n, int) and len(value) != n:
@@ -94,6 +79,40 @@ def contract_problems(system: System | type[System]) -> list[str]:
 
 
 _MISSING = object()
+
+
+def _bounds_problems(kind: str, low: Any, high: Any, size: Any, finite: bool) -> list[str]:
+    """Bounds are numbers, or sequences of one number per dimension, with low < high (and
+    finite, for actions: an interrogator's output in [0, 1] is scaled into them)."""
+    what = (
+        f"{kind} bounds must be finite numbers with {kind}_low < {kind}_high"
+        if finite
+        else f"{kind} bounds must satisfy {kind}_low < {kind}_high"
+    )
+    hint = " (an interrogator's output in [0, 1] is scaled into them)" if finite else ""
+    values = []
+    for name, bound in (("low", low), ("high", high)):
+        if _is_number(bound):
+            values.append([float(bound)])
+            continue
+        if isinstance(bound, list | tuple) and bound and all(_is_number(v) for v in bound):
+            if isinstance(size, int) and len(bound) != size:
+                return [
+                    f"{kind}_{name} has {len(bound)} values but {kind}_size is {size}; give one "
+                    "number for every dimension, or a single number for all"
+                ]
+            values.append([float(v) for v in bound])
+            continue
+        return [f"{what}, got [{low!r}, {high!r}]{hint}"]
+    lows, highs = values
+    if len(lows) != len(highs) and 1 not in (len(lows), len(highs)):
+        return [f"{kind}_low and {kind}_high have different lengths"]
+    lows = lows * len(highs) if len(lows) == 1 else lows
+    highs = highs * len(lows) if len(highs) == 1 else highs
+    for lo, hi in zip(lows, highs, strict=True):
+        if not lo < hi or (finite and not (math.isfinite(lo) and math.isfinite(hi))):
+            return [f"{what}, got [{low!r}, {high!r}]{hint}"]
+    return []
 
 
 def _parameter_problems(parameters: Any) -> list[str]:

@@ -53,12 +53,14 @@ import torch
 from torch.nn import functional
 
 from turing.contracts.seeding import set_torch_state, torch_generator, torch_state
-from turing.engine import Noise, Policy, stream_key
+from turing.engine import PASSIVE, Noise, stream_key
 from turing.errors import SystemContractError, UserError
+from turing.genuine.batches import TrialBatch
+from turing.methods.gan_interrogation import interrogation_logits, interrogation_policy
 from turing.methods.method import GenerationReport, Method, register_method
 from turing.methods.networks import CELLS, Proposal, RecurrentDiscriminator, initialise
 from turing.methods.options import resolve_options
-from turing.methods.rollout import passive_rollout, unit_actions
+from turing.methods.rollout import Trajectories, unit_actions
 from turing.methods.state import (
     load_module_arrays,
     load_optimizer_state,
@@ -101,17 +103,14 @@ class AdversarialVariational(Method):
         "Gaussian proposal by score-function gradients; gan-interrogate also learns the input"
     )
 
-    def __init__(self, system, truth, config):
-        super().__init__(system, truth, config)
+    def __init__(self, system, truth, config, source=None):
+        super().__init__(system, truth, config, source)
         self.options = self.resolve(config, system)
         self.interrogate = config.mode == "gan-interrogate"
         self.batch, self.updates = self.schedule(config, system)
         seed = config.seed
         self.updates_done = 0
         self.sampling = torch_generator(seed, "gan", self.device)
-        self.genuine = torch.tensor(
-            truth.simulation, dtype=torch.float32, device=self.device
-        ).reshape(-1, 1)
         self.observe_input = self.interrogate or self.options["observe_input"]
         features = system.observation_size + (system.action_size if self.observe_input else 0)
         self.discriminator = initialise(
@@ -131,8 +130,11 @@ class AdversarialVariational(Method):
         self.proposal_optimizer = torch.optim.Adam(
             self.proposal.parameters(), lr=self.options["lr_proposal"]
         )
-        self.feature_scale, self.feature_offset = self._feature_affine()
+        self.feature_scale: Tensor | None = None
+        self.feature_offset: Tensor | None = None
         self._last: dict[str, np.ndarray] = {}
+        self._pending: Any = None
+        self._numbers: dict[str, list[float]] = {}
 
     # ------------------------------------------------------------------ configuration
     @classmethod
@@ -161,6 +163,12 @@ class AdversarialVariational(Method):
     @classmethod
     def check_config(cls, config, system) -> None:
         cls.resolve(config, system)
+        if config.mode == "gan-interrogate" and config.genuine is not None:
+            raise UserError(
+                "--mode gan-interrogate chooses inputs with a gradient-trained policy step by "
+                "step, which runs only beside the simulator; use --mode interrogate (or gan) "
+                "with --genuine"
+            )
 
     @classmethod
     def schedule(cls, config, system) -> tuple[int, int]:
@@ -178,17 +186,23 @@ class AdversarialVariational(Method):
         return 2 * batch * updates
 
     # ------------------------------------------------------------------ simulation
-    def _feature_affine(self) -> tuple[Tensor, Tensor]:
-        """``(scale, offset)``, each ``[F, 1]``, that turn a step's raw features (its
-        observation, then the input in [0, 1] if the discriminator reads it) into the
-        discriminator's: each output standardised by the mean and standard deviation of
-        genuine observations under the passive input, from a stream of their own (so
-        they do not shift other streams); inputs unchanged."""
+    def _normalisation_batch(self) -> TrialBatch:
+        """Genuine trials under the passive input, from a stream of their own (so they do
+        not shift other streams), whose statistics standardise the discriminator's inputs."""
         noise = Noise.for_trials(
             stream_key(self.config.seed, "gan-normalisation"), NORMALISATION_TRIALS, self.device
         )
-        trials = passive_rollout(self.engine, self.genuine.expand(-1, NORMALISATION_TRIALS), noise)
-        self._count(NORMALISATION_TRIALS, self.config.steps)
+        return TrialBatch(NORMALISATION_TRIALS, None, noise, inputs=PASSIVE, record=True,
+                          purpose="normalisation")  # fmt: skip
+
+    def _feature_affine(self, recorded) -> tuple[Tensor, Tensor]:
+        """``(scale, offset)``, each ``[F, 1]``, that turn a step's raw features (its
+        observation, then the input in [0, 1] if the discriminator reads it) into the
+        discriminator's: each output standardised by the mean and standard deviation of
+        genuine observations under the passive input; inputs unchanged."""
+        if self.trials.source.merges:
+            self._count(NORMALISATION_TRIALS, self.config.steps)
+        trials = Trajectories.of(self.system, recorded)
         observations = trials.observations.permute(1, 0, 2).reshape(
             self.system.observation_size, -1
         )
@@ -210,81 +224,53 @@ class AdversarialVariational(Method):
         key = stream_key(self.config.seed, "simulation", self.updates_done)
         return Noise.for_trials(key, n, self.device)
 
-    def _passive_logits(self, params: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        trials = passive_rollout(self.engine, params, self._noise(params.shape[-1]))
+    def _passive_logits(self, recorded) -> tuple[Tensor, Tensor, Tensor]:
+        trials = Trajectories.of(self.system, recorded)
         raw = trials.observations  # the trials' own tensor: overwriting it is fine
         if self.observe_input:
             raw = torch.cat([raw, unit_actions(self.system, trials.inputs)], dim=1)
         logits = self.discriminator(self._features(raw).permute(0, 2, 1))
         return logits, torch.zeros_like(logits), trials.failed
 
-    def _interrogation_logits(self, params: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """Trials whose inputs the discriminator chooses step by step. Returns the logits,
-        the summed log-probabilities of the chosen inputs and the failure flags.
-
-        The inputs are samples, so choosing them needs no gradients: the trials run under
-        ``no_grad``, recording each step's features, hidden state and chosen pre-squash
-        input, and the discriminator's losses then take their gradients through the
-        recorded trials in one pass (:meth:`RecurrentDiscriminator.step` computes exactly
-        the states of :meth:`RecurrentDiscriminator.hidden_states`, which an Elman cell
-        reuses)."""
-        system, n, steps = self.system, params.shape[-1], self.config.steps
-        discriminator = self.discriminator
-        low = float(system.action_low)
-        span = float(system.action_high) - low
-        noise = torch.randn(
-            (steps - 1, n, system.action_size), generator=self.sampling, device=self.device
-        )
-        features, states, chosen = [], [], []
-        exploration = None
-        previous = [unit_actions(system, system.initial_action(n, self.device))]
-        hidden = [None]
-
-        def read(observation: Tensor) -> None:
-            raw = torch.cat([observation, previous[0].to(observation.dtype)])
-            features.append(self._features(raw))
-            hidden[0] = discriminator.step(features[-1].T, hidden[0])
-            states.append(hidden[0])
-
-        def choose(t: int, observation: Tensor, outputs) -> Tensor:
-            read(observation)
-            unit, pre = discriminator.act(hidden[0], exploration[t])
-            chosen.append(pre)
-            previous[0] = unit.T
-            # Most systems' inputs are already in [0, 1]: skip two operations a step.
-            return previous[0] if (low, span) == (0.0, 1.0) else previous[0] * span + low
-
-        with torch.no_grad():
-            exploration = discriminator.exploration(noise)
-            trials = self.engine.run(params, self._noise(n), inputs=Policy(choose), record=True)
-            read(trials.observations[-1])  # the last observation: judged, chooses nothing
-        failed = trials.failed
-        states = discriminator.hidden_states(
-            torch.stack(features).permute(0, 2, 1), torch.stack(states)
-        )
-        # (A one-step trial chooses no input: its empty ``exploration`` stands in.)
-        chosen = torch.stack(chosen) if chosen else exploration
-        logits, log_prob = discriminator.judge_and_score(states, chosen)
-        return logits, log_prob, failed
-
-    # ------------------------------------------------------------------ training
-    def _update(self) -> dict[str, float]:
-        """One update of the discriminator and the proposal; returns its numbers."""
-        numbers = self._train_step()
-        self.updates_done += 1
-        return numbers
-
-    def _train_step(self) -> dict[str, float]:
+    # ------------------------------------------------------------------ ask / tell
+    def ask(self):
+        if self.feature_scale is None:
+            self._pending = ("normalisation",)
+            return [self._normalisation_batch()]
         batch = self.batch
         pre = self.proposal.sample(batch, self.sampling)
         theta = self._clamp(self.proposal.squash(pre).detach())
         models = self.system.simulation_params(theta.T.contiguous(), self.truth)
-        params = torch.cat([self.genuine.expand(-1, batch), models], dim=-1)
+        inputs, record = PASSIVE, None
         if self.interrogate:
-            logits, log_prob, failed = self._interrogation_logits(params)
+            inputs, record = interrogation_policy(self, 2 * batch)
+        self._pending = ("update", pre, theta, record)
+        noise = self._noise(2 * batch)
+        return [TrialBatch(batch, models, noise, inputs=inputs, record=True)]
+
+    def tell(self, trials):
+        (recorded,) = trials
+        pending, self._pending = self._pending, None
+        if pending[0] == "normalisation":
+            self.feature_scale, self.feature_offset = self._feature_affine(recorded)
+            return None
+        _, pre, theta, record = pending
+        for key, value in self._train_step(recorded, pre, theta, record).items():
+            self._numbers.setdefault(key, []).append(value)
+        self.updates_done += 1
+        if len(self._numbers["discriminator_loss"]) < self.updates:
+            return None
+        numbers, self._numbers = self._numbers, {}
+        return self._report(numbers)
+
+    # ------------------------------------------------------------------ training
+    def _train_step(self, recorded, pre, theta, record) -> dict[str, float]:
+        batch = self.batch
+        if self.interrogate:
+            logits, log_prob, failed = interrogation_logits(self, recorded, record)
         else:
-            logits, log_prob, failed = self._passive_logits(params)
-        self._count(2 * batch, self.config.steps)
+            logits, log_prob, failed = self._passive_logits(recorded)
+        self._count(batch * (2 if self.trials.source.merges else 1), self.config.steps)
         if failed[:batch].any():
             raise SystemContractError(
                 f"{self.system.name}: the genuine system produced a non-finite observation; "
@@ -345,11 +331,7 @@ class AdversarialVariational(Method):
         high = torch.as_tensor(self.system.highs, dtype=theta.dtype, device=theta.device)
         return torch.minimum(torch.maximum(theta, low), high)
 
-    def generation(self) -> GenerationReport:
-        numbers: dict[str, list[float]] = {}
-        for _ in range(self.updates):
-            for key, value in self._update().items():
-                numbers.setdefault(key, []).append(value)
+    def _report(self, numbers: dict[str, list[float]]) -> GenerationReport:
         metrics = {k: float(np.mean(v)) for k, v in numbers.items()}
         metrics["failed_models"] = float(np.sum(numbers["failed_models"]))
         if not self.interrogate:
@@ -390,6 +372,10 @@ class AdversarialVariational(Method):
             "simulated_steps": self.simulated_steps,
             "updates_done": self.updates_done,
         }
+        if not self.trials.source.replayable and self.feature_scale is not None:
+            # An environment cannot show the same trials again: keep what they gave.
+            arrays["feature_scale"] = self.feature_scale.cpu().numpy()
+            arrays["feature_offset"] = self.feature_offset.cpu().numpy()
         return arrays, meta
 
     def load_state(self, arrays, meta) -> None:
@@ -402,9 +388,15 @@ class AdversarialVariational(Method):
             self.proposal_optimizer, arrays, meta["proposal_adam"], "proposal_adam"
         )
         set_torch_state(self.sampling, arrays["sampling_rng"])
+        self.updates_done = int(meta["updates_done"])
+        if "feature_scale" in arrays:
+            self.feature_scale = torch.as_tensor(arrays["feature_scale"], device=self.device)
+            self.feature_offset = torch.as_tensor(arrays["feature_offset"], device=self.device)
+        elif self.updates_done:  # a replayable source shows the same trials again
+            recorded = self.trials.run(self._normalisation_batch())
+            self.feature_scale, self.feature_offset = self._feature_affine(recorded)
         self.simulated_trials = int(meta["simulated_trials"])
         self.simulated_steps = int(meta["simulated_steps"])
-        self.updates_done = int(meta["updates_done"])
 
     def final_arrays(self) -> dict[str, np.ndarray]:
         arrays = dict(self._last)

@@ -6,6 +6,16 @@ everything generic: the run folder, metrics rows, estimates and errors, checkpoi
 progress and the final result. So a baseline is a small class, and every method is
 compared on the same footing.
 
+Methods are **ask/tell**: :meth:`Method.ask` says which trials the method needs next (a
+list of :class:`~turing.genuine.batches.TrialBatch`: genuine trials, then model trials,
+with their streams, interrogators and inputs), the run gets them (model trials from the
+trial engine, genuine trials from the run's genuine source: the simulator, an environment,
+recorded data), and :meth:`Method.tell` gives the method what they produced. A generation
+is one or more ask/tell rounds; ``tell`` returns the generation's report after its last.
+A method never simulates a genuine trial itself, so every method works with every genuine
+source, and several runs' trials can be simulated as one batch
+(:mod:`turing.runs.lockstep`).
+
 Methods register by mode name with :func:`register_method`; ``turing run --mode M`` and
 ``turing.learn(mode=M)`` look them up here.
 """
@@ -21,8 +31,10 @@ import torch
 
 from turing.contracts.config import RunConfig
 from turing.contracts.system import System, Truth
-from turing.engine import Engine
+from turing.engine import Engine, Trials
 from turing.errors import UserError
+from turing.genuine.batches import TrialBatch, TrialRunner
+from turing.genuine.source import GenuineSource, SimulatorSource
 
 
 @dataclass
@@ -48,6 +60,8 @@ class Method(ABC):
         system: the system being identified.
         truth: the genuine system.
         config: the run's configuration.
+        source: where the genuine trials come from (default: the system's simulator with
+            ``truth``'s parameters).
     """
 
     modes: ClassVar[tuple[str, ...]] = ()
@@ -56,7 +70,17 @@ class Method(ABC):
     """Generations when neither ``--generations`` nor ``--budget`` is given; ``None``: the
     system's default."""
 
-    def __init__(self, system: System, truth: Truth, config: RunConfig):
+    live_genuine: ClassVar[bool] = False
+    """The method chooses its genuine trials' inputs (interrogation): recorded trials
+    cannot serve it."""
+
+    def __init__(
+        self,
+        system: System,
+        truth: Truth,
+        config: RunConfig,
+        source: GenuineSource | None = None,
+    ):
         self.system = system
         self.truth = truth
         self.config = config
@@ -66,7 +90,10 @@ class Method(ABC):
         self.engine = Engine(
             system, config.steps, self.device, config.backend, config.chunk_size, config.threads
         )
-        """The trial engine of the run's backend (the evaluator has its own, the same)."""
+        """The trial engine of the run's backend: the model trials (and the genuine ones when
+        the simulator is the genuine source)."""
+        self.trials = TrialRunner(self.engine, source or SimulatorSource(self.engine, truth))
+        """Where the trials a method asks for come from (:class:`TrialRunner`)."""
 
     @classmethod
     def check_supported(cls, system: System, mode: str) -> None:
@@ -91,9 +118,26 @@ class Method(ABC):
         ``--generations``."""
         return 2 * config.models * config.interrogators
 
+    def genuine_per_generation(self) -> int:
+        """Genuine trials a generation uses (half of :meth:`trials_per_generation` for the
+        methods that pair each model trial with a genuine one)."""
+        return type(self).trials_per_generation(self.config, self.system) // 2
+
     @abstractmethod
+    def ask(self) -> list[TrialBatch]:
+        """The trials the method needs next (one or more batches)."""
+
+    @abstractmethod
+    def tell(self, trials: list[Trials]) -> GenerationReport | None:
+        """What the asked batches produced, in order; returns the generation's report after
+        its last round, ``None`` when the generation needs another :meth:`ask`."""
+
     def generation(self) -> GenerationReport:
-        """Runs one generation and reports."""
+        """Runs one generation (its ask/tell rounds) and reports."""
+        while True:
+            report = self.tell(self.trials.run_all(self.ask()))
+            if report is not None:
+                return report
 
     @abstractmethod
     def state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

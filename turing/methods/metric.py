@@ -26,12 +26,13 @@ import torch
 
 from turing.agents import ModelPopulation
 from turing.contracts.seeding import numpy_state, set_numpy_state
-from turing.engine import stream_key
+from turing.engine import PASSIVE, Fixed, Noise, stream_key
 from turing.errors import SystemContractError
+from turing.genuine.batches import TrialBatch
 from turing.methods.evolution import EvolutionStrategy, model_strategy
 from turing.methods.method import GenerationReport, Method, register_method
 from turing.methods.options import resolve_options
-from turing.methods.rollout import replayed_rollout
+from turing.methods.rollout import Trajectories
 
 DEFAULTS = {"pairs": None}
 """Method options (``--method-options``): trial pairs per model and generation (None: as
@@ -45,16 +46,14 @@ class MetricES(Method):
     modes = ("metric",)
     description = "baseline: the paper's ES minimising the mean squared error to the genuine outputs under the passive input"
 
-    def __init__(self, system, truth, config):
-        super().__init__(system, truth, config)
+    def __init__(self, system, truth, config, source=None):
+        super().__init__(system, truth, config, source)
         self.es = model_strategy(system, config)
         self.generations_done = 0
         self.pairs = self.pairs_per_model(config)
-        self.genuine = torch.tensor(
-            truth.simulation, dtype=torch.float32, device=self.device
-        ).reshape(-1, 1)
         self.models = self.es.population()
         self._last: dict[str, np.ndarray] = {}
+        self._pending = None
 
     @classmethod
     def pairs_per_model(cls, config) -> int:
@@ -71,44 +70,101 @@ class MetricES(Method):
     def trials_per_generation(cls, config, system) -> int:
         return 2 * config.models * cls.pairs_per_model(config)
 
-    def mean_squared_errors(self, genes: np.ndarray) -> np.ndarray:
-        """Each model's mean squared output error over ``pairs`` trial pairs (``inf`` for a
-        model whose simulation produced a non-finite value)."""
-        models = ModelPopulation(self.system, genes).simulation(self.device, truth=self.truth)
-        n_models = models.shape[1]
-        total = torch.zeros(n_models, dtype=torch.float64, device=self.device)
-        failed = torch.zeros(n_models, dtype=torch.bool, device=self.device)
+    def genuine_per_generation(self) -> int:
+        return min(self.genuine_budget(self.config), self.config.models * self.pairs)
+
+    @classmethod
+    def genuine_budget(cls, config) -> int:
+        """Genuine trials per generation (default: one per trial pair)."""
+        return config.genuine_trials or config.models * cls.pairs_per_model(config)
+
+    # ------------------------------------------------------------------ ask / tell
+    def _begin(self) -> None:
+        genes = EvolutionStrategy.genes(self.models)
+        self._genes = genes
+        self._models = ModelPopulation(self.system, genes).simulation(self.device, truth=self.truth)
+        n_models = self._models.shape[1]
+        self._pairs_total = n_models * self.pairs
+        self._budget = min(self.genuine_budget(self.config), self._pairs_total)
+        self._key = stream_key(self.config.seed, "simulation", self.generations_done)
+        self._total = torch.zeros(n_models, dtype=torch.float64, device=self.device)
+        self._failed = torch.zeros(n_models, dtype=torch.bool, device=self.device)
+        self._genuine: dict[str, Any] = {}
+        self._chunk = 0
+        self._pending = None
+
+    def _chunk_pairs(self) -> torch.Tensor:
         # Trial pairs are laid out model-major within each chunk of whole pairs, so the
         # chunk size bounds memory without changing what is simulated.
-        pairs_total = n_models * self.pairs
-        chunk = max(1, self.config.chunk_size // 2)
-        key = stream_key(self.config.seed, "simulation", self.generations_done)
-        for begin in range(0, pairs_total, chunk):
-            index = torch.arange(begin, min(pairs_total, begin + chunk), device=self.device)
-            model_index = index % n_models
-            genuine, model = replayed_rollout(
-                self.engine,
-                self.genuine.expand(-1, index.numel()),
-                models[:, model_index],
-                key,
-                first_pair=begin,
-            )
-            error = (model.observations - genuine.observations).double().pow(2).mean(dim=(0, 1))
-            if genuine.failed.any():
+        size = max(1, self.config.chunk_size // 2)
+        begin = self._chunk * size
+        return torch.arange(begin, min(self._pairs_total, begin + size), device=self.device)
+
+    def ask(self):
+        """Per chunk of trial pairs: the genuine trials it needs under the passive input
+        (recorded), then the model trials driven by exactly their inputs from their starts."""
+        if self._pending is None:
+            self._begin()
+        index = self._chunk_pairs()
+        keys = torch.tensor(self._key, dtype=torch.int64, device=self.device).reshape(2, 1)
+        genuine = index % self._budget
+        needed = genuine.unique()
+        if self._budget < self._pairs_total:
+            needed = needed[~torch.isin(needed, self._genuine.get("index", needed[:0]))]
+        if needed.numel() and self._pending != ("models", self._chunk):
+            noise = Noise(keys, 2 * needed, input_stream=2 * needed)
+            self._pending = ("genuine", needed)
+            return [TrialBatch(needed.numel(), None, noise, inputs=PASSIVE, record=True)]
+        where = torch.searchsorted(self._genuine["index"], genuine)
+        actions = self._genuine["actions"][..., where]
+        noise = Noise(keys, 2 * index + 1, start_stream=2 * genuine)
+        models = self._models[:, index % self._models.shape[1]]
+        self._pending = ("scored", index, where)
+        return [TrialBatch(0, models, noise, inputs=Fixed(actions), record=True)]
+
+    def tell(self, trials):
+        (recorded,) = trials
+        kind = self._pending[0]
+        if kind == "genuine":
+            needed = self._pending[1]
+            if recorded.failed.any():
                 raise SystemContractError(
                     f"{self.system.name}: the genuine system produced a non-finite observation; "
                     "check its simulator (step/reset must return finite values)"
                 )
-            total.index_add_(0, model_index, torch.nan_to_num(error, nan=0.0, posinf=0.0))
-            failed.index_fill_(0, model_index[model.failed], True)
-        self._count(2 * pairs_total, self.config.steps)
-        mse = (total / self.pairs).cpu().numpy()
-        mse[failed.cpu().numpy()] = np.inf
-        return mse
+            self._keep_genuine(needed, recorded)
+            self._pending = ("models", self._chunk)
+            return None
+        _, index, where = self._pending
+        model = Trajectories.of(self.system, recorded)
+        genuine_obs = self._genuine["observations"][..., where]
+        error = (model.observations - genuine_obs).double().pow(2).mean(dim=(0, 1))
+        model_index = index % self._models.shape[1]
+        self._total.index_add_(0, model_index, torch.nan_to_num(error, nan=0.0, posinf=0.0))
+        self._failed.index_fill_(0, model_index[model.failed], True)
+        self._chunk += 1
+        if self._chunk * max(1, self.config.chunk_size // 2) < self._pairs_total:
+            self._pending = ("next", self._chunk)
+            return None
+        self._pending = None
+        genuine_simulated = self._budget if self.trials.source.merges else 0
+        self._count(self._pairs_total + genuine_simulated, self.config.steps)
+        mse = (self._total / self.pairs).cpu().numpy()
+        mse[self._failed.cpu().numpy()] = np.inf
+        return self._conclude(self._genes, mse)
 
-    def generation(self) -> GenerationReport:
-        genes = EvolutionStrategy.genes(self.models)
-        mse = self.mean_squared_errors(genes)
+    def _keep_genuine(self, needed: torch.Tensor, recorded) -> None:
+        """The genuine trials this generation has run, sorted by index (all of them under a
+        budget, whose trials every chunk shares; else only the current chunk's)."""
+        trajectories = Trajectories.of(self.system, recorded)
+        parts = {"index": needed, "observations": trajectories.observations,
+                 "actions": recorded.actions}  # fmt: skip
+        if self._budget < self._pairs_total and self._genuine:
+            parts = {k: torch.cat([self._genuine[k], v], dim=-1) for k, v in parts.items()}
+        order = torch.argsort(parts["index"])
+        self._genuine = {k: v[..., order] for k, v in parts.items()}
+
+    def _conclude(self, genes: np.ndarray, mse: np.ndarray) -> GenerationReport:
         self.generations_done += 1
         EvolutionStrategy.set_fitness(self.models, np.where(np.isfinite(mse), -mse, -np.inf))
         ranked = self.es.rank(self.models)
@@ -125,6 +181,8 @@ class MetricES(Method):
             "mean_mse_loss": float(mse[finite].mean()) if finite.any() else float("inf"),
             "failed_models": int((~finite).sum()),
         }
+        if self.config.genuine_trials is not None or not self.trials.source.merges:
+            metrics["genuine_trials"] = self._budget
         self.models, clipped = self.es.next_population(ranked)
         metrics["clipped_genes"] = clipped
         return GenerationReport(

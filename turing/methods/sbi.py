@@ -41,11 +41,12 @@ import torch
 from torch import nn
 
 from turing.contracts.seeding import torch_seed
-from turing.engine import Noise, stream_key
+from turing.engine import PASSIVE, Noise, stream_key
 from turing.errors import SystemContractError, UserError
+from turing.genuine.batches import TrialBatch
 from turing.methods.method import GenerationReport, Method, register_method
 from turing.methods.options import resolve_options
-from turing.methods.rollout import passive_rollout, unit_actions
+from turing.methods.rollout import Trajectories, unit_actions
 
 Tensor = torch.Tensor
 
@@ -148,17 +149,16 @@ class NeuralPosterior(Method):
     )
     default_generations = 3
 
-    def __init__(self, system, truth, config):
-        super().__init__(system, truth, config)
+    def __init__(self, system, truth, config, source=None):
+        super().__init__(system, truth, config, source)
         self.options = resolve_options("sbi", config.method_options, DEFAULTS)
         self.inference_module, self.nets, self.utils = require_sbi()
-        self.genuine = torch.tensor(
-            truth.simulation, dtype=torch.float32, device=self.device
-        ).reshape(-1, 1)
         self.features = system.observation_size + system.action_size
         self.thetas: list[np.ndarray] = []
         self.xs: list[np.ndarray] = []
-        self.observed, self.scale = self._observe()
+        self.observed: Tensor | None = None
+        self.scale: tuple[Tensor, Tensor] | None = None
+        self._pending: Any = None
         self.posterior = None
         self.round = 0
         self.untruncated = 0
@@ -181,22 +181,32 @@ class NeuralPosterior(Method):
         options = resolve_options("sbi", config.method_options, DEFAULTS)
         return options["simulations"] * options["trials"]
 
+    def genuine_per_generation(self) -> int:
+        return 0  # the observed trials are taken once, before the first round
+
     # ------------------------------------------------------------------ simulation
-    def _simulate(self, params: Tensor, key: tuple[int, int]) -> Tensor:
+    def _features(self, recorded) -> Tensor:
         """Trials under the passive input as flat per-trial features ``[n, steps * F]``."""
-        n = params.shape[-1]
-        trials = passive_rollout(self.engine, params, Noise.for_trials(key, n, self.device))
+        trials = Trajectories.of(self.system, recorded)
+        n = trials.failed.shape[-1]
         features = torch.cat([trials.observations, unit_actions(self.system, trials.inputs)], dim=1)
-        self._count(n, self.config.steps)
         return features.permute(2, 0, 1).reshape(n, -1)
 
-    def _observe(self) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-        """The genuine system's ``trials`` trials (the observed data) and the per-feature
-        mean and standard deviation used to standardise every simulation."""
+    def _observation_batch(self) -> TrialBatch:
+        """The genuine system's ``trials`` trials: the observed data."""
         trials = self.options["trials"]
-        x = self._simulate(
-            self.genuine.expand(-1, trials), stream_key(self.config.seed, "sbi-observation")
+        noise = Noise.for_trials(
+            stream_key(self.config.seed, "sbi-observation"), trials, self.device
         )
+        return TrialBatch(trials, None, noise, inputs=PASSIVE, record=True)
+
+    def _observe(self, recorded) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """The observed data and the per-feature mean and standard deviation used to
+        standardise every simulation."""
+        trials = self.options["trials"]
+        if self.trials.source.merges:
+            self._count(trials, self.config.steps)
+        x = self._features(recorded)
         if not torch.isfinite(x).all():
             raise SystemContractError(
                 f"{self.system.name}: the genuine system produced a non-finite observation"
@@ -298,14 +308,31 @@ class NeuralPosterior(Method):
             self.posterior.set_default_x(self.observed)
 
     # ------------------------------------------------------------------ generations
-    def generation(self) -> GenerationReport:
+    def ask(self):
+        if self.observed is None:
+            self._pending = "observe"
+            return [self._observation_batch()]
         options = self.options
         n = options["simulations"]
         theta = self._proposal_draws(n)
         params = self.system.simulation_params(theta.T.to(self.device).contiguous(), self.truth)
         params = params.repeat_interleave(options["trials"], dim=-1)
         key = stream_key(self.config.seed, "simulation", self.round)
-        x = self._simulate(params, key).reshape(n, options["trials"], -1)
+        noise = Noise.for_trials(key, params.shape[-1], self.device)
+        self._pending = theta
+        return [TrialBatch(0, params, noise, inputs=PASSIVE, record=True)]
+
+    def tell(self, trials):
+        (recorded,) = trials
+        if isinstance(self._pending, str):
+            self.observed, self.scale = self._observe(recorded)
+            self._pending = None
+            return None
+        theta, self._pending = self._pending, None
+        options = self.options
+        n = options["simulations"]
+        self._count(n * options["trials"], self.config.steps)
+        x = self._features(recorded).reshape(n, options["trials"], -1)
         x = self._standardise(x, self.scale)
         self.thetas.append(theta.numpy().astype(np.float64))
         self.xs.append(x.numpy())
@@ -346,6 +373,11 @@ class NeuralPosterior(Method):
         for k, (theta, x) in enumerate(zip(self.thetas, self.xs, strict=True)):
             arrays[f"theta_{k}"] = theta
             arrays[f"x_{k}"] = x
+        if not self.trials.source.replayable and self.observed is not None:
+            # An environment cannot be observed again alike: keep what it showed.
+            arrays["observed"] = self.observed.numpy()
+            arrays["observed_mean"] = self.scale[0].cpu().numpy()
+            arrays["observed_std"] = self.scale[1].cpu().numpy()
         meta = {
             "round": self.round,
             "simulated_trials": self.simulated_trials,
@@ -360,6 +392,16 @@ class NeuralPosterior(Method):
         self.simulated_trials = int(meta["simulated_trials"])
         self.simulated_steps = int(meta["simulated_steps"])
         self.posterior = None
+        if "observed" in arrays:
+            self.observed = torch.as_tensor(arrays["observed"])
+            self.scale = tuple(
+                torch.as_tensor(arrays[k], device=self.device)
+                for k in ("observed_mean", "observed_std")
+            )
+        elif self.round:  # a replayable source shows the same trials again
+            counted = self.simulated_trials, self.simulated_steps
+            self.observed, self.scale = self._observe(self.trials.run(self._observation_batch()))
+            self.simulated_trials, self.simulated_steps = counted
         if self.round:
             self._train()
 

@@ -45,6 +45,7 @@ from turing.replay.scenes import ChartScene, ReplayScene, SceneOptions, StepView
 from turing.runs.limits import check_replay_size
 from turing.runs.result import Result
 from turing.runs.rundir import RunDir, atomic_write_npz, save_figure
+from turing.runs.setup import check_engine
 
 Tensor = torch.Tensor
 
@@ -100,6 +101,7 @@ class Replay:
             self.run_dir.read_config(), str(self.run_dir.config_path)
         )
         self.system = make_system(self.config.system, **self.config.system_options)
+        check_engine(self.config.engine, self.config, self.system)
         if self.config.mode not in COEVOLUTION_MODES:
             raise UserError(
                 f"{self.run_dir.path} is a run of mode {self.config.mode!r}, which has no "

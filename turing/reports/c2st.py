@@ -31,6 +31,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -107,6 +108,7 @@ def c2st(
     max_hold: int = MAX_HOLD,
     backend: str = "auto",
     threads: int | None = None,
+    runner: Any = None,
 ) -> C2STResult:
     """C2ST between the genuine system and the model ``estimate`` under random inputs.
 
@@ -124,6 +126,9 @@ def c2st(
         max_hold: longest hold of a random input level, in steps.
         backend: the trial engine's backend (a run passes its own).
         threads: CPU threads of a native backend.
+        runner: a run's :class:`~turing.genuine.batches.TrialRunner`: the genuine trials come
+            from its source (and are counted); recorded genuine trials are compared under
+            their own inputs, which the model trials replay. Default: the simulator.
 
     Returns:
         the :class:`C2STResult`.
@@ -150,9 +155,19 @@ def c2st(
     )
     params = torch.cat([genuine.expand(-1, trials), model.expand(-1, trials)], dim=-1)
     inputs = random_inputs(system, 2 * trials, steps, generator, device, max_hold)
-    engine = Engine(system, steps, device, backend, threads=threads)
     noise = Noise.for_trials(stream_key(seed, "c2st"), 2 * trials, device)
-    recorded = fixed_rollout(engine, params, noise, inputs)
+    if runner is None:
+        engine = Engine(system, steps, device, backend, threads=threads)
+        recorded = fixed_rollout(engine, params, noise, inputs)
+    else:
+        from turing.engine import PASSIVE, Fixed
+        from turing.genuine.batches import TrialBatch
+        from turing.methods.rollout import Trajectories
+
+        given = Fixed(inputs) if runner.source.live else PASSIVE
+        batch = TrialBatch(trials, params[:, trials:], noise, None, given, record=True,
+                           purpose="c2st")  # fmt: skip
+        recorded = Trajectories.of(system, runner.run(batch))
     observations = torch.nan_to_num(recorded.observations, nan=0.0, posinf=0.0, neginf=0.0)
     labels = torch.cat([torch.ones(trials, device=device), torch.zeros(trials, device=device)])
 

@@ -101,6 +101,10 @@ def add_run_facts(runner: Runner, result: dict[str, Any], history: dict[str, np.
         "torch": torch.get_num_threads(),
     }
     result["backend"] = config.backend
+    trials = runner.method.trials
+    result["genuine_trials"] = trials.genuine_trials
+    result["genuine_trials_by_use"] = trials.state()
+    result["genuine_source"] = trials.source.describe()
     result["versions"] = versions()
     failed = failed_models(history, config.models)
     if failed:
@@ -111,14 +115,14 @@ def add_run_facts(runner: Runner, result: dict[str, Any], history: dict[str, np.
     result["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
-def write_outputs(runner: Runner, result, plot) -> None:
-    """Writes populations, episodes and the figures (``plot(result)``: a
-    :class:`turing.Result` not yet saved), then ``result.json`` last."""
+def write_outputs(runner: Runner, result, plot, episodes: dict[str, np.ndarray]) -> None:
+    """Writes populations, ``episodes`` (:meth:`turing.Method.record_episodes`) and the
+    figures (``plot(result)``: a :class:`turing.Result` not yet saved), then ``result.json``
+    last."""
     run_dir = runner.run_dir
     populations = runner.method.final_arrays()
     if populations:
         run_dir.write_populations(populations)
-    episodes = runner.method.record_episodes(EPISODE_TRIALS)
     if episodes:
         atomic_write_npz(run_dir.episodes_dir / "final.npz", episodes)
     plot(result)

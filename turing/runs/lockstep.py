@@ -1,12 +1,12 @@
 """Several runs in one process, generation by generation, their trials as one batch.
 
 One run's 20,000 trials per generation cannot fill a modern GPU. :func:`run_lockstep`
-advances several runs of one system together: each generation, every coevolution run
-hands its trials over (:meth:`turing.methods.coevolution.Coevolution.request`), the runs that
-share an evaluator (same mode, network, trial length, device and backend; seeds and the
-genuine system may differ) are simulated as one batch by
-:meth:`turing.engine.evaluator.Evaluator.evaluate_many`, and each run takes its judgements back
-(:meth:`~turing.methods.coevolution.Coevolution.conclude`). A trial's random numbers depend only on
+advances several runs of one system together: each generation, every coevolution run asks
+for its trials (:meth:`turing.Method.ask`), the runs that share an engine (same mode,
+network, trial length, device and backend, the simulator as genuine source; seeds and the
+genuine parameters may differ) are simulated as one batch
+(:func:`turing.genuine.batches.run_merged`), and each run is told its own trials
+(:meth:`turing.Method.tell`). A trial's random numbers depend only on
 its own run's seed, generation and stream, so every run gets exactly the metrics it gets
 alone; and every run is an ordinary run folder, checkpointed and resumable on its own (an
 interruption checkpoints them all). Runs of other methods run one after the other at the
@@ -18,7 +18,9 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 
+from turing.engine.evaluator import COEVOLUTION_MODES
 from turing.errors import deferred_interrupts
+from turing.genuine.batches import run_merged
 from turing.runs.result import Result
 from turing.runs.runner import Runner
 
@@ -26,9 +28,9 @@ from turing.runs.runner import Runner
 def batch_key(runner: Runner) -> tuple | None:
     """What must agree for runs to share a batch, or ``None`` for a run that cannot."""
     method = runner.method
-    if not hasattr(method, "request"):
-        return None
     config = runner.config
+    if config.mode not in COEVOLUTION_MODES or not method.trials.source.merges:
+        return None
     return (
         config.system,
         tuple(sorted(config.system_options.items())),
@@ -82,17 +84,19 @@ def _generation(runs: list[Runner]) -> None:
     snapshots = [r.snapshot() for r in runs]
     try:
         start = time.perf_counter()
-        requests = []
+        batches = []
         for runner in runs:
-            request = runner.method.request()
-            request.genuine = runner.method.evaluator.genuine
-            requests.append(request)
-        judgements = runs[0].method.evaluator.evaluate_many(requests)
+            runner.method.trials.begin(f"g{runner.generation:06d}")
+            (batch,) = runner.method.ask()  # a coevolution generation is one batch
+            runner.method.trials.used[batch.purpose] += batch.genuine
+            batches.append(batch)
+        sources = [runner.method.trials.source for runner in runs]
+        outcomes = run_merged(runs[0].method.engine, batches, sources)
         shared = (time.perf_counter() - start) / len(runs)
         reports = []
-        for runner, judged in zip(runs, judgements, strict=True):
+        for runner, trials in zip(runs, outcomes, strict=True):
             start = time.perf_counter()
-            reports.append((runner.method.conclude(judged), time.perf_counter() - start))
+            reports.append((runner.method.tell([trials]), time.perf_counter() - start))
     except KeyboardInterrupt:
         for runner, snapshot in zip(runs, snapshots, strict=True):
             runner.interrupted(snapshot)

@@ -25,17 +25,22 @@ import numpy as np
 
 from turing.contracts.config import LAST_WINDOW, TOP_K, RunConfig
 from turing.contracts.system import System
-from turing.errors import Interrupted, UserError, deferred_interrupts
+from turing.errors import GenuineSourceError, Interrupted, UserError, deferred_interrupts
+from turing.genuine.opening import check_mode, keep_data, open_source, with_digest
+from turing.genuine.records import GenuineRecords
+from turing.integrations.plugins import system_modules
 from turing.integrations.registry import make_system
 from turing.methods.method import GenerationReport, get_method
-from turing.runs.finish import add_run_facts, result_data, write_outputs
+from turing.runs.finish import EPISODE_TRIALS, add_run_facts, result_data, write_outputs
 from turing.runs.integrity import RECORD, check_checkpoint, check_metrics, record
 from turing.runs.limits import check_run_size
 from turing.runs.preflight import preflight
+from turing.runs.restore import restore
 from turing.runs.rows import as_dict, median, metrics_row, progress_text
 from turing.runs.rundir import FolderLock, RunDir, new_run_path
 from turing.runs.setup import (
     check_backend,
+    check_engine,
     check_device,
     normalised,
     resolve_config,
@@ -57,7 +62,14 @@ class Runner:
     Build it with :meth:`create` (a new run) or :meth:`resume` (an existing folder).
     """
 
-    def __init__(self, config: RunConfig, run_dir: RunDir, system: System, progress: bool = True):
+    def __init__(
+        self,
+        config: RunConfig,
+        run_dir: RunDir,
+        system: System,
+        progress: bool = True,
+        genuine: Any = None,
+    ):
         self.system = system
         self.config = config
         self.run_dir = run_dir
@@ -65,7 +77,15 @@ class Runner:
         self.truth = system.make_truth(config.true_params)
         method = get_method(config.mode)
         method.check_supported(system, config.mode)
-        self.method = method(system, self.truth, config)
+        source = None
+        outside = config.genuine is not None or config.genuine_data is not None
+        if outside and not run_dir.is_finished():
+            # The simulator source is the method's default (it runs on the method's engine).
+            source = open_source(config, system, self.truth, None, run_dir.path, genuine,
+                                 system_modules())  # fmt: skip
+        self.method = method(system, self.truth, config, source)
+        if not self.method.trials.source.replayable:
+            self.method.trials.records = GenuineRecords(run_dir.path)
         self.generation = 0
         self.best_history: list[np.ndarray] = []
         self.elapsed = 0.0
@@ -82,9 +102,11 @@ class Runner:
         """Validates ``config`` fully (system, options, genuine values, method, sizes this
         machine can run) and fills in defaults, without touching the disk."""
         config.validate()
+        check_mode(config)
         check_device(config.device)
         system = make_system(config.system, **config.system_options)
         config = resolve_config(dataclasses.replace(config, system=system.name), system)
+        config = with_digest(config)
         system.make_truth(config.true_params)
         method = get_method(config.mode)
         method.check_supported(system, config.mode)
@@ -100,6 +122,7 @@ class Runner:
         out: str | Path | None = None,
         progress: bool = True,
         runs_root: str | Path = "runs",
+        genuine: Any = None,
     ) -> Runner:
         """A new run (or the continuation of the same, unfinished run if ``out`` holds one).
 
@@ -120,19 +143,20 @@ class Runner:
         if run_dir.path.exists() and not run_dir.path.is_dir():
             raise UserError(f"--out {run_dir.path} is a file; give a folder path")
         if run_dir.is_run():
-            return cls._same_run(config, run_dir, progress)
+            return cls._same_run(config, run_dir, progress, genuine)
         if run_dir.path.is_dir() and not _empty(run_dir):
             raise UserError(
                 f"--out {run_dir.path} is not empty and holds no run; choose a new or empty folder"
             )
-        runner = cls(config, run_dir, system, progress)
+        runner = cls(config, run_dir, system, progress, genuine)
         preflight(system, runner.truth, config.steps, config.backend)
         lock = writer_lock(run_dir)
         try:
             if run_dir.is_run():  # another process started it while we checked
                 lock.release()
-                return cls._same_run(config, run_dir, progress)
+                return cls._same_run(config, run_dir, progress, genuine)
             run_dir.remove_stale_temporaries()
+            keep_data(config, run_dir.path)
             run_dir.write_config(runner.stored_config)
             runner.lock = lock
             runner._save_checkpoint()
@@ -142,7 +166,7 @@ class Runner:
         return runner
 
     @classmethod
-    def _same_run(cls, config: RunConfig, run_dir: RunDir, progress: bool) -> Runner:
+    def _same_run(cls, config: RunConfig, run_dir: RunDir, progress: bool, genuine: Any = None) -> Runner:
         # Refuses a folder of another engine; fields added to RunConfig since the folder
         # was written take their defaults.
         stored = RunConfig.from_run_folder(run_dir.read_config(), str(run_dir.config_path))
@@ -151,10 +175,10 @@ class Runner:
                 f"--out {run_dir.path} already holds a different run; choose a new --out "
                 f"folder, or continue that run with `turing run --resume {run_dir.path}`"
             )
-        return cls.resume(run_dir.path, progress=progress)
+        return cls.resume(run_dir.path, progress=progress, genuine=genuine)
 
     @classmethod
-    def resume(cls, path: str | Path, progress: bool = True) -> Runner:
+    def resume(cls, path: str | Path, progress: bool = True, genuine: Any = None) -> Runner:
         """The run in ``path``, restored from its latest checkpoint after the folder was
         checked against it (:mod:`turing.runs.integrity`); a finished run is checked against
         its result.json and left untouched.
@@ -168,9 +192,11 @@ class Runner:
         run_dir = RunDir(path)
         stored = run_dir.read_config()
         config = RunConfig.from_run_folder(stored, str(run_dir.config_path))
+        stored_engine = config.engine
         config, system = cls.resolve(config)
+        check_engine(stored_engine, config, system)
         set_threads(config)
-        runner = cls(config, run_dir, system, progress)
+        runner = cls(config, run_dir, system, progress, genuine)
         runner.stored_config = normalised(stored)
         if run_dir.is_finished():
             Result.load(run_dir.path)
@@ -190,64 +216,20 @@ class Runner:
         arrays, meta = self.method.state()
         self._write_checkpoint((arrays, meta, self._runner_state()))
 
-    def _runner_state(self) -> tuple[int, np.ndarray, float]:
+    def _runner_state(self) -> tuple[int, np.ndarray, float, dict[str, int]]:
         history = np.array(self.best_history).reshape(-1, len(self.system.parameters))
-        return self.generation, history, self.elapsed
+        return self.generation, history, self.elapsed, self.method.trials.state()
 
     def _write_checkpoint(self, snapshot) -> None:
-        arrays, meta, (generation, history, elapsed) = snapshot
+        arrays, meta, (generation, history, elapsed, used) = snapshot
         arrays = dict(arrays)
         arrays["best_history"] = history
-        meta = dict(meta, generation=generation, elapsed_seconds=elapsed)
+        meta = dict(meta, generation=generation, elapsed_seconds=elapsed, genuine_used=used)
         meta[RECORD] = record(self.stored_config, generation, self.metrics_header)
         self.run_dir.save_checkpoint(generation, arrays, meta)
 
     def _restore(self) -> None:
-        """Restores the latest checkpoint; the folder is checked against it first, and
-        changed (a longer metrics.csv cut back, stale temporary files removed) only after."""
-        loaded = self.run_dir.load_checkpoint()
-        if loaded is None:
-            rows = len(self.run_dir.metrics.table()[1])
-            if rows:
-                raise UserError(
-                    f"{self.run_dir.checkpoint_dir} holds no checkpoint, but metrics.csv holds "
-                    f"{rows} generations: the checkpoints were deleted; restore them, or start "
-                    "the run again in a new folder"
-                )
-            self.run_dir.remove_stale_temporaries()
-            self.run_dir.truncate_metrics(0)
-            return
-        arrays, meta = loaded
-        where = self.run_dir.checkpoints()[-1]
-        generation = check_checkpoint(
-            self.run_dir, self.stored_config, arrays, meta, where, self.method.state(),
-            len(self.system.parameters), self.config.generations,
-        )  # fmt: skip
-        records = meta.get(RECORD) if isinstance(meta.get(RECORD), dict) else {}
-        _, longer = check_metrics(
-            self.run_dir,
-            {"metrics_rows": generation, "metrics_header": records.get("metrics_header")},
-            where,
-            exact=False,
-        )
-        history = np.asarray(arrays.pop("best_history"), dtype=np.float64)
-        try:
-            self.method.load_state(arrays, meta)
-        except UserError:
-            raise
-        except Exception as exc:
-            raise UserError(
-                f"{where} does not fit this run ({type(exc).__name__}: {exc}); the checkpoint "
-                "is damaged: delete it to resume from the one before, or start the run again"
-            ) from None
-        self.generation = generation
-        self.elapsed = float(meta["elapsed_seconds"])
-        self.best_history = list(history.reshape(generation, -1)) if generation else []
-        header = self.run_dir.metrics.table()[0]
-        self.metrics_header = header if generation and header else None
-        self.run_dir.remove_stale_temporaries()
-        if longer:
-            self.run_dir.truncate_metrics(generation)
+        restore(self)
 
     # ------------------------------------------------------------------ loop
     def run(self) -> Result:
@@ -260,6 +242,7 @@ class Runner:
         try:
             return self._run()
         finally:
+            self.method.trials.source.close()
             if self.lock is not None:
                 self.lock.release()
 
@@ -274,11 +257,23 @@ class Runner:
                 with deferred_interrupts():
                     snapshot = self.snapshot()
                 start = time.perf_counter()
+                self.method.trials.begin(f"g{self.generation:06d}")
                 report = self.method.generation()
                 seconds = time.perf_counter() - start
                 with deferred_interrupts():
                     snapshot = None
                     self.advance(report, seconds, bar)
+        except GenuineSourceError as exc:
+            with deferred_interrupts():
+                if snapshot is not None:
+                    self._write_checkpoint(snapshot)
+            if bar is not None:
+                bar.close()
+            self.method.trials.source.close()
+            raise GenuineSourceError(
+                f"generation {self.generation}: {exc}; a checkpoint was saved: fix the genuine "
+                f"system, then continue with `turing run --resume {self.run_dir.path}`"
+            ) from None
         except KeyboardInterrupt as exc:
             with deferred_interrupts():
                 if snapshot is not None:
@@ -340,6 +335,7 @@ class Runner:
         try:
             return self._finish()
         finally:
+            self.method.trials.source.close()
             self.release()
 
     def _record(self, report: GenerationReport, seconds: float) -> None:
@@ -399,6 +395,7 @@ class Runner:
         if self.last_report is None:
             raise UserError(f"{self.run_dir.path}: no generation was run; nothing to report")
         estimates = self.estimates()
+        self.method.trials.begin("finish")
         data = result_data(self, estimates)
         if self.config.c2st_trials:
             # The neutral judge of every method: genuine vs the best estimate under fresh
@@ -415,13 +412,16 @@ class Runner:
                 device=self.method.device,
                 backend=self.config.backend,
                 threads=self.config.threads,
+                runner=self.method.trials,
             )
             data["c2st"] = judged.accuracy
             data["c2st_details"] = {**judged.to_json(), "estimate_name": "best"}
+        # Episodes before the facts: their genuine trials count among those the run used.
+        episodes = self.method.record_episodes(EPISODE_TRIALS)
         result = Result(path=self.run_dir.path, config=self.config, data=data)
         add_run_facts(self, data, result.history)
         # Figures first, result.json last: its presence means everything is there.
-        write_outputs(self, result, lambda r: plot_run(r, self.system))
+        write_outputs(self, result, lambda r: plot_run(r, self.system), episodes)
         return Result.load(self.run_dir.path)
 
 

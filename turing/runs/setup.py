@@ -15,6 +15,8 @@ import torch
 from turing.contracts.config import RunConfig
 from turing.contracts.system import System
 from turing.engine import ENGINE_VERSION, resolve_backend
+from turing.engine.evaluator import COEVOLUTION_MODES
+from turing.engine.scaling import is_identity
 from turing.errors import UserError
 from turing.methods.method import get_method
 from turing.runs.rundir import FolderLock, RunDir
@@ -56,6 +58,26 @@ def resolve_config(config: RunConfig, system: System) -> RunConfig:
         # line is stored in config.json by value, so the run folder stands alone.
         true_params=system.make_truth(config.true_params).spec,
     )
+
+
+def check_engine(stored_engine: int, config: RunConfig, system: System) -> None:
+    """Refuses a run folder written by trial engine 2 that engine 3 would continue with other
+    results: engine 3 scales what interrogators read by the system's declared bounds
+    (:mod:`turing.engine.scaling`), which for many systems and modes is exactly the identity
+    (case studies 1 and 2 in ``interrogate`` and ``passive``; every baseline).
+
+    Raises:
+        UserError: for an engine-2 folder whose interrogators would now read other inputs.
+    """
+    if stored_engine == ENGINE_VERSION or config.mode not in COEVOLUTION_MODES:
+        return
+    if not is_identity(system, sees_input=config.mode == "passive-io"):
+        raise UserError(
+            f"this run was written by trial engine {stored_engine}, whose {config.mode} "
+            f"interrogators read {system.name}'s observations unscaled; engine "
+            f"{ENGINE_VERSION} scales them to [0, 1] by the declared bounds, so continuing "
+            "would mix the two: start the run again with this version (see CHANGELOG.md)"
+        )
 
 
 def writer_lock(run_dir: RunDir) -> FolderLock:

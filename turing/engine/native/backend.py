@@ -47,8 +47,9 @@ def run_native(engine, params, noise, judge, inputs, start, record) -> Trials:
         start_stream=arg(as_int32(noise.start_stream), torch.int32),
         input_stream=arg(as_int32(noise.input_stream), torch.int32),
         options=engine._options,
-        action_low=float(system.action_low),
-        action_high=float(system.action_high),
+        # Kernels take one pair of action bounds (native_kernel refuses others).
+        action_low=float(system.action_bounds()[0][0]),
+        action_high=float(system.action_bounds()[1][0]),
     )
     if judge is not None:
         fields.update(
