@@ -97,7 +97,7 @@ def test_stuck_seeds_keeps_snapshots_and_writes_its_diagnosis(tmp_path):
 @pytest.mark.slow  # 14 tiny runs, each drawing its figures: about 90 s
 def test_robust_compares_the_preset_with_the_paper_and_states_its_targets(tmp_path):
     out = tmp_path / "robust"
-    args = ["--systems", "sensor-self-id", "agent-inference", "--seeds", "2",
+    args = ["--systems", "sensor-self-id", "agent-inference", "--variants", "graded+wrapped", "--seeds", "2",
             "--passive-seeds", "2", "--generations", "3", "--models", "4",
             "--interrogators", "4", "--steps", "10", "--c2st-trials", "0", "--workers", "1",
             "--quiet", "--out", str(out)]  # fmt: skip

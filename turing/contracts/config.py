@@ -163,7 +163,7 @@ class RunConfig:
         "--models offspring and half of them as parents each generation); the interrogators "
         "always use the paper's ES",
         choices=("es", "cma"),
-        default_text="the preset's: es for paper, cma for robust",
+        default_text="the preset's: es for both",
     )
     genuine: str | None = option(
         None,

@@ -23,7 +23,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "robust": {
         "model_fitness": "graded",
         "periodic_genes": "wrapped",
-        "model_strategy": "cma",
+        "model_strategy": "es",
     },
 }
 """What each preset sets. Every preset names the same options: those whose default is the
