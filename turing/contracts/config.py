@@ -130,16 +130,7 @@ class RunConfig:
         "inputs; 0.5 = indistinguishable); 0 skips it",
         "non_negative_int",
     )
-    preset: str = option(
-        "paper",
-        "a named set of the options below: paper (the paper's algorithm: "
-        + presets.describe("paper")
-        + ") or robust (beyond the paper, every seed of case study 2 converged at the paper's "
-        "budget: "
-        + presets.describe("robust")
-        + "); options given explicitly override the preset's",
-        choices=tuple(presets.PRESETS),
-    )
+    preset: str = option("paper", presets.HELP, choices=tuple(presets.PRESETS))
     model_fitness: str | None = option(
         None,
         "a model's fitness: verdict (the paper: the fraction of interrogators that judge it "
@@ -326,28 +317,14 @@ class RunConfig:
                 )
         if self.init not in ("zero", "uniform"):
             raise UserError(f"--init must be 'zero' or 'uniform', got {self.init!r}")
-        if not isinstance(self.preset, str) or self.preset not in presets.PRESETS:
-            raise UserError(
-                f"--preset must be one of {', '.join(presets.PRESETS)}, got {self.preset!r}"
-            )
-        for name, choices in (
-            ("model_fitness", ("verdict", "graded")),
-            ("periodic_genes", ("bounded", "wrapped")),
-            ("model_strategy", ("es", "cma")),
-        ):
-            value = getattr(self, name)
-            if value is not None and value not in choices:
-                raise UserError(
-                    f"--{name.replace('_', '-')} must be {' or '.join(map(repr, choices))}, "
-                    f"got {value!r}"
-                )
+        presets.check(self)
         if self.backend not in ("auto", *BACKENDS):
             raise UserError(f"--backend must be auto, {', '.join(BACKENDS)}; got {self.backend!r}")
         return self
 
     def with_preset(self) -> RunConfig:
         """This configuration with the options it leaves unset (``None``) taken from its
-        preset (:mod:`turing.contracts.presets`); what a run stores and uses.
+        preset (:mod:`turing.contracts.presets`): what a run stores and uses.
 
         Raises:
             UserError: for an unknown preset.

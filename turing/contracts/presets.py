@@ -30,6 +30,11 @@ PRESETS: dict[str, dict[str, Any]] = {
 preset's (``None`` in :class:`~turing.contracts.config.RunConfig` until the run starts)."""
 
 PRESET_OPTIONS = tuple(PRESETS["paper"])
+CHOICES = {
+    "model_fitness": ("verdict", "graded"),
+    "periodic_genes": ("bounded", "wrapped"),
+    "model_strategy": ("es", "cma"),
+}
 
 
 def preset_values(name: str) -> dict[str, Any]:
@@ -48,3 +53,26 @@ def describe(name: str) -> str:
     return ", ".join(
         f"--{k.replace('_', '-')} {v}" for k, v in PRESETS[name].items() if v is not None
     )
+
+
+HELP = (
+    "a named set of the options below: paper (the paper's algorithm: "
+    + describe("paper")
+    + ") or robust (beyond the paper, every seed of case study 2 converged at the paper's "
+    "budget: " + describe("robust") + "); options given explicitly override the preset's"
+)
+
+
+def check(config: Any) -> None:
+    """Raises :class:`UserError` for an unknown preset or an unknown choice of an option a
+    preset sets (``None``, not yet chosen, is fine)."""
+    preset = config.preset
+    if not isinstance(preset, str) or preset not in PRESETS:
+        raise UserError(f"--preset must be one of {', '.join(PRESETS)}, got {preset!r}")
+    for name, choices in CHOICES.items():
+        value = getattr(config, name)
+        if value is not None and value not in choices:
+            raise UserError(
+                f"--{name.replace('_', '-')} must be {' or '.join(map(repr, choices))}, "
+                f"got {value!r}"
+            )

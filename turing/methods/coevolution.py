@@ -45,8 +45,9 @@ from turing.engine.evaluator import (
 from turing.engine.random import stream_key
 from turing.errors import UserError
 from turing.methods.diagnostics import population_columns
-from turing.methods.evolution import ESSettings, EvolutionStrategy, model_strategy
+from turing.methods.evolution import ESSettings, EvolutionStrategy
 from turing.methods.method import GenerationReport, Method, register_method
+from turing.methods.strategies import model_strategy
 
 EMPTY = -1
 """A slot of an interrogator's genuine window with no judgement yet."""

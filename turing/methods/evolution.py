@@ -24,8 +24,6 @@ from dataclasses import dataclass
 import numpy as np
 from deap import base, creator, tools
 
-from turing.contracts.seeding import numpy_generator
-
 # DEAP classes are created once, at import (creating them in functions breaks pickling in
 # worker processes). The guard keeps module reloads quiet.
 if not hasattr(creator, "TuringFitness"):
@@ -255,37 +253,3 @@ class EvolutionStrategy:
             individual.strategy = creator.TuringStrategy(np.asarray(sigma, dtype=np.float64))
             population.append(individual)
         return population
-
-
-def model_strategy(system, config):
-    """The ES of a run's models: one gene per parameter within its bounds, step sizes
-    starting at ``config.model_sigma_init`` times each parameter's range, drawing from the
-    run's ``models`` stream (shared by coevolution and the metric baseline); periodic
-    parameters wrap around when ``config.periodic_genes`` is ``wrapped``. With
-    ``config.model_strategy`` ``cma``, the CMA-ES of :mod:`turing.methods.cma` instead
-    (it always wraps periodic parameters)."""
-    widths = system.highs - system.lows
-    if config.model_strategy == "cma":
-        from turing.methods.cma import CMAStrategy
-
-        return CMAStrategy(
-            system.lows,
-            system.highs,
-            ESSettings(size=config.models, sigma_init=config.model_sigma_init, init=config.init),
-            numpy_generator(config.seed, "models"),
-            periodic=np.array([p.periodic for p in system.parameters]),
-        )
-    return EvolutionStrategy(
-        len(system.parameters),
-        system.lows,
-        system.highs,
-        ESSettings(
-            size=config.models,
-            sigma_init=tuple(config.model_sigma_init * widths),
-            init=config.init,
-        ),
-        numpy_generator(config.seed, "models"),
-        periodic=np.array([p.periodic for p in system.parameters])
-        if config.periodic_genes == "wrapped"
-        else None,
-    )

@@ -29,10 +29,11 @@ from turing.contracts.seeding import numpy_state, set_numpy_state
 from turing.engine import PASSIVE, Fixed, Noise, stream_key
 from turing.errors import SystemContractError
 from turing.genuine.batches import TrialBatch
-from turing.methods.evolution import EvolutionStrategy, model_strategy
+from turing.methods.evolution import EvolutionStrategy
 from turing.methods.method import GenerationReport, Method, register_method
 from turing.methods.options import resolve_options
 from turing.methods.rollout import Trajectories
+from turing.methods.strategies import model_strategy
 
 DEFAULTS = {"pairs": None}
 """Method options (``--method-options``): trial pairs per model and generation (None: as
