@@ -15,7 +15,7 @@ import threading
 
 from turing.errors import Terminated, UserError
 
-SUBCOMMANDS = ("list", "run", "compare", "plot", "replay", "bench")
+SUBCOMMANDS = ("list", "run", "compare", "plot", "replay", "bench", "record")
 
 
 class Parser(argparse.ArgumentParser):

@@ -186,12 +186,14 @@ class RunConfig:
         "interrogator's genuine half on its last --models genuine judgements (0.5 before "
         "its first); metric compares every model with the same genuine trials",
         "positive_int",
+        metavar="K",
         default_text="one per (interrogator, model) pair, the paper's setting",
     )
     genuine_workers: int | None = option(
         None,
         "worker processes that step the --genuine envs (0: in this process)",
         "non_negative_int",
+        metavar="N",
         default_text="one per core",
     )
     genuine_timeout: float = option(
@@ -199,6 +201,7 @@ class RunConfig:
         "seconds a --genuine env may take to answer one reset or step of its trials; then "
         "the run stops with a checkpoint to resume from",
         "positive_float",
+        metavar="SECONDS",
     )
     genuine_digest: str | None = option(
         None,

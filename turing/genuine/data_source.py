@@ -63,7 +63,8 @@ def replay(system: System, steps: int, observations: Tensor, noise: Noise, judge
            record: bool, observe=None) -> Trials:  # fmt: skip
     """Recorded trials (observations ``[T, O, n]``) read by ``judge`` under ``inputs``."""
     replayed = ReplaySystem(system, observations)
-    engine = Engine(replayed, steps, observations.device, "eager", chunk_size=max(1, noise.n))
+    engine = Engine(replayed, steps, observations.device, "eager", chunk_size=max(1, noise.n),
+                    align=False)  # fmt: skip
     params = torch.zeros(1, noise.n, device=observations.device)
     return engine.run(params, noise, judge, inputs, None, record, observe)
 

@@ -103,7 +103,8 @@ class EnvSource(GenuineSource):
     ) -> Trials:
         pool = self.pool
         chunk = pool.capacity or max(1, noise.n)
-        engine = Engine(EnvSystem(self, chunk), self.steps, "cpu", "eager", chunk_size=chunk)
+        engine = Engine(EnvSystem(self, chunk), self.steps, "cpu", "eager", chunk_size=chunk,
+                        align=False)  # fmt: skip
         params = self.params.reshape(-1, 1).expand(-1, noise.n)
         try:
             return engine.run(params, noise, judge, inputs, None, record, observe)
@@ -275,10 +276,12 @@ def _build(spec: EnvSpec):
 def _box(space: Any, size: int, what: str, name: str, system: System) -> None:
     shape = getattr(space, "shape", None)
     if type(space).__name__ != "Box" or shape != (size,):
+        kind = type(space).__name__
+        found = f"a {kind} of shape {shape}" if kind == "Box" else f"a {kind} space"
         raise UserError(
-            f"--genuine {name}: its {what} space is {space}, but {system.name}'s {what}s are "
-            f"{size} numbers (a Box of shape ({size},)); pair it with a model system of the "
-            "same observation and action sizes"
+            f"--genuine {name}: its {what}s are {found}, but {system.name}'s are {size} "
+            f"numbers (a Box of shape ({size},)); pair it with a model system of the same "
+            "observation and action sizes"
         )
 
 

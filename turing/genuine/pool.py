@@ -37,6 +37,9 @@ import numpy as np
 
 from turing.errors import GenuineSourceError
 
+STARTUP_SECONDS = 120.0
+"""How long worker processes may take to start (import torch and turing)."""
+
 
 @dataclass(frozen=True)
 class EnvSpec:
@@ -230,8 +233,35 @@ class ProcessPool(EnvPool):
             theirs.close()
             self.processes.append(process)
             self.connections.append(ours)
+        self._started = False
+
+    def _wait_until_started(self) -> None:
+        """Waits for every worker's imports (not counted against ``timeout``: importing torch
+        takes seconds on a busy machine)."""
+        deadline = time.monotonic() + max(STARTUP_SECONDS, self.timeout)
+        waiting = list(self.connections)
+        while waiting:
+            ready = wait(waiting, timeout=max(0.0, deadline - time.monotonic()))
+            if not ready:
+                self.close()
+                raise PoolError(
+                    None, f"its worker processes did not start within {STARTUP_SECONDS} s"
+                )
+            for connection in ready:
+                try:
+                    answer = connection.recv()
+                except (EOFError, OSError):
+                    self.close()
+                    raise PoolError(None, "a worker process died while starting") from None
+                if answer[0] == "error":
+                    self.close()
+                    raise PoolError(None, answer[2])
+                waiting.remove(connection)
+        self._started = True
 
     def _exchange(self, command: str, parts: list[Any], what: str) -> list[Any]:
+        if not self._started:
+            self._wait_until_started()
         busy = []
         for connection, part in zip(self.connections, parts, strict=False):
             if part is not None:
@@ -357,6 +387,7 @@ def _worker(connection: Connection, spec: EnvSpec, size: int, parent: int) -> No
     except Exception as exc:
         connection.send(("error", 0, f"its worker could not import turing or a plugin: {exc}"))
         return
+    connection.send(("ready",))
     envs = _Envs(spec, size)
     while True:
         try:
