@@ -53,6 +53,8 @@ VARIANTS = {
     "robust": {"preset": "robust"},
     # Screened on the way; at this budget without the C2ST (as experiments/convergence.py).
     "graded+wrapped": {**GW, "c2st_trials": 0},
+    # The paper's algorithm for --mark-generations: its 15-degree marks on every seed.
+    "default-marks": {"c2st_trials": 0},
 }
 BUDGETS = {"sensor-self-id": 1000, "agent-inference": 1000, "swarm-aggregation": 100}
 HEADLINE = {
@@ -77,6 +79,13 @@ class Args:
     """seeds per variant"""
     passive_seeds: int = 5
     """seeds of passive observation with the robust preset (case study 2)"""
+    default_seeds: tuple[int, ...] = ()
+    """case study 2's seeds of the paper's algorithm at the full budget (default: --seeds;
+    the stuck seeds and a control suffice for the diagnosis)"""
+    mark_generations: int = 300
+    """generations of the paper's algorithm on every seed for its 15-degree marks (case
+    study 2; the marks of the full runs are the same, their first generations being
+    identical)"""
     generations: int = 0
     """generations per run (0: each case study's published budget, 1000 or 100)"""
     models: int = 100
@@ -97,13 +106,16 @@ class Args:
     """no progress display"""
 
 
-def grid(args: Args, system: str, variant: str, method: str = "interrogate", seeds=None):
-    """Runs (or continues) one variant's grid and returns it finished."""
+def grid(args: Args, system: str, variant: str, method: str = "interrogate", seeds=None,
+         generations: int | None = None):  # fmt: skip
+    """Runs (or continues) one variant's grid (``seeds``: a count or the seeds; default
+    ``--seeds``) and returns it finished."""
     name = variant if method == "interrogate" else f"{variant}-{method}"
     settings = {"c2st_trials": args.c2st_trials, **VARIANTS[variant]}
+    seeds = seeds or args.seeds
     return E.run_comparison(
-        system, methods=[method], seeds=range(seeds or args.seeds),
-        out=Path(args.out) / system / name, generations=budget(args, system),
+        system, methods=[method], seeds=range(seeds) if isinstance(seeds, int) else seeds,
+        out=Path(args.out) / system / name, generations=generations or budget(args, system),
         models=args.models, interrogators=args.interrogators, steps=args.steps,
         workers=args.workers, progress=not args.quiet, **settings,
     )  # fmt: skip
@@ -122,10 +134,15 @@ def run(args: Args | None = None, **changes) -> Path:
         variants = ["default", "robust"]
         if system == "sensor-self-id":
             variants += [v for v in args.variants if v not in variants]
-        runs[system] = {v: grid(args, system, v).results for v in variants}
+        runs[system] = {
+            v: grid(args, system, v, seeds=args.default_seeds if v == "default" else None).results
+            for v in variants
+        }
         if system == "sensor-self-id":
             passive = grid(args, system, "robust", "passive", args.passive_seeds)
             runs[system]["robust passive"] = passive.results
+            marks = grid(args, system, "default-marks", generations=args.mark_generations)
+            runs[system]["default-marks"] = marks.results
     write_report(args, folder, runs)
     if args.publish:
         E.publish(folder, Path("docs/results/robust"))
@@ -186,14 +203,20 @@ def write_report(args: Args, folder: Path, runs: dict) -> None:
     (folder / "report.md").write_text("\n".join(lines) + "\n")
 
 
-def case_study_2(args: Args, folder: Path, runs: dict, targets: list) -> list[str]:
+def case_study_2(args: Args, folder: Path, every: dict, targets: list) -> list[str]:
     system = "sensor-self-id"
+    runs = {v: rs for v, rs in every.items() if v != "default-marks"}
     summary = summary_of(system, runs, folder / system, "robust")
     robust = runs["robust"]
     angles = [final(r, "mean_angle_error_deg") for r in robust]
     radii = [final(r, "mean_radius_error_cm") for r in robust]
-    marks = {v: [mark_generation(r) for r in rs] for v, rs in runs.items() if "passive" not in v}
-    median_mark = {v: _median_generation(m) for v, m in marks.items()}
+    # The default's marks from its run on every seed (its first generations are those of the
+    # full runs), the others' from their full runs.
+    timed = {**runs, "default": every.get("default-marks") or runs.get("default", [])}
+    marks = {
+        v: {r.seed: mark_generation(r) for r in rs} for v, rs in timed.items() if "passive" not in v
+    }
+    median_mark = {v: _median_generation(list(m.values())) for v, m in marks.items()}
     targets += [
         ("every `robust` seed's angle error (deg), worst", f"{max(angles, default=math.nan):.2f}",
          f"<= {TARGET_ANGLE_DEG:g}", bool(angles) and max(angles) <= TARGET_ANGLE_DEG),
@@ -216,8 +239,9 @@ def case_study_2(args: Args, folder: Path, runs: dict, targets: list) -> list[st
         E.test_table(summary, [*HEADLINE[system], "c2st"], ESTIMATE),
         "",
         "Per seed: mean angle error (deg) / radius error (cm) at the end, generation of the "
-        f"{MARK_DEG:g}-degree mark (- : never), and the run's own convergence verdict "
-        "(`ok`, or `NOT` where its summary says NOT CONVERGED):",
+        f"{MARK_DEG:g}-degree mark (- : never; the default's from its "
+        f"{args.mark_generations}-generation run of every seed), and the run's own "
+        "convergence verdict (`ok`, or `NOT` where its summary says NOT CONVERGED):",
         "",
         per_seed_table(runs, marks),
         "",
@@ -226,7 +250,8 @@ def case_study_2(args: Args, folder: Path, runs: dict, targets: list) -> list[st
         "![box plots](sensor-self-id/plots/box_top10_median.png)",
         "",
     ]
-    plot_mark_curves(runs, folder / system / "convergence.png")
+    plot_mark_curves({v: rs for v, rs in timed.items() if "passive" not in v},
+                     folder / system / "convergence.png")  # fmt: skip
     return lines
 
 
@@ -256,21 +281,22 @@ def per_seed_table(runs: dict, marks: dict) -> str:
     variants = [v for v in runs if "passive" not in v]
     head = ["seed", *[f"`{v}`" for v in variants]]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    seeds = sorted({r.seed for v in variants for r in runs[v]})
+    seeds = sorted({s for v in variants for s in marks.get(v, {})})
     for seed in seeds:
         row = [str(seed)]
         for v in variants:
-            found = [(k, r) for k, r in enumerate(runs[v]) if r.seed == seed]
+            mark = marks.get(v, {}).get(seed)
+            mark_text = f"({'-' if mark is None else mark})"
+            found = [r for r in runs[v] if r.seed == seed]
             if not found:
-                row.append("")
+                row.append(f"not run at this budget {mark_text}")
                 continue
-            k, r = found[0]
-            mark = marks[v][k]
+            r = found[0]
             verdict = r.convergence
             flag = "" if verdict is None else (" ok" if verdict["converged"] else " **NOT**")
             row.append(
                 f"{final(r, 'mean_angle_error_deg'):.1f} / {final(r, 'mean_radius_error_cm'):.3f}"
-                f" ({'-' if mark is None else mark}){flag}"
+                f" {mark_text}{flag}"
             )
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
@@ -282,8 +308,8 @@ def signal_check(runs: dict) -> list[str]:
     lines = ["## Does the run's own verdict match its error?", ""]
     if "sensor-self-id" in runs:
         counts = {(a, b): 0 for a in (True, False) for b in (True, False)}
-        for results in runs["sensor-self-id"].values():
-            for r in results:
+        for variant, results in runs["sensor-self-id"].items():
+            for r in results if variant != "default-marks" else ():
                 if r.mode != "interrogate" or r.convergence is None:
                     continue
                 good = (final(r, "mean_angle_error_deg") <= TARGET_ANGLE_DEG

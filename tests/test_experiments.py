@@ -98,7 +98,7 @@ def test_stuck_seeds_keeps_snapshots_and_writes_its_diagnosis(tmp_path):
 def test_robust_compares_the_preset_with_the_paper_and_states_its_targets(tmp_path):
     out = tmp_path / "robust"
     args = ["--systems", "sensor-self-id", "agent-inference", "--variants", "graded+wrapped", "--seeds", "2",
-            "--passive-seeds", "2", "--generations", "3", "--models", "4",
+            "--passive-seeds", "2", "--generations", "3", "--mark-generations", "3", "--models", "4",
             "--interrogators", "4", "--steps", "10", "--c2st-trials", "0", "--workers", "1",
             "--quiet", "--out", str(out)]  # fmt: skip
     done = _run("robust.py", *args)
@@ -109,5 +109,5 @@ def test_robust_compares_the_preset_with_the_paper_and_states_its_targets(tmp_pa
     assert "agent-inference: `robust` significantly worse" in report
     rows = read_summary_csv(out / "sensor-self-id" / "summary.csv")
     assert {r["method"] for r in rows} == {"default", "robust", "graded+wrapped", "robust passive"}
-    for folder in ("default", "robust", "graded+wrapped", "robust-passive"):
+    for folder in ("default", "robust", "graded+wrapped", "robust-passive", "default-marks"):
         assert (out / "sensor-self-id" / folder / "comparison.json").is_file()
