@@ -72,6 +72,8 @@ class Args:
     """generations between population snapshots"""
     tournament_models: int = 10
     """top models of a snapshot that the tournament's interrogators judge"""
+    tournament_every: int = 2
+    """the tournament takes every this many snapshots (its cost grows with their square)"""
     workers: int = 2
     """runs at once (processes)"""
     out: str = "reports/robust/sensor-self-id/default"
@@ -182,9 +184,17 @@ def analyse(args: Args, result: Result) -> dict[str, np.ndarray]:
     if cache.is_file():
         return dict(np.load(cache))
     snapshots = dict(np.load(folder / f"seed-{result.config.seed}.npz"))
-    caught, genuine = tournament(result, snapshots, args.tournament_models)
+    # Every other snapshot (and the last) for the tournament.
+    chosen = np.unique(
+        np.r_[np.arange(0, len(snapshots["generation"]), args.tournament_every), -1]
+        % len(snapshots["generation"])
+    )
+    caught, genuine = tournament(
+        result, {k: v[chosen] for k, v in snapshots.items()}, args.tournament_models
+    )
     data = {
         "generation": snapshots["generation"],
+        "tournament_generation": snapshots["generation"][chosen],
         "caught": caught,
         "genuine": genuine,
         "activity": sensor_activity(result, snapshots),
@@ -457,7 +467,7 @@ def plot_report(folder: Path, facts: dict, analyses: dict, stuck: list, control:
 
     fig, axes = plt.subplots(1, len(shown), figsize=(3.0 * len(shown), 3.0))
     for ax, s in zip(np.atleast_1d(axes), shown, strict=True):
-        generation = analyses[s]["generation"]
+        generation = analyses[s]["tournament_generation"]
         image = ax.imshow(
             analyses[s]["caught"], origin="lower", vmin=0, vmax=1, cmap="viridis",
             extent=(generation[0], generation[-1], generation[0], generation[-1]),
