@@ -77,8 +77,9 @@ class Args:
     preset's options spelled out, without the C2ST)"""
     seeds: int = 10
     """seeds per variant"""
-    passive_seeds: int = 5
-    """seeds of passive observation with the robust preset (case study 2)"""
+    passive_seeds: int = 4
+    """seeds of passive observation with the robust preset (case study 2; 4 against 10 is
+    the fewest with which a Mann-Whitney test can reach Holm p < 0.01 on two quantities)"""
     default_seeds: tuple[int, ...] = ()
     """case study 2's seeds of the paper's algorithm at the full budget (default: --seeds;
     the stuck seeds and a control suffice for the diagnosis)"""
