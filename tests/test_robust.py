@@ -235,7 +235,7 @@ def test_a_moving_estimate_and_a_best_model_the_interrogators_catch_are_flagged(
     from turing.runs.convergence import MAX_GAP, assess, verdict_text
 
     system = SensorSelfId()
-    moving = assess(system, history(system, drift=(9, 0.3)))
+    moving = assess(system, history(system, drift=(9, 1.0)))
     assert not moving["converged"] and moving["drift_parameter"] == "r_1"
     assert "r_1" in moving["reasons"][0]
     caught = assess(system, history(system, gap=2 * MAX_GAP))

@@ -31,11 +31,13 @@ WINDOW = 100
 """Generations the signals look back over (a fifth of the run if that is fewer)."""
 RECENT = 20
 """Generations whose median is the current estimate in the drift."""
-MAX_DRIFT = 0.02
+MAX_DRIFT = 0.10
 """Largest drift (fraction of a parameter's range over ``WINDOW`` generations) of a run that
-looks converged."""
+looks converged. Case study 2's converged runs drift 4-6 % of a range (the top-10 median of
+a noisy population wobbles), its stuck ones 30 % and more."""
 MAX_GAP = 0.05
-"""Largest Turing-test gap of a run that looks converged."""
+"""Largest Turing-test gap of a run that looks converged. Case study 2's converged runs end
+near 0 (-0.02 to +0.01), its stuck ones at 0.28 and 0.49."""
 
 
 def _median(values: np.ndarray, width: float, periodic: bool) -> float:

@@ -40,6 +40,7 @@ class Result:
     config: RunConfig
     data: dict[str, Any]
     _history: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    _convergence: tuple | None = field(default=None, repr=False)
 
     @classmethod
     def load(cls, path: str | Path) -> Result:
@@ -108,21 +109,22 @@ class Result:
 
     @property
     def convergence(self) -> dict[str, Any] | None:
-        """Whether the run looks converged (:mod:`turing.runs.convergence`): stored in
-        result.json, or judged from metrics.csv for a run of an earlier version (``None``
-        where the run is too short to judge or its system is not installed)."""
-        stored = self.data.get("convergence")
-        if isinstance(stored, dict) and "converged" in stored:
-            return stored
-        from turing.errors import UserError
-        from turing.integrations.registry import make_system
-        from turing.runs.convergence import assess
+        """Whether the run looks converged (:mod:`turing.runs.convergence`), judged from
+        metrics.csv by this version (so runs of earlier versions are judged alike); where the
+        system is not installed, what result.json stored when the run finished. ``None``
+        where the run is too short to judge."""
+        if self._convergence is None:
+            from turing.errors import UserError
+            from turing.integrations.registry import make_system
+            from turing.runs.convergence import assess
 
-        try:
-            system = make_system(self.system, **self.config.system_options)
-        except UserError:
-            return None
-        return assess(system, self.history)
+            try:
+                system = make_system(self.system, **self.config.system_options)
+                self._convergence = (assess(system, self.history),)
+            except UserError:
+                stored = self.data.get("convergence")
+                self._convergence = (stored if isinstance(stored, dict) else None,)
+        return self._convergence[0]
 
     @property
     def history(self) -> dict[str, np.ndarray]:
