@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from turing.comparisons.comparison import Comparison
 from turing.contracts.presets import describe
 from turing.reports import experiment as E
 from turing.reports.summary import summarise_results
@@ -83,6 +84,9 @@ class Args:
     default_seeds: tuple[int, ...] = ()
     """case study 2's seeds of the paper's algorithm at the full budget (default: --seeds;
     the stuck seeds and a control suffice for the diagnosis)"""
+    screens: tuple[str, ...] = ()
+    """``experiments/convergence.py`` output folders whose case study 2 variants join the
+    table of 15-degree marks (screened at fewer generations)"""
     mark_generations: int = 300
     """generations of the paper's algorithm on every seed for its 15-degree marks (case
     study 2; the marks of the full runs are the same, their first generations being
@@ -246,6 +250,7 @@ def case_study_2(args: Args, folder: Path, every: dict, targets: list) -> list[s
         "",
         per_seed_table(runs, marks),
         "",
+        *screened_marks(args, marks),
         "![convergence](sensor-self-id/convergence.png)",
         "",
         "![box plots](sensor-self-id/plots/box_top10_median.png)",
@@ -254,6 +259,37 @@ def case_study_2(args: Args, folder: Path, every: dict, targets: list) -> list[s
     plot_mark_curves({v: rs for v, rs in timed.items() if "passive" not in v},
                      folder / system / "convergence.png")  # fmt: skip
     return lines
+
+
+def screened_marks(args: Args, marks: dict) -> list[str]:
+    """The 15-degree marks of every variant: the grids above and the screened ones."""
+    rows = {v: (m, None) for v, m in marks.items()}
+    for screen in args.screens:
+        for folder in sorted((Path(screen) / "sensor-self-id").glob("*/comparison.json")):
+            grid = Comparison.open(folder.parent)
+            results = [Result.load(c.path) for c in grid.cells() if c.status == "finished"]
+            if results:
+                rows[f"{folder.parent.name} (screen)"] = (
+                    {r.seed: mark_generation(r) for r in results},
+                    grid.generations("interrogate"),
+                )
+    lines = [
+        f"Generations to the {MARK_DEG:g}-degree mark of every variant measured (the screened "
+        "ones ran fewer generations: - means not within them):",
+        "",
+        "| variant | generations run | per seed | median |",
+        "|---|---|---|---|",
+    ]
+    for variant, (per_seed, generations) in rows.items():
+        text = ", ".join(f"{s}: {'-' if m is None else m}" for s, m in sorted(per_seed.items()))
+        median = _median_generation(list(per_seed.values()))
+        run = generations or (
+            args.mark_generations if variant == "default" else budget(args, "sensor-self-id")
+        )
+        lines.append(
+            f"| `{variant}` | {run} | {text} | {'-' if not math.isfinite(median) else f'{median:.0f}'} |"
+        )
+    return [*lines, ""]
 
 
 def not_worse(args: Args, folder: Path, system: str, runs: dict, targets: list) -> list[str]:
