@@ -79,6 +79,8 @@ class CaseStudyOptions(GridOptions):
     """run exactly these methods instead"""
     true_params: str = ""
     """genuine values that differ from the spec's (NAME=VALUE,...)"""
+    preset: str = "paper"
+    """the runs' preset (``turing run --preset``): paper (the paper's algorithm) or robust"""
 
 
 PAPER_BUDGET = (10, 1000)
@@ -97,6 +99,8 @@ def case_study_plan(
         *(more if options.all_methods else ()),
     ]
     budget = "paper" if options.paper else f"s{seeds}-g{generations}"
+    if options.preset != "paper":
+        budget += f"-{options.preset}"
     return seeds, generations, choose_methods(system, wanted), budget
 
 
@@ -132,6 +136,7 @@ def run_case_study(
     finished = run_grid(
         system, methods, options, Path(options.out or f"{root}/{budget}"), seeds=seeds,
         generations=generations, true_params=assignments(options.true_params, "--true-params"),
+        preset=options.preset,
     )  # fmt: skip
     title = f"{finished.comparison.title()} (the paper's comparison)"
     return CaseStudy(finished, sub_summary(finished, paper, "paper", title), generations)
