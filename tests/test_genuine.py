@@ -114,6 +114,17 @@ def test_a_resumed_run_is_served_its_recorded_genuine_trials(tmp_path, monkeypat
     )
 
 
+@pytest.mark.slow
+def test_a_killed_run_with_an_env_resumes_to_the_uninterrupted_result(tmp_path):
+    from kill_resume import GENUINE, kill_and_resume, outcome, reference
+
+    expected, seconds = reference(tmp_path, generations=6, extra=GENUINE)
+    for k, moment in enumerate((0.4, 0.75)):
+        report = kill_and_resume(tmp_path / f"kill-{k}", moment * seconds, 6, GENUINE)
+        assert report["code"] == 0, report["stderr"]
+        assert outcome(report["folder"]) == expected, report["stage"]
+
+
 @pytest.mark.parametrize(
     "fault, message",
     [

@@ -175,6 +175,10 @@ def _methods(text: str, system: str, system_options: str | None) -> list[str]:
 
 def _print(summary) -> None:
     print(summary.table("best"))
+    verdicts = summary.convergence_lines()
+    if verdicts:
+        print()
+        print("\n".join(verdicts))
     if summary.path is not None:
         print()
         print(f"summary: {summary.path / 'summary.md'}, {summary.path / 'summary.csv'}")

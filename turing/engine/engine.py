@@ -2,8 +2,8 @@
 
 ``Engine.run`` is the one entry point every part of the platform uses (the evaluator, the
 baselines, the C2ST, replays); it checks the batch, splits it into chunks for the torch
-backends, and hands it to the backend: :mod:`turing.engine.native.backend` (the system's C
-kernel), :mod:`turing.engine.loop` (eager, or compiled per step) or
+backends, and hands it to the backend: :mod:`turing.engine.native.backend` (the fused
+kernel generated from the system's torch methods, :mod:`turing.engine.kernels`), :mod:`turing.engine.loop` (eager, or compiled per step) or
 :mod:`turing.engine.graphs` (compiled steps replayed from CUDA graphs). What the backend
 builds (the loaded kernel, compiled steps, captured graphs) is kept on the engine.
 """

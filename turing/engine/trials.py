@@ -29,8 +29,9 @@ backend's arithmetic order beyond float rounding.
 
 Backends (all compute the same function; results differ by float rounding only):
 
-* ``native``: the system's C kernel (:mod:`turing.engine.native`), reset, steps, network
-  and input choice fused into one pass over groups of trials, on CPU threads;
+* ``native``: the fused kernel generated from the system's torch methods
+  (:mod:`turing.engine.fused`; the swarm's is hand-written), reset, steps, network and
+  input choice fused into one pass over whole trials, on CPU threads or CUDA;
 * ``compiled``: the step (judge, input choice and system step) as one ``torch.compile``
   graph per control step; on CUDA the whole trial loop of a chunk is captured in a CUDA
   graph and replayed, so no Python runs per step;

@@ -120,6 +120,23 @@ class DataSource(GenuineSource):
         return {"kind": self.kind, "file": self.name, "trials": self.trials}
 
 
+def recorded_steps(path: str | Path) -> int | None:
+    """The trial length of a recorded file, read from its header alone (``None`` when the
+    file cannot tell: :func:`load_recorded` then says what is wrong with it)."""
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open("observations.npy") as handle:
+            version = np.lib.format.read_magic(handle)
+            read = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
+            shape, _, _ = read(handle)
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None
+    return int(shape[1]) if len(shape) == 3 and shape[1] >= 1 else None
+
+
 def load_recorded(
     path: str | Path, system: System, steps: int | None
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -17,8 +17,12 @@ the environment's, and a reset and a step return finite observations.
 from __future__ import annotations
 
 import difflib
+import importlib
+import importlib.util
 import pickle
+import sys
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -195,8 +199,8 @@ def open_env_source(
     """
     kwargs = dict(kwargs or {})
     if isinstance(genuine, str):
-        _check_id(genuine)
-        spec = EnvSpec(env_id=genuine, kwargs=kwargs, modules=tuple(modules))
+        paths = _check_id(genuine)
+        spec = EnvSpec(env_id=genuine, kwargs=kwargs, modules=tuple(modules), paths=paths)
         source = EnvSource(system, truth, steps, spec=spec, workers=workers, timeout=timeout)
         env = _build(spec)
         try:
@@ -236,13 +240,28 @@ def open_env_source(
     )
 
 
-def _check_id(env_id: str) -> None:
+def _check_id(env_id: str) -> tuple[str, ...]:
+    """Checks that ``env_id`` names a registered env; returns the folders a worker must put
+    on its import path to find it (``module:EnvId`` with ``module`` in the current folder)."""
     import gymnasium
 
     if env_id in gymnasium.registry:
-        return
-    if ":" in env_id:  # "module:EnvId": gymnasium imports the module when it makes the env
-        return
+        return ()
+    if ":" in env_id:  # "module:EnvId": the module registers EnvId when imported
+        module, name = env_id.split(":", 1)
+        paths: tuple[str, ...] = ()
+        if importlib.util.find_spec(module) is None and Path(f"{module}.py").is_file():
+            paths = (str(Path.cwd()),)  # a module beside the user, as --system-module finds it
+            sys.path.insert(0, paths[0])
+        try:
+            importlib.import_module(module)
+        except Exception as exc:
+            raise UserError(
+                f"--genuine {env_id}: importing {module} failed ({type(exc).__name__}: {exc})"
+            ) from None
+        if name not in gymnasium.registry:
+            raise UserError(f"--genuine {env_id}: importing {module} registered no env {name!r}")
+        return paths
     known = list(gymnasium.registry)
     close = difflib.get_close_matches(env_id, known, n=1, cutoff=0.6)
     if not close:  # a different version or namespace of the same name

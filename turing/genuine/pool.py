@@ -51,12 +51,14 @@ class EnvSpec:
         kwargs: keyword arguments of ``gymnasium.make``.
         factory: a callable instead of an id.
         modules: modules a worker imports before building (plugins that register ids).
+        paths: folders a worker puts on its import path first (``module:EnvId`` ids).
     """
 
     env_id: str | None = None
     kwargs: dict[str, Any] = field(default_factory=dict)
     factory: Callable[[], Any] | None = None
     modules: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
 
     def build(self):
         if self.factory is not None:
@@ -377,6 +379,9 @@ def _worker(connection: Connection, spec: EnvSpec, size: int, parent: int) -> No
     """A worker process: builds environments, answers reset/step/close until told to stop
     or its parent dies."""
     _die_with_parent(parent)
+    import sys
+
+    sys.path[:0] = [p for p in spec.paths if p not in sys.path]
     try:
         import turing.envs  # noqa: F401  (the built-in systems and their Gymnasium ids)
         from turing.integrations.plugins import load_plugins, load_system_module

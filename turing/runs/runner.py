@@ -26,6 +26,7 @@ import numpy as np
 from turing.contracts.config import LAST_WINDOW, TOP_K, RunConfig
 from turing.contracts.system import System
 from turing.errors import GenuineSourceError, Interrupted, UserError, deferred_interrupts
+from turing.genuine.data_source import recorded_steps
 from turing.genuine.opening import check_mode, keep_data, open_source, with_digest
 from turing.genuine.records import GenuineRecords
 from turing.integrations.plugins import system_modules
@@ -105,6 +106,9 @@ class Runner:
         check_mode(config)
         check_device(config.device)
         system = make_system(config.system, **config.system_options)
+        if config.genuine_data is not None and config.steps is None:
+            # Recorded trials have the length they were recorded with.
+            config = dataclasses.replace(config, steps=recorded_steps(config.genuine_data))
         config = resolve_config(dataclasses.replace(config, system=system.name), system)
         config = with_digest(config)
         system.make_truth(config.true_params)
