@@ -38,6 +38,18 @@ def test_torch_runs_of_the_rerounded_simulators_are_refused_in_one_line(system, 
     assert system in message and backend in message
 
 
+def test_native_runs_of_the_calibrated_epuck_of_engine_3_are_refused_in_one_line():
+    # Engine 3's calibrated kernel.c differed from the calibrated torch simulator that engine
+    # 4 generates its kernel from (11 of 128 trials by up to 1.6e-5 in a check against main).
+    from turing.envs.epuck.system import SensorSelfId
+
+    with pytest.raises(turing.UserError) as caught:
+        check_engine(3, config("sensor-self-id", "native"), SensorSelfId(calibrate=True))
+    message = str(caught.value)
+    assert "\n" not in message and "calibrated" in message and "start the run again" in message
+    check_engine(4, config("sensor-self-id", "native"), SensorSelfId(calibrate=True))
+
+
 def test_a_subclass_of_a_rerounded_system_is_refused_too():
     from turing.envs.epuck.system import SensorSelfId
 

@@ -3,8 +3,9 @@
 A generation at the paper's sizes: 20,000 trials (100 interrogators x (100 models + 100
 genuine)) of 100 steps, interrogation. Paths:
 
-* ``hand-written``: the system's hand-written C kernel (``envs/*/kernel.c``; for the
-  tutorial's system, ``tutorial_kernel.c`` here), the yardstick;
+* ``hand-written``: the system's hand-written C kernel, the yardstick: for case study 2,
+  engine 3's ``kernel.c`` (``epuck_kernel_engine3.c`` here, deleted from ``envs/epuck``);
+  for the tutorial's system, ``tutorial_kernel.c`` here;
 * ``generated``: the fused kernel generated from the system's torch methods
   (:mod:`turing.engine.fused`), the path a user's system gets;
 * ``compiled`` / ``eager``: the torch backends (timed on part of a generation, scaled);
@@ -94,7 +95,14 @@ def engines(system, threads: int, paths: list[str]) -> dict[str, tuple[Engine, f
 
 
 def measure(name: str, threads: int, busy: int, repeats: int, paths: list[str], trials: int):
-    system = tutorial.system() if name == "tutorial" else turing.make_system(name)
+    if name == "tutorial":
+        system = tutorial.system()
+    elif name == "sensor-self-id":
+        from engine3_epuck import HandWrittenEpuck  # engine 3's kernel.c, the yardstick
+
+        system = HandWrittenEpuck()
+    else:
+        system = turing.make_system(name)
     torch.set_num_threads(threads)
     params, noise, judge = batch(system, trials)
     built = engines(system, threads, paths)
