@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 import traceback
+import warnings
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -688,7 +689,7 @@ def _forget_kernels() -> None:
     from turing.engine import fused, native
     from turing.engine.fused import cuda
     from turing.engine.native import build
-    from turing.engine.trials import _WARNED
+    from turing.engine.notices import _WARNED
 
     native._LOADED.clear()
     fused._CACHE.clear()
@@ -955,7 +956,10 @@ def _in_process(argv: list[str], cwd: Path) -> tuple[int | str, str]:
     try:
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
             try:
-                code: int | str = main(argv)
+                with warnings.catch_warnings():
+                    # Warnings reach stderr, as in a process of its own (pytest records them).
+                    warnings.showwarning = _show_warning
+                    code: int | str = main(argv)
             except SystemExit as exc:
                 code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
                 if isinstance(exc.code, str):
@@ -970,6 +974,10 @@ def _in_process(argv: list[str], cwd: Path) -> tuple[int | str, str]:
         signal.signal(signal.SIGALRM, previous)
         os.chdir(here)
     return code, err.getvalue()
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 def _in_subprocess(argv: list[str], cwd: Path) -> tuple[int | str, str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from turing.engine import fused, native
-from turing.engine.trials import warn_once
+from turing.engine.notices import warn_once
 
 SIMULATOR_METHODS = ("reset", "step", "passive_action", "passive_inputs", "sample_starts")
 """What a native kernel computes in place of the system's Python methods."""

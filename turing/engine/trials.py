@@ -41,7 +41,6 @@ Backends (all compute the same function; results differ by float rounding only):
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -135,22 +134,6 @@ class Trials:
     def judged_genuine(self) -> Tensor:
         """``[n]`` bool: judged genuine (a failed trial never is)."""
         return (self.judgement >= 0.5) & ~self.failed
-
-
-_WARNED: set[str] = set()
-
-
-def warn_once(message: str) -> None:
-    """A RuntimeWarning, once per process and message (a fallback taken every batch)."""
-    if message not in _WARNED:
-        _WARNED.add(message)
-        warn_line(message)
-
-
-def warn_line(message: str) -> None:
-    """A RuntimeWarning printed as one line (``turing: RuntimeWarning: ...``): attributed
-    to no source line, which Python would print beneath it."""
-    warnings.warn_explicit(message, RuntimeWarning, "turing", 0, module="turing", registry={})
 
 
 def default_threads() -> int:

@@ -216,3 +216,39 @@ def constant_array(values: np.ndarray, kind: str) -> np.ndarray:
     for index in np.ndindex(values.shape):
         out[index] = const(kind, values[index].item())
     return out
+
+
+# ----------------------------------------------------------------------------- operands
+def result_kind(node) -> str:
+    value = node.meta.get("val")
+    return kind_of(value.dtype) if isinstance(value, torch.Tensor) else FLOAT
+
+
+def as_array(x, kind: str | None = None) -> np.ndarray:
+    """An operand as an element array (a Python number becomes a constant)."""
+    if isinstance(x, np.ndarray):
+        return x
+    if isinstance(x, El):
+        return np.array(x, dtype=object)
+    if isinstance(x, bool):
+        return np.array(const(BOOL, x), dtype=object)
+    if isinstance(x, int) and kind != FLOAT:
+        return np.array(const(INT, x), dtype=object)
+    return np.array(const(FLOAT, float(x)), dtype=object)
+
+
+def common_kind(*operands) -> str:
+    kinds = set()
+    for x in operands:
+        if isinstance(x, np.ndarray):
+            kinds.update(e.kind for e in x.flat)
+        elif isinstance(x, float):
+            kinds.add(FLOAT)
+        elif isinstance(x, bool):
+            kinds.add(BOOL)
+        else:
+            kinds.add(INT)
+    for kind in (FLOAT, INT, BOOL):
+        if kind in kinds:
+            return kind
+    return FLOAT

@@ -15,45 +15,21 @@ import operator
 import numpy as np
 import torch
 
-from turing.engine.fused.lanes import BOOL, FLOAT, INT, Builder, El, const, elementwise, kind_of
+from turing.engine.fused.lanes import (
+    BOOL,
+    FLOAT,
+    INT,
+    Builder,
+    El,
+    as_array,
+    common_kind,
+    const,
+    elementwise,
+    result_kind,
+)
 
 aten = torch.ops.aten
 F32 = np.float32
-
-
-def result_kind(node) -> str:
-    value = node.meta.get("val")
-    return kind_of(value.dtype) if isinstance(value, torch.Tensor) else FLOAT
-
-
-def as_array(x, kind: str | None = None) -> np.ndarray:
-    """An operand as an element array (a Python number becomes a constant)."""
-    if isinstance(x, np.ndarray):
-        return x
-    if isinstance(x, El):
-        return np.array(x, dtype=object)
-    if isinstance(x, bool):
-        return np.array(const(BOOL, x), dtype=object)
-    if isinstance(x, int) and kind != FLOAT:
-        return np.array(const(INT, x), dtype=object)
-    return np.array(const(FLOAT, float(x)), dtype=object)
-
-
-def common_kind(*operands) -> str:
-    kinds = set()
-    for x in operands:
-        if isinstance(x, np.ndarray):
-            kinds.update(e.kind for e in x.flat)
-        elif isinstance(x, float):
-            kinds.add(FLOAT)
-        elif isinstance(x, bool):
-            kinds.add(BOOL)
-        else:
-            kinds.add(INT)
-    for kind in (FLOAT, INT, BOOL):
-        if kind in kinds:
-            return kind
-    return FLOAT
 
 
 # ----------------------------------------------------------------------------- arithmetic

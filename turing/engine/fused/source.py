@@ -172,7 +172,8 @@ def _signature(leaf):
 def _pair(graph, system, what):
     value = pytree.tree_unflatten(graph.output_leaves, graph.outputs)
     if not (isinstance(value, tuple) and len(value) == 2):
-        raise TraceError(f"{what} returned {type(value).__name__}, expected (state, observation)")
+        kind = "Tensor" if isinstance(value, Tensor) else type(value).__name__
+        raise TraceError(f"{what} returned {kind}, expected (state, observation)")
     return value
 
 
@@ -284,7 +285,11 @@ def _passive(system, steps, hoisted: Hoisted):
     n = TRIALS
     noise = Noise.for_trials((0, 0), n)
     try:
-        inputs = system.passive_inputs(n, steps, noise.inputs(), torch.device("cpu"))
+        try:
+            inputs = system.passive_inputs(n, steps, noise.inputs(), torch.device("cpu"))
+        except (RuntimeError, MemoryError) as exc:  # e.g. no memory for that many steps
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise TraceError(f"passive_inputs failed for {steps} steps ({first[:120]})") from None
         leaves = _float_leaves(inputs, "passive_inputs") if inputs is not None else []
         params = torch.zeros(_simulation_size(system), n)
 

@@ -176,7 +176,11 @@ def trace(function, named_inputs: list[tuple[str, Any]], what: str) -> Graph:
         raise TraceError(f"{what} {exc}") from None
     except Exception as exc:  # whatever the system's code raised on fake tensors
         raise TraceError(f"{what} cannot be traced ({_where(exc)})") from None
-    leaves = [node.meta.get("val") for node in _outputs(module)]
+    output = next(n for n in module.graph.nodes if n.op == "output")
+    leaves = [
+        a.meta.get("val") if isinstance(a, torch.fx.Node) else a
+        for a in pytree.tree_leaves(output.args[0])
+    ]
     return Graph(module, names, captured["spec"], leaves)
 
 
@@ -204,11 +208,6 @@ _TRACING = threading.Lock()
 
 def _internal(filename: str) -> bool:
     return "/torch/" in filename or "/turing/engine/" in filename
-
-
-def _outputs(module: torch.fx.GraphModule) -> list[torch.fx.Node]:
-    output = next(n for n in module.graph.nodes if n.op == "output")
-    return [a for a in pytree.tree_leaves(output.args[0]) if isinstance(a, torch.fx.Node)]
 
 
 def _where(exc: BaseException) -> str:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from turing.engine.trials import warn_line
+from turing.engine.notices import warn_line
 
 T = TypeVar("T")
 
