@@ -44,6 +44,7 @@ from turing.replay.figure import Episode, draw_figure
 from turing.replay.files import check_video_path, check_writable
 from turing.replay.live import Request
 from turing.replay.player import Player, lost_message
+from turing.replay.recorded import RecordedGenuineScene, external_genuine, load_recorded
 from turing.replay.scenes import (
     VIDEO_SIZE,
     WINDOW_SIZE,
@@ -168,6 +169,17 @@ class Replay:
         )
         self.params = torch.cat([genuine, model.to(torch.float32)], dim=1)
         self.labels = ("genuine", f"model #{self.model}")
+        self.external = external_genuine(self.config)
+        self.recorded = None
+        if self.external:
+            self.labels = ("genuine (recorded)", self.labels[1])
+            if self.mode == "interrogate" and self.interrogator != 0:
+                raise UserError(
+                    f"the genuine system of {self.run_dir.path} ({self.external}) is outside "
+                    "turing: a replay shows the trials it recorded with the best interrogator; "
+                    "leave out --interrogator (or give 0)"
+                )
+            self.recorded = load_recorded(self.run_dir, self.steps, self.system.observation_size)
 
     def scene(self, options: SceneOptions) -> ReplayScene:
         """The system's scene, or a :class:`ChartScene` for systems without one.
@@ -178,6 +190,8 @@ class Replay:
         scene = presentation(self.system).replay_scene(options)
         if scene is None:
             scene = ChartScene(self.system, options)
+        if self.recorded is not None:
+            scene = RecordedGenuineScene(scene, self.recorded, self.external)
         if options.gui and not scene.supports_gui:
             scene.close()
             raise UserError(
@@ -236,6 +250,11 @@ class Replay:
         if not fps > 0:
             raise UserError(f"--fps must be positive, got {fps!r}")
         check_replay_size(trials, self.steps, self.system)
+        if self.recorded is not None and trials > len(self.recorded):
+            raise UserError(
+                f"--trials {trials}: the run recorded {len(self.recorded)} genuine trials with "
+                f"{self.external} to replay; give --trials {len(self.recorded)} or fewer"
+            )
         seed = self.config.seed if seed is None else int(seed)
         if seed < 0:
             raise UserError(f"--seed must be a non-negative whole number, got {seed}")
@@ -304,7 +323,8 @@ class Replay:
     # ------------------------------------------------------------------ internals
     def caption(self) -> str:
         """What is replayed, for the frames' header."""
-        return f"{self.system.name} | {self.mode} | interrogator #{self.interrogator}"
+        caption = f"{self.system.name} | {self.mode} | interrogator #{self.interrogator}"
+        return caption + (f" | genuine: {self.external}" if self.external else "")
 
     def play_trial(self, engine, trial, seed, draw) -> tuple[Episode | None, str | None]:
         """One trial pair on the engine, drawn at every step by ``draw(view)`` (which may
@@ -353,7 +373,8 @@ class Replay:
         fig = draw_figure(self.system, episodes, self.labels, self.steps)
         title = (
             f"{self.system.name} | {self.mode}",
-            f"interrogator #{self.interrogator} vs genuine and {self.labels[1]} | replay seed {seed}",
+            f"interrogator #{self.interrogator} vs genuine and {self.labels[1]} | replay seed {seed}"
+            + (f" | genuine: {self.external}" if self.external else ""),
         )
         fig.suptitle("\n".join(title) if len(episodes) == 1 else " | ".join(title), fontsize=9)
         try:
