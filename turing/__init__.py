@@ -44,6 +44,7 @@ from turing.methods.method import (
 from turing.reports.summary import Summary
 from turing.runs.api import learn, load, resume
 from turing.runs.result import Result
+from turing.version import VERSION
 
 # Registrations: the methods (in the order `turing list` shows the modes), the built-in
 # systems, and turing/TuringTest-v0. None of these modules imports this package's root.
@@ -53,7 +54,8 @@ from turing import envs as _envs  # noqa: F401  (the built-in systems)
 from turing.integrations import turing_test_env as _turing_test_env  # noqa: F401
 # isort: on
 
-__version__ = "0.1.0"
+__version__ = VERSION
+
 
 __all__ = [
     "Comparison",

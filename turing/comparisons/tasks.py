@@ -10,11 +10,13 @@ import os
 import socket
 import threading
 import time
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 from turing.comparisons.cells import Cell
 from turing.contracts.config import RunConfig
+from turing.contracts.legacy import LegacySystemWarning
 from turing.integrations.registry import get_registration
 from turing.methods.method import get_method
 from turing.runs.runner import Runner
@@ -139,6 +141,8 @@ def import_modules(modules: Sequence[str]) -> None:
 
     exit_with_parent()
     _checkpoint_on_sigterm()
+    # The command that started the worker has said it once (a system written for 0.1).
+    warnings.filterwarnings("ignore", category=LegacySystemWarning)
 
     for module in modules:
         # A spawned worker has already run the parent's __main__ as __mp_main__.

@@ -33,6 +33,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from turing.contracts import legacy
 from turing.engine.random import Noise
 from turing.errors import UserError
 
@@ -175,6 +176,12 @@ class System(ABC):
     default_steps: ClassVar[int] = 100
     default_generations: ClassVar[int] = 300
     default_chunk_size: ClassVar[int] = 20_000
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # A subclass written for turing-learning 0.1 (its reset, step, ... take a torch
+        # generator) is adapted to run, with a deprecation warning.
+        legacy.adapt(cls, System)
 
     # ----------------------------------------------------------------- parameters
     @property

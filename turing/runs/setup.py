@@ -96,8 +96,11 @@ def writer_lock(run_dir: RunDir) -> FolderLock:
 
 
 def versions() -> dict[str, str]:
+    from turing.version import VERSION
+
     found = {"python": platform.python_version(), "platform": platform.platform()}
-    for package in ("turing-learning", "torch", "numpy", "deap", "gymnasium", "pybullet"):
+    found["turing-learning"] = VERSION  # the code that ran (see turing.version)
+    for package in ("torch", "numpy", "deap", "gymnasium", "pybullet"):
         try:
             found[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
