@@ -20,6 +20,7 @@ system into a Turing test for interrogators trained by reinforcement learning.
 
 from turing.comparisons.comparison import Comparison, compare_methods, summarise_comparison
 from turing.contracts.config import RunConfig
+from turing.contracts.legacy import LegacySystemWarning
 from turing.contracts.presentation import Presentation
 from turing.contracts.system import Parameter, System, Truth
 from turing.engine import Engine, Noise, simulate
@@ -63,6 +64,7 @@ __all__ = [
     "Evaluator",
     "GenerationReport",
     "Judgements",
+    "LegacySystemWarning",
     "Method",
     "Noise",
     "Parameter",
