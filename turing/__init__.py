@@ -94,3 +94,9 @@ __all__ = [
     "unregister_system",
     "validate_system",
 ]
+
+# Installed plugins register their systems now, Gymnasium ids included, so that
+# `import turing; gymnasium.make("turing/TheirSystem-v0")` works before any system is looked
+# up. Last: a plugin imports its names from this package. A plugin that fails is one
+# warning line and skipped.
+load_plugins()

@@ -254,7 +254,7 @@ class System(ABC):
         return None
 
     @abstractmethod
-    def reset(self, params: Tensor, noise: Noise) -> tuple[Any, Tensor]:
+    def reset(self, params: Tensor, noise: Noise, start: Any = None) -> tuple[Any, Tensor]:
         """Starts ``n = params.shape[-1]`` trials on ``params.device``.
 
         Args:
@@ -263,6 +263,11 @@ class System(ABC):
                 ``noise.uniform(k)`` / ``noise.normal(k)``, ``[k, n]``, always in the same
                 order); the only source of randomness. A system with random start conditions
                 draws them from ``noise.starts()`` (see :meth:`sample_starts`).
+            start: explicit start conditions of the ``n`` trials, as :meth:`sample_starts`
+                returns them (trial axis last), or ``None``: draw them from
+                ``noise.starts()``. Only a system that implements :meth:`sample_starts` is
+                given one (e.g. by the engine's ``start=``, to start trials alike); others
+                may leave the argument out of their signature.
 
         Returns:
             ``(state, observation)``: any state object the simulator needs, and the first
