@@ -174,7 +174,8 @@ def _methods(text: str, system: str, system_options: str | None) -> list[str]:
 
 
 def _print(summary) -> None:
-    print(summary.table("best"))
+    # The estimate the reports and the README's tables use: steadier than the best model.
+    print(summary.table("top10_median"))
     if summary.path is not None:
         print()
         print(f"summary: {summary.path / 'summary.md'}, {summary.path / 'summary.csv'}")

@@ -51,6 +51,7 @@ from turing.contracts.config import RunConfig
 from turing.errors import UserError
 from turing.reports.summary import Summary, summarise_results
 from turing.reports.summary_files import write_summary
+from turing.runs.provenance import record_system, system_hint
 from turing.runs.rundir import atomic_write_json, read_json
 from turing.runs.runner import Runner
 
@@ -149,6 +150,8 @@ class Comparison:
         }
         comparison = cls._attach(Path(out), normalised(definition))
         comparison._generations.update(generations)
+        if not (comparison.path / "system.json").exists():
+            record_system(comparison.path, config.system)  # which --system-module, for readers
         return comparison
 
     @classmethod
@@ -253,7 +256,8 @@ class Comparison:
         """The generations a run of ``method`` gets (its default, or what a budget buys)."""
         if method not in self._generations:
             template = dict(self.definition["run"], system=self.system, mode=method)
-            config, _ = Runner.resolve(RunConfig.from_json(template))
+            with system_hint(self.path, self.system):
+                config, _ = Runner.resolve(RunConfig.from_json(template))
             self._generations[method] = config.generations
         return self._generations[method]
 

@@ -186,6 +186,18 @@ def system_modules() -> tuple[str, ...]:
     return tuple(_loaded_modules)
 
 
+def system_module_of(module: str) -> str | None:
+    """The ``--system-module`` value (as loaded here, or inherited by this worker process)
+    that imported ``module`` (a registration's source), or ``None``: a built-in system, an
+    installed plugin, or a module imported otherwise."""
+    for loaded in [*_loaded_modules, *_inherited_modules()]:
+        if loaded.endswith(".py") and Path(loaded).stem == module:
+            return loaded
+        if not loaded.endswith(".py") and (module == loaded or module.startswith(loaded + ".")):
+            return loaded
+    return None
+
+
 # ----------------------------------------------------------------------------- helpers
 def _load(action, label: str, distribution: str, source: str, module: str) -> PluginFailure | None:
     """Runs ``action`` (which registers systems) for the plugin whose code is ``module``.

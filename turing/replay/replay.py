@@ -43,6 +43,7 @@ from turing.replay.figure import Episode, draw_figure
 from turing.replay.files import check_video_path, check_writable, open_video
 from turing.replay.scenes import ChartScene, ReplayScene, SceneOptions, StepView
 from turing.runs.limits import check_replay_size
+from turing.runs.provenance import system_hint
 from turing.runs.result import Result
 from turing.runs.rundir import RunDir, atomic_write_npz, save_figure
 from turing.runs.setup import check_engine
@@ -100,7 +101,8 @@ class Replay:
         self.config = RunConfig.from_run_folder(
             self.run_dir.read_config(), str(self.run_dir.config_path)
         )
-        self.system = make_system(self.config.system, **self.config.system_options)
+        with system_hint(self.run_dir.path, self.config.system):
+            self.system = make_system(self.config.system, **self.config.system_options)
         check_engine(self.config.engine, self.config, self.system)
         if self.config.mode not in COEVOLUTION_MODES:
             raise UserError(

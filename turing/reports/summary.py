@@ -35,9 +35,16 @@ from turing.reports.quantities import (
     REFERENCE_METHOD,
     CellValues,
     cell_values,
+    parameter_units,
     quantity_label,
 )
-from turing.reports.statistics import holm, mann_whitney, quartiles, rank_biserial
+from turing.reports.statistics import (
+    few_seeds_note,
+    holm,
+    mann_whitney,
+    quartiles,
+    rank_biserial,
+)
 from turing.runs.result import ESTIMATE_LABELS, Result
 
 
@@ -56,6 +63,7 @@ class Summary:
         path: the comparison folder the files were written to (None if not written).
         files: the files written.
         failures: cells that raised while running, name -> one-line message.
+        units: each parameter's unit (``""`` dimensionless), for the figures' axes.
     """
 
     system: str
@@ -68,6 +76,7 @@ class Summary:
     path: Path | None = None
     files: list[Path] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
+    units: dict[str, str] = field(default_factory=dict)
 
     def value(
         self, method: str, quantity: str, estimate: str = "best", stat: str = "median"
@@ -111,7 +120,18 @@ class Summary:
             else ""
         )
         title = f"absolute error of the {label} estimate, median [25th, 75th percentile] over seeds"
-        return f"{title}{note}\n" + "\n".join(lines)
+        few = self.few_seeds_note()
+        return f"{title}{note}\n" + "\n".join(lines) + (f"\n{few}" if few else "")
+
+    def few_seeds_note(self) -> str:
+        """With fewer than 5 runs of a method, the smallest p-value its tests can reach
+        (empty otherwise, or without ``interrogate``)."""
+        if not self._reference_present():
+            return ""
+        others = {m: self.finished(m) for m in self.methods if m != REFERENCE_METHOD}
+        return few_seeds_note(
+            REFERENCE_METHOD, self.finished(REFERENCE_METHOD), others, len(self.parameters)
+        )
 
     def markdown(self) -> str:
         """The whole summary as Markdown (what ``summary.md`` holds)."""
@@ -121,6 +141,8 @@ class Summary:
             f"`{REFERENCE_METHOD}` against each method on the same quantity; Holm: corrected "
             "across a method's parameters; r: rank-biserial effect size."
         )
+        if self.few_seeds_note():
+            out += ["", self.few_seeds_note()]
         out.append("")
         for estimate in ESTIMATES:
             quantities = [f"abs_error_{p}" for p in self.parameters] + self.metric_names(estimate)
@@ -306,10 +328,27 @@ def summarise_results(
     """
     methods = list(methods)
     results = [r for r in results if r.mode in methods]
-    cells = sorted(
-        (cell_values(r) for r in results), key=lambda c: (methods.index(c.method), c.seed)
-    )
     system = results[0].system if results else ""
+    summary = summarise_cells(
+        system, [cell_values(r) for r in results], methods=methods, planned=planned, title=title
+    )
+    summary.units = parameter_units(system, summary.parameters, results)
+    return summary
+
+
+def summarise_cells(
+    system: str,
+    cells: Iterable[CellValues],
+    *,
+    methods: Sequence[str],
+    planned: Mapping[str, int] | None = None,
+    title: str = "",
+) -> Summary:
+    """Summarises the numbers of finished runs (see :func:`summarise_results`)."""
+    methods = list(methods)
+    cells = sorted(
+        (c for c in cells if c.method in methods), key=lambda c: (methods.index(c.method), c.seed)
+    )
     parameters: list[str] = []
     for cell in cells:
         for estimate, quantity in cell.values:

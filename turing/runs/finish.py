@@ -73,6 +73,7 @@ def result_data(runner: Runner, estimates: dict[str, dict[str, float]]) -> dict[
         "generations": config.generations,
         "true_params": truth.reference,
         "true_params_overrides": truth.spec,
+        "units": {p.name: p.unit for p in system.parameters},  # for figures without the system
         "estimates": estimates,
         "abs_error": {k: system.errors(list(v.values()), truth) for k, v in estimates.items()},
         "last50_window": min(LAST_WINDOW, len(runner.best_history)),

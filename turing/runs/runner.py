@@ -35,6 +35,7 @@ from turing.runs.finish import EPISODE_TRIALS, add_run_facts, result_data, write
 from turing.runs.integrity import RECORD, check_checkpoint, check_metrics, record
 from turing.runs.limits import check_run_size
 from turing.runs.preflight import preflight
+from turing.runs.provenance import record_system, system_hint
 from turing.runs.restore import restore
 from turing.runs.rows import as_dict, median, metrics_row, progress_text
 from turing.runs.rundir import FolderLock, RunDir, new_run_path
@@ -158,6 +159,7 @@ class Runner:
             run_dir.remove_stale_temporaries()
             keep_data(config, run_dir.path)
             run_dir.write_config(runner.stored_config)
+            record_system(run_dir.path, system.name)  # which --system-module, for readers
             runner.lock = lock
             runner._save_checkpoint()
         except BaseException:
@@ -193,7 +195,8 @@ class Runner:
         stored = run_dir.read_config()
         config = RunConfig.from_run_folder(stored, str(run_dir.config_path))
         stored_engine = config.engine
-        config, system = cls.resolve(config)
+        with system_hint(run_dir.path, config.system):
+            config, system = cls.resolve(config)
         check_engine(stored_engine, config, system)
         set_threads(config)
         runner = cls(config, run_dir, system, progress, genuine)
