@@ -94,6 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         _silence_stdout()
         return 141
+    except OSError as exc:  # the file system refused: full, read-only, a name too long, ...
+        from turing.runs.disk import describe, is_file_system_error
+
+        if not is_file_system_error(exc):
+            raise
+        print(f"turing {args.command}: error: {describe(exc)}", file=sys.stderr)
+        return 2
     finally:
         _restore_sigterm(previous)
         warnings.formatwarning = formatter

@@ -119,10 +119,12 @@ def write_outputs(runner: Runner, result, plot, episodes: dict[str, np.ndarray])
     figures (``plot(result)``: a :class:`turing.Result` not yet saved), then ``result.json``
     last."""
     run_dir = runner.run_dir
+    run_dir.check_pin()
     populations = runner.method.final_arrays()
     if populations:
         run_dir.write_populations(populations)
     if episodes:
         atomic_write_npz(run_dir.episodes_dir / "final.npz", episodes)
+    run_dir.check_pin()
     plot(result)
     run_dir.write_result(result.data)

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from turing.errors import UserError
+from turing.runs.disk import Pin
 from turing.runs.files import (
     TEMPORARY_SUFFIX,
     atomic_write_bytes,
@@ -72,6 +73,17 @@ class RunDir:
     def __init__(self, path: str | os.PathLike):
         self.path = folder_path(path)
         self.metrics = MetricsFile(self.path / METRICS)
+        self.pin: Pin | None = None
+
+    def pin_folder(self) -> None:
+        """Remembers the folder's identity (its writer has just taken it): every later write
+        first checks that it is still there (:class:`turing.runs.disk.Pin`)."""
+        self.pin = Pin(self.path)
+
+    def check_pin(self) -> None:
+        """Raises a one-line error if the pinned folder was removed or moved."""
+        if self.pin is not None:
+            self.pin.check()
 
     # ------------------------------------------------------------------ identity
     @property
@@ -134,11 +146,13 @@ class RunDir:
 
     def write_config(self, config: Mapping[str, Any]) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
+        self.check_pin()
         atomic_write_json(self.config_path, dict(config))
 
     # ------------------------------------------------------------------ metrics
     def append_metrics(self, row: Mapping[str, Any]) -> None:
         """Appends one row (writing the header first if the file is new)."""
+        self.check_pin()
         self.metrics.append(row)
 
     def read_metrics(self) -> list[dict[str, str]]:
@@ -152,6 +166,7 @@ class RunDir:
     def truncate_metrics(self, generations: int) -> None:
         """Keeps the rows of the first ``generations`` generations (atomically; none: the
         file is removed, and the next row writes a fresh header)."""
+        self.check_pin()
         self.metrics.truncate(generations, atomic_write_bytes)
 
     # ------------------------------------------------------------------ checkpoints
@@ -160,6 +175,7 @@ class RunDir:
     ) -> Path:
         """Writes ``checkpoints/gen-NNNNNN.npz`` (after syncing the metrics rows it covers)
         and removes older ones beyond the last two."""
+        self.check_pin()
         self.metrics.sync()
         path = self.checkpoint_dir / f"gen-{generation:06d}.npz"
         payload = dict(arrays)
@@ -203,6 +219,7 @@ class RunDir:
 
     # ------------------------------------------------------------------ result
     def write_result(self, result: Mapping[str, Any]) -> None:
+        self.check_pin()
         atomic_write_json(self.result_path, dict(result))
 
     def read_result(self) -> dict[str, Any]:
@@ -220,6 +237,7 @@ class RunDir:
         return data
 
     def write_populations(self, arrays: Mapping[str, np.ndarray]) -> None:
+        self.check_pin()
         atomic_write_npz(self.path / POPULATIONS, arrays)
 
     def read_populations(self) -> dict[str, np.ndarray]:

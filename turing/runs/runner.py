@@ -31,6 +31,7 @@ from turing.genuine.records import GenuineRecords
 from turing.integrations.plugins import system_modules
 from turing.integrations.registry import make_system
 from turing.methods.method import GenerationReport, get_method
+from turing.runs.disk import file_system_errors
 from turing.runs.finish import EPISODE_TRIALS, add_run_facts, result_data, write_outputs
 from turing.runs.integrity import RECORD, check_checkpoint, check_metrics, record
 from turing.runs.limits import check_run_size
@@ -156,12 +157,13 @@ class Runner:
             if run_dir.is_run():  # another process started it while we checked
                 lock.release()
                 return cls._same_run(config, run_dir, progress, genuine)
-            run_dir.remove_stale_temporaries()
-            keep_data(config, run_dir.path)
-            run_dir.write_config(runner.stored_config)
-            record_system(run_dir.path, system.name)  # which --system-module, for readers
-            runner.lock = lock
-            runner._save_checkpoint()
+            with file_system_errors("run the same command again (it continues the run)"):
+                run_dir.remove_stale_temporaries()
+                keep_data(config, run_dir.path)
+                run_dir.write_config(runner.stored_config)
+                record_system(run_dir.path, system.name)  # which --system-module, for readers
+                runner.lock = lock
+                runner._save_checkpoint()
         except BaseException:
             lock.release()
             raise
@@ -207,7 +209,8 @@ class Runner:
         preflight(system, runner.truth, config.steps, config.backend)
         lock = writer_lock(run_dir)
         try:
-            runner._restore()
+            with file_system_errors(f"continue with `turing run --resume {run_dir.path}`"):
+                runner._restore()
         except BaseException:
             lock.release()
             raise
@@ -243,7 +246,8 @@ class Runner:
         if self.run_dir.is_finished():
             return Result.load(self.run_dir.path)
         try:
-            return self._run()
+            with file_system_errors(f"continue with `turing run --resume {self.run_dir.path}`"):
+                return self._run()
         finally:
             self.method.trials.source.close()
             if self.lock is not None:

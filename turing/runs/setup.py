@@ -88,11 +88,13 @@ def writer_lock(run_dir: RunDir) -> FolderLock:
     Raises:
         UserError: if another process is writing the run.
     """
-    return FolderLock(
+    lock = FolderLock(
         run_dir.path,
         f"{run_dir.path} is being written by another process (a run has one writer); wait "
         f"for it to finish, or stop it and continue with `turing run --resume {run_dir.path}`",
     ).acquire()
+    run_dir.pin_folder()  # from now on a write notices the folder removed or moved
+    return lock
 
 
 def versions() -> dict[str, str]:
