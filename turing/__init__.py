@@ -18,6 +18,8 @@ packages add theirs through the ``turing.systems`` entry-point group, and
 system into a Turing test for interrogators trained by reinforcement learning.
 """
 
+# First: the rest imports torch, which takes seconds (see turing.startup).
+from turing import startup as _startup  # noqa: F401
 from turing.comparisons.comparison import Comparison, compare_methods, summarise_comparison
 from turing.contracts.config import RunConfig
 from turing.contracts.legacy import LegacySystemWarning

@@ -52,7 +52,7 @@ from turing.errors import UserError
 from turing.reports.summary import Summary, summarise_results
 from turing.reports.summary_files import write_summary
 from turing.runs.provenance import record_system, system_hint
-from turing.runs.rundir import atomic_write_json, read_json
+from turing.runs.rundir import atomic_write_json, read_json, refuse_links
 from turing.runs.runner import Runner
 
 
@@ -200,6 +200,8 @@ class Comparison:
                 "give the --out folder of a `turing compare`"
             )
         damaged = "the comparison folder is damaged: restore comparison.json"
+        # Its cells are run folders: no links down to them (they check their own files).
+        refuse_links(path, depth=3, what="a comparison folder")
         definition = read_json(stored_path, damaged)
         if not isinstance(definition, dict):
             raise UserError(f"{stored_path} does not hold a JSON object; {damaged}")

@@ -42,6 +42,7 @@ from turing.integrations.registry import make_system
 from turing.replay.figure import Episode, draw_figure
 from turing.replay.files import check_video_path, check_writable, open_video
 from turing.replay.scenes import ChartScene, ReplayScene, SceneOptions, StepView
+from turing.runs.integrity import check_kinds
 from turing.runs.limits import check_replay_size
 from turing.runs.provenance import system_hint
 from turing.runs.result import Result
@@ -83,6 +84,12 @@ class ReplayResult:
 
 
 # ----------------------------------------------------------------------------- the replay
+DAMAGED = (
+    "the run folder is damaged or was edited: delete populations.npz and result.json, and "
+    "finish the run again with `turing run --resume DIR`"
+)
+
+
 class Replay:
     """An interrogator and a model of a finished evolutionary run, ready to be replayed.
 
@@ -120,12 +127,10 @@ class Replay:
         self.mode = self.config.mode
         self.steps = int(self.config.steps or self.system.default_steps)
         self.shape = interrogator_shape(self.system, self.mode, self.config.hidden)
-        for key in ("interrogator_weights", "model_genes"):
-            if np.asarray(populations[key]).dtype.kind not in "fiu":
-                raise UserError(
-                    f"{self.run_dir.path}/populations.npz: {key} is not numbers; the run "
-                    "folder is damaged"
-                )
+        where = self.run_dir.path / "populations.npz"
+        float64 = np.dtype(np.float64)
+        known = ("model_genes", "model_sigma", "interrogator_weights", "interrogator_sigma")
+        check_kinds(where, populations, dict.fromkeys(known, float64), DAMAGED)
         weights = np.asarray(populations["interrogator_weights"], dtype=np.float64)
         genes = np.asarray(populations["model_genes"], dtype=np.float64)
         if weights.ndim != 2 or weights.shape[1] != self.shape.n_weights:
@@ -144,6 +149,14 @@ class Replay:
             raise UserError(
                 f"{self.run_dir.path}/populations.npz holds no interrogators, or NaN or infinite "
                 "values, which no run writes; the run folder is damaged"
+            )
+        outside = (genes < self.system.lows - 1e-9) | (genes > self.system.highs + 1e-9)
+        if outside.any():
+            row, column = (int(i) for i in np.argwhere(outside)[0])
+            raise UserError(
+                f"{where}: model {row}'s {self.system.parameter_names[column]} = "
+                f"{genes[row, column]:g} is outside its bounds, where no run puts genes; "
+                f"{DAMAGED}"
             )
         self.interrogator = _rank(interrogator, len(weights), "--interrogator", "interrogators")
         self.model = _rank(model, len(genes), "--model", "models")
@@ -227,6 +240,7 @@ class Replay:
             )
         )
         check_writable(figure_path, "figure", "--figure FILE.png")
+        check_writable(figure_path.with_suffix(".npz"), "replayed trials", "--figure FILE.png")
         options = SceneOptions(gui=gui, size=size, labels=self.labels, renderer=renderer)
         scene = scene or self.scene(options)
         writer = None

@@ -22,7 +22,7 @@ from turing.contracts.config import LAST_WINDOW
 from turing.contracts.presentation import presentation
 from turing.engine import default_threads
 from turing.runs.files import atomic_write_npz
-from turing.runs.integrity import RECORD, record
+from turing.runs.integrity import RECORD, record, seal
 from turing.runs.setup import versions
 
 Runner = Any
@@ -110,7 +110,7 @@ def add_run_facts(runner: Runner, result: dict[str, Any], history: dict[str, np.
     if failed:
         result["failed_models"] = failed
     header = list(history)
-    result[RECORD] = record(runner.stored_config, config.generations, header)
+    result[RECORD] = record(runner.stored_config, config.generations, header, runner.run_dir)
     result["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
@@ -127,4 +127,5 @@ def write_outputs(runner: Runner, result, plot, episodes: dict[str, np.ndarray])
         atomic_write_npz(run_dir.episodes_dir / "final.npz", episodes)
     run_dir.check_pin()
     plot(result)
+    seal(result.data, populations, episodes)  # digests of what the folder holds, last
     run_dir.write_result(result.data)

@@ -37,6 +37,7 @@ from turing.runs.files import (
     json_default,
     load_npz,
     read_json,
+    refuse_links,
     save_figure,
 )
 from turing.runs.metrics_file import MetricsFile, format_value
@@ -57,6 +58,7 @@ __all__ = [
     "load_npz",
     "new_run_path",
     "read_json",
+    "refuse_links",
     "save_figure",
 ]
 
@@ -136,6 +138,7 @@ class RunDir:
                 f"{self.path} is not a run folder (no {CONFIG}); give the folder a "
                 "`turing run` wrote"
             )
+        refuse_links(self.path)  # before anything in it is read or written
         data = read_json(self.config_path, "the run folder is damaged: restore config.json")
         if not isinstance(data, dict):
             raise UserError(
@@ -307,8 +310,14 @@ class FolderLock:
             return self
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.handle = self.path.open("a")
+            # Never through a link: a .lock linked elsewhere would create its target.
+            flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
+            self.handle = os.fdopen(os.open(self.path, flags, 0o666), "a")
         except OSError as exc:
+            if self.path.is_symlink():
+                raise UserError(
+                    f"{self.path} is a symbolic link; a run folder holds plain files: remove it"
+                ) from None
             raise UserError(
                 f"cannot write in {self.path.parent} ({exc.strerror}); choose a writable folder"
             ) from None

@@ -231,7 +231,7 @@ class Runner:
         arrays = dict(arrays)
         arrays["best_history"] = history
         meta = dict(meta, generation=generation, elapsed_seconds=elapsed, genuine_used=used)
-        meta[RECORD] = record(self.stored_config, generation, self.metrics_header)
+        meta[RECORD] = record(self.stored_config, generation, self.metrics_header, self.run_dir)
         self.run_dir.save_checkpoint(generation, arrays, meta)
 
     def _restore(self) -> None:
