@@ -51,6 +51,7 @@ from turing.contracts.config import RunConfig
 from turing.errors import UserError
 from turing.reports.summary import Summary, summarise_results
 from turing.reports.summary_files import write_summary
+from turing.runs.files import check_path_names
 from turing.runs.provenance import record_system, system_hint
 from turing.runs.rundir import atomic_write_json, read_json, refuse_links
 from turing.runs.runner import Runner
@@ -156,6 +157,7 @@ class Comparison:
 
     @classmethod
     def _attach(cls, path: Path, definition: dict[str, Any]) -> Comparison:
+        check_path_names(path, "comparison folder")
         if path.exists() and not path.is_dir():
             raise UserError(f"--out {path} is a file; give a folder for the comparison")
         stored_path = path / DEFINITION

@@ -8,6 +8,7 @@ import stat
 from pathlib import Path
 
 from turing.errors import UserError
+from turing.runs.files import check_path_names
 
 VIDEO_SUFFIXES = (".mp4", ".gif")
 
@@ -44,6 +45,7 @@ def check_writable(path: Path, what: str, flag: str) -> None:
         UserError: naming the problem and ``flag`` to give another place.
     """
     check_regular(path, what, flag)
+    check_path_names(path, what)
     folder = path.parent if str(path.parent) else Path(".")
     existing = folder
     while not existing.exists() and existing != existing.parent:

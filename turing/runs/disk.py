@@ -89,6 +89,8 @@ class Pin:
         self.folder = Path(folder)
         info = os.stat(self.folder)
         self.identity = (info.st_dev, info.st_ino)
+        self.config: Path | None = None
+        """The run's config.json once it exists: gone, the folder is being deleted."""
 
     def check(self) -> None:
         """Raises a one-line error if the folder was removed, moved or replaced.
@@ -99,6 +101,7 @@ class Pin:
         try:
             info = os.stat(self.folder)
             same = (info.st_dev, info.st_ino) == self.identity
+            same = same and (self.config is None or self.config.exists())
         except OSError:
             same = False
         if not same:

@@ -247,13 +247,45 @@ def folder_path(path: Any, what: str = "run folder") -> Path:
     """``path`` as a Path.
 
     Raises:
-        UserError: if it is not a str or path-like object (``None``, a number, ...).
+        UserError: if it is not a str or path-like object (``None``, a number, ...), or has
+            a name or a length no file system takes (:func:`check_path_names`).
     """
     if isinstance(path, bytes):
         path = os.fsdecode(path)
     if not isinstance(path, str | os.PathLike) or not os.fspath(path):
         raise UserError(f"give the {what} as a path (a str or pathlib.Path), got {path!r}")
+    check_path_names(Path(path), what)
     return Path(path)
+
+
+def check_path_names(path: Path, what: str) -> None:
+    """Refuses, before anything is created, a path with a name longer than the file system
+    takes (255 bytes on most) or longer than a path may be (4095 bytes): it would fail
+    after its first folders were made.
+
+    Raises:
+        UserError: naming the part that is too long.
+    """
+    existing = Path(os.path.abspath(path))
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    try:
+        name_max = os.pathconf(existing, "PC_NAME_MAX")
+        path_max = os.pathconf(existing, "PC_PATH_MAX")
+    except (OSError, ValueError, AttributeError):
+        name_max, path_max = 255, 4096
+    for part in path.parts:
+        if len(os.fsencode(part)) > name_max:
+            raise UserError(
+                f"the {what} {str(path)[:80]}...: the name {part[:40]}... has "
+                f"{len(os.fsencode(part))} bytes, more than the {name_max} the file system "
+                "takes; choose a shorter name"
+            )
+    if len(os.fsencode(os.path.abspath(path))) >= path_max:
+        raise UserError(
+            f"the {what} {str(path)[:80]}... is {len(os.fsencode(os.path.abspath(path)))} "
+            f"bytes long, more than the {path_max - 1} a path may have; choose a shorter one"
+        )
 
 
 def plot_atomically(folder: Path, draw) -> list[Path]:

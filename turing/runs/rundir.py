@@ -81,9 +81,11 @@ class RunDir:
         """Remembers the folder's identity (its writer has just taken it): every later write
         first checks that it is still there (:class:`turing.runs.disk.Pin`)."""
         self.pin = Pin(self.path)
+        self.pin.config = self.config_path if self.is_run() else None
 
     def check_pin(self) -> None:
-        """Raises a one-line error if the pinned folder was removed or moved."""
+        """Raises a one-line error if the pinned folder was removed or moved (or its
+        config.json, once written, is gone: the folder is being deleted)."""
         if self.pin is not None:
             self.pin.check()
 
@@ -151,6 +153,8 @@ class RunDir:
         self.path.mkdir(parents=True, exist_ok=True)
         self.check_pin()
         atomic_write_json(self.config_path, dict(config))
+        if self.pin is not None:
+            self.pin.config = self.config_path
 
     # ------------------------------------------------------------------ metrics
     def append_metrics(self, row: Mapping[str, Any]) -> None:
