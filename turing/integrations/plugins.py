@@ -9,9 +9,9 @@ Two ways make a system known to turing without changing turing:
       my-variants = "my_package:register_all"    # a callable: calling it registers
 
   (an entry point may also name a :class:`turing.System` subclass, which is registered as
-  it is). They are loaded the first time the registry is read (``turing list``, any command
-  or call that names a system unknown so far); Gymnasium 1.x no longer loads plugins, so
-  this is turing's own loader. A plugin that fails to load is reported as one line on
+  it is). They are loaded by ``import turing`` (so that their Gymnasium ids exist after it
+  alone), and in any case before the registry is first read; Gymnasium 1.x no longer loads
+  plugins, so this is turing's own loader. A plugin that fails to load is reported as one line on
   stderr (logger ``turing.integrations.plugins``) and skipped: one broken package must not take the
   command line down.
 * **Modules.** ``--system-module MODULE`` on every command, or :func:`load_system_module`
@@ -90,9 +90,9 @@ _loaded_modules: list[str] = []
 def load_plugins(*, rescan: bool = False) -> list[PluginFailure]:
     """Loads the systems of every installed ``turing.systems`` entry point, once.
 
-    The registry calls this the first time it is read, so calling it yourself is only
-    needed after installing a plugin into a running process (``rescan=True``). Modules
-    listed in ``TURING_SYSTEM_MODULES`` are imported too.
+    ``import turing`` calls this (and the registry before it is first read), so calling it
+    yourself is only needed after installing a plugin into a running process
+    (``rescan=True``). Modules listed in ``TURING_SYSTEM_MODULES`` are imported too.
 
     Args:
         rescan: look for entry points again; those already loaded are not loaded twice.

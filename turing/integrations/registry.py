@@ -5,8 +5,9 @@ name, used by ``turing run``, ``compare``, ``replay`` and ``plot``) and to Gymna
 ``turing/Name-v0`` id, with a single-trial ``entry_point`` and a batched
 ``vector_entry_point``). The built-in systems in :mod:`turing.envs` register through it
 like any plugin; systems of other packages are found through the ``turing.systems``
-entry-point group (:mod:`turing.integrations.plugins`), loaded the first time the registry is read
-(the plugin module registers its loader with :func:`add_loader`).
+entry-point group (:mod:`turing.integrations.plugins`), loaded by ``import turing`` and in any
+case before the registry is first read (the plugin module registers its loader with
+:func:`add_loader`).
 
 What can be checked without running a simulation is checked here, so that a broken system
 fails when it is registered or built, with a message naming it: parameters (names, bounds,

@@ -32,8 +32,8 @@ def record_system(folder: Path, name: str) -> None:
     """Writes ``system.json``: the system's name, the module that defined it, and the
     ``--system-module`` flag or the plugin that made it known."""
     registration = registered(name)
-    if registration is None:
-        return
+    if registration is None or registration.source.split(".")[0] == "turing":
+        return  # a built-in system: always known
     atomic_write_json(
         Path(folder) / RECORD,
         {
@@ -78,6 +78,12 @@ def how_to_load(folder: Path, name: str) -> str:
         return (
             f"it came from {record['plugin']} when this ran: install that package (or name "
             f"the module that defines it, {record.get('module', '?')}, with --system-module)"
+        )
+    if record.get("module"):
+        return (
+            f"it was defined in the module {record['module']} when this ran: add "
+            f"`--system-module {shlex.quote(record['module'])}` (or the path of its file); "
+            "turing never imports code from a run folder"
         )
     return ""
 
