@@ -65,6 +65,9 @@ class Case:
     """The fault strikes a run that writes: "nothing lost" is checked by ``after``."""
     scenario: Callable[[Path, dict], tuple[int | str, str, list[str]]] | None = None
     """Drives processes itself: returns ``(code, stderr, problems)``."""
+    isolated: bool = False
+    """Runs as its own process even in-process: a fault that can block in the kernel (a
+    FIFO opened without a reader), where an alarm cannot interrupt it."""
 
 
 @dataclass
@@ -784,7 +787,7 @@ def run_case(
         argv = [_fill(a, where) for a in case.argv]
         before = snapshot(workspace)
         start = time.perf_counter()
-        if subprocess_mode:
+        if subprocess_mode or case.isolated:
             code, stderr = _in_subprocess(argv, workspace)
         else:
             code, stderr = _in_process(argv, workspace)
