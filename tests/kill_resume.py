@@ -47,23 +47,31 @@ def outcome(folder: Path) -> tuple:
     return rows(folder), result["estimates"], result.get("c2st")
 
 
-def arguments(generations: int = GENERATIONS) -> list[str]:
+GENUINE = ("--genuine", "turing/AgentInference-v0", "--genuine-trials", "30")
+"""``--genuine``: the genuine trials from a (deterministic) Gymnasium env in worker processes."""
+
+
+def arguments(generations: int = GENERATIONS, extra: tuple[str, ...] = ()) -> list[str]:
     """``turing run``'s arguments for a run of ``generations``."""
-    return [a.replace("{generations}", str(generations)) for a in ARGS]
+    return [a.replace("{generations}", str(generations)) for a in ARGS] + list(extra)
 
 
-def reference(root: Path, generations: int = GENERATIONS) -> tuple[tuple, float]:
+def reference(
+    root: Path, generations: int = GENERATIONS, extra: tuple[str, ...] = ()
+) -> tuple[tuple, float]:
     """The uninterrupted run and how long it took, start-up included."""
     start = time.perf_counter()
-    command = [*CLI, "run", *arguments(generations), "--out", str(root / "reference")]
+    command = [*CLI, "run", *arguments(generations, extra), "--out", str(root / "reference")]
     subprocess.run(command, check=True, capture_output=True)
     return outcome(root / "reference"), time.perf_counter() - start
 
 
-def kill_and_resume(folder: Path, delay: float, generations: int = GENERATIONS) -> dict:
+def kill_and_resume(
+    folder: Path, delay: float, generations: int = GENERATIONS, extra: tuple[str, ...] = ()
+) -> dict:
     """Starts the run, SIGKILLs it after ``delay`` seconds, resumes it (with the same
     command, as a user would) and says whether it matches."""
-    command = [*CLI, "run", *arguments(generations), "--out", str(folder)]
+    command = [*CLI, "run", *arguments(generations, extra), "--out", str(folder)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(delay)
     finished_before = process.poll() is not None
@@ -92,17 +100,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kills", type=int, default=20, help="runs to kill (default 20)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the kill moments")
+    parser.add_argument(
+        "--genuine",
+        action="store_true",
+        help=f"genuine trials from a Gymnasium env ({' '.join(GENUINE)}): its recorded trials "
+        "must serve the resumed run",
+    )
     args = parser.parse_args(argv)
+    extra = GENUINE if args.genuine else ()
     generator = np.random.default_rng(args.seed)
     with tempfile.TemporaryDirectory(prefix="turing-kill-") as tmp:
         root = Path(tmp)
-        expected, seconds = reference(root)
+        expected, seconds = reference(root, extra=extra)
         print(
             f"uninterrupted run: {seconds:.1f} s; killing {args.kills} runs at uniform moments in it"
         )
         identical = 0
         for k in range(args.kills):
-            report = kill_and_resume(root / f"kill-{k}", float(generator.uniform(0.3, seconds)))
+            delay = float(generator.uniform(0.3, seconds))
+            report = kill_and_resume(root / f"kill-{k}", delay, extra=extra)
             same = report["code"] == 0 and outcome(report["folder"]) == expected
             identical += same
             print(

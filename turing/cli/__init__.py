@@ -16,7 +16,7 @@ import warnings
 
 from turing.errors import Terminated, UserError
 
-SUBCOMMANDS = ("list", "run", "compare", "plot", "replay", "bench")
+SUBCOMMANDS = ("list", "run", "compare", "plot", "replay", "bench", "record")
 
 
 class Parser(argparse.ArgumentParser):

@@ -163,7 +163,8 @@ class RunConfig:
         "an NPZ of recorded genuine trials: observations [trials, steps, obs] and actions "
         "[trials, steps - 1, act], float32 (actions[k, t] followed observation t); each model "
         "trial replays a recorded trial's inputs; modes passive, passive-io, metric, gan, sbi "
-        "(recorded trials cannot be interrogated); the file is copied into the run folder",
+        "(recorded trials cannot be interrogated); the run's --steps are the recorded "
+        "trials' length; the file is copied into the run folder",
         metavar="FILE.npz",
     )
     genuine_trials: int | None = option(
@@ -173,12 +174,14 @@ class RunConfig:
         "interrogator's genuine half on its last --models genuine judgements (0.5 before "
         "its first); metric compares every model with the same genuine trials",
         "positive_int",
+        metavar="K",
         default_text="one per (interrogator, model) pair, the paper's setting",
     )
     genuine_workers: int | None = option(
         None,
         "worker processes that step the --genuine envs (0: in this process)",
         "non_negative_int",
+        metavar="N",
         default_text="one per core",
     )
     genuine_timeout: float = option(
@@ -186,6 +189,7 @@ class RunConfig:
         "seconds a --genuine env may take to answer one reset or step of its trials; then "
         "the run stops with a checkpoint to resume from",
         "positive_float",
+        metavar="SECONDS",
     )
     genuine_digest: str | None = option(
         None,

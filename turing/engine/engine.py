@@ -108,6 +108,8 @@ class Engine:
             (up to 2^20 trials) on CUDA.
         threads: CPU threads of the native kernel (default: :func:`default_threads`).
         cuda_graphs: capture trial loops in CUDA graphs on CUDA (compiled backend).
+        align: pad torch batches to whole blocks of :data:`ALIGNMENT` trials (off for
+            systems that stand for something outside, whose trials cannot be duplicated).
     """
 
     system: Any
@@ -117,6 +119,7 @@ class Engine:
     chunk_size: int | None = None
     threads: int | None = None
     cuda_graphs: bool = True
+    align: bool = True
     _compiled: dict = field(default_factory=dict, repr=False)
     _graphs: dict = field(default_factory=dict, repr=False)
     _checked: bool = field(default=False, repr=False)
@@ -191,7 +194,9 @@ class Engine:
             return loop.run_loop(self, params, noise, judge, inputs, start, record, observe=observe)
         if backend == "native":
             return run_native(self, params, noise, judge, inputs, start, record)
-        chunk = -(-max(1, int(self.chunk_size)) // ALIGNMENT) * ALIGNMENT  # whole blocks
+        chunk = max(1, int(self.chunk_size))
+        if self.align:
+            chunk = -(-chunk // ALIGNMENT) * ALIGNMENT  # whole blocks
         if n <= chunk:
             return self._torch(backend, params, noise, judge, inputs, start, record)
         parts = []
@@ -213,7 +218,7 @@ class Engine:
     # ------------------------------------------------------------------ backends
     def _torch(self, backend, params, noise, judge, inputs, start, record) -> Trials:
         n = params.shape[-1]
-        if n % ALIGNMENT and not isinstance(inputs, Policy):
+        if self.align and n % ALIGNMENT and not isinstance(inputs, Policy):
             # torch's vectorised kernels compute the tail of a tensor that does not fill
             # whole SIMD blocks with other code (on AVX-512: 1 ulp apart), so a trial's result
             # would depend on its place in the batch. Padded with copies of trial 0 to whole

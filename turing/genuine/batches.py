@@ -20,7 +20,9 @@ the genuine trials come from, so every method works with every source:
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -95,6 +97,9 @@ class TrialRunner:
         self.source = source
         self.records = records
         self.used: Counter[str] = Counter()
+        self.seconds: Counter[str] = Counter()
+        """Time spent running genuine and model trials (``genuine``, ``model``; the two run at
+        once for sources other than the simulator, whose merged batches count as ``model``)."""
         self.round = 0
         self.label = "run"
 
@@ -109,11 +114,13 @@ class TrialRunner:
         batches are numbered from 0 (records of a resumed run are found by these names)."""
         self.label, self.round = label, 0
 
-    def state(self) -> dict[str, int]:
-        return dict(self.used)
+    def state(self) -> dict[str, dict]:
+        """What a checkpoint keeps: the genuine trials used and the seconds spent."""
+        return {"used": dict(self.used), "seconds": dict(self.seconds)}
 
-    def load_state(self, used: dict[str, int]) -> None:
+    def load_state(self, used: dict[str, int], seconds: dict[str, float] | None = None) -> None:
         self.used = Counter({str(k): int(v) for k, v in (used or {}).items()})
+        self.seconds = Counter({str(k): float(v) for k, v in (seconds or {}).items()})
 
     # ------------------------------------------------------------------ running
     def run_all(self, batches: list[TrialBatch]) -> list[Trials]:
@@ -127,14 +134,16 @@ class TrialRunner:
         self.used[batch.purpose] += g
         label, self.round = f"{self.label}-r{self.round:02d}", self.round + 1
         if g == 0:
-            return self.engine.run(batch.models, batch.noise, batch.judge, batch.inputs,
-                                   batch.start, batch.record)  # fmt: skip
+            with self._timed("model"):
+                return self.engine.run(batch.models, batch.noise, batch.judge, batch.inputs,
+                                       batch.start, batch.record)  # fmt: skip
         if self.source.merges:
             params = self.source.columns(g)
             if batch.models is not None and batch.models.shape[-1]:
                 params = torch.cat([params, batch.models.to(params.device, params.dtype)], dim=-1)
-            return self.engine.run(params, batch.noise, batch.judge, batch.inputs, batch.start,
-                                   batch.record)  # fmt: skip
+            with self._timed("model"):
+                return self.engine.run(params, batch.noise, batch.judge, batch.inputs,
+                                       batch.start, batch.record)  # fmt: skip
         if isinstance(batch.inputs, Policy):
             raise UserError(
                 "a method whose inputs are chosen by a gradient-trained policy "
@@ -145,7 +154,19 @@ class TrialRunner:
             return self._genuine(batch, label)
         return self._both(batch, label)
 
+    @contextmanager
+    def _timed(self, what: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[what] += time.perf_counter() - start
+
     def _genuine(self, batch: TrialBatch, label: str) -> Trials:
+        with self._timed("genuine"):
+            return self._genuine_trials(batch, label)
+
+    def _genuine_trials(self, batch: TrialBatch, label: str) -> Trials:
         noise, judge, inputs, start = batch.part(genuine=True)
         if inputs is PASSIVE or not self.source.live:
             inputs = PASSIVE if not self.source.live else inputs
@@ -164,7 +185,8 @@ class TrialRunner:
         if inputs is PASSIVE and hasattr(self.source, "inputs_of"):
             inputs = self.source.inputs_of(noise)  # recorded data: replay their inputs
             start = None
-        return self.engine.run(batch.models, noise, judge, inputs, start, batch.record)
+        with self._timed("model"):
+            return self.engine.run(batch.models, noise, judge, inputs, start, batch.record)
 
     def _both(self, batch: TrialBatch, label: str) -> Trials:
         models: dict[str, Any] = {}

@@ -63,7 +63,8 @@ def replay(system: System, steps: int, observations: Tensor, noise: Noise, judge
            record: bool, observe=None) -> Trials:  # fmt: skip
     """Recorded trials (observations ``[T, O, n]``) read by ``judge`` under ``inputs``."""
     replayed = ReplaySystem(system, observations)
-    engine = Engine(replayed, steps, observations.device, "eager", chunk_size=max(1, noise.n))
+    engine = Engine(replayed, steps, observations.device, "eager", chunk_size=max(1, noise.n),
+                    align=False)  # fmt: skip
     params = torch.zeros(1, noise.n, device=observations.device)
     return engine.run(params, noise, judge, inputs, None, record, observe)
 
@@ -117,6 +118,23 @@ class DataSource(GenuineSource):
 
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, "file": self.name, "trials": self.trials}
+
+
+def recorded_steps(path: str | Path) -> int | None:
+    """The trial length of a recorded file, read from its header alone (``None`` when the
+    file cannot tell: :func:`load_recorded` then says what is wrong with it)."""
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open("observations.npy") as handle:
+            version = np.lib.format.read_magic(handle)
+            read = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
+            shape, _, _ = read(handle)
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None
+    return int(shape[1]) if len(shape) == 3 and shape[1] >= 1 else None
 
 
 def load_recorded(

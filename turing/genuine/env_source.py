@@ -17,8 +17,12 @@ the environment's, and a reset and a step return finite observations.
 from __future__ import annotations
 
 import difflib
+import importlib
+import importlib.util
 import pickle
+import sys
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -103,7 +107,8 @@ class EnvSource(GenuineSource):
     ) -> Trials:
         pool = self.pool
         chunk = pool.capacity or max(1, noise.n)
-        engine = Engine(EnvSystem(self, chunk), self.steps, "cpu", "eager", chunk_size=chunk)
+        engine = Engine(EnvSystem(self, chunk), self.steps, "cpu", "eager", chunk_size=chunk,
+                        align=False)  # fmt: skip
         params = self.params.reshape(-1, 1).expand(-1, noise.n)
         try:
             return engine.run(params, noise, judge, inputs, None, record, observe)
@@ -194,8 +199,8 @@ def open_env_source(
     """
     kwargs = dict(kwargs or {})
     if isinstance(genuine, str):
-        _check_id(genuine)
-        spec = EnvSpec(env_id=genuine, kwargs=kwargs, modules=tuple(modules))
+        paths = _check_id(genuine)
+        spec = EnvSpec(env_id=genuine, kwargs=kwargs, modules=tuple(modules), paths=paths)
         source = EnvSource(system, truth, steps, spec=spec, workers=workers, timeout=timeout)
         env = _build(spec)
         try:
@@ -235,13 +240,28 @@ def open_env_source(
     )
 
 
-def _check_id(env_id: str) -> None:
+def _check_id(env_id: str) -> tuple[str, ...]:
+    """Checks that ``env_id`` names a registered env; returns the folders a worker must put
+    on its import path to find it (``module:EnvId`` with ``module`` in the current folder)."""
     import gymnasium
 
     if env_id in gymnasium.registry:
-        return
-    if ":" in env_id:  # "module:EnvId": gymnasium imports the module when it makes the env
-        return
+        return ()
+    if ":" in env_id:  # "module:EnvId": the module registers EnvId when imported
+        module, name = env_id.split(":", 1)
+        paths: tuple[str, ...] = ()
+        if importlib.util.find_spec(module) is None and Path(f"{module}.py").is_file():
+            paths = (str(Path.cwd()),)  # a module beside the user, as --system-module finds it
+            sys.path.insert(0, paths[0])
+        try:
+            importlib.import_module(module)
+        except Exception as exc:
+            raise UserError(
+                f"--genuine {env_id}: importing {module} failed ({type(exc).__name__}: {exc})"
+            ) from None
+        if name not in gymnasium.registry:
+            raise UserError(f"--genuine {env_id}: importing {module} registered no env {name!r}")
+        return paths
     known = list(gymnasium.registry)
     close = difflib.get_close_matches(env_id, known, n=1, cutoff=0.6)
     if not close:  # a different version or namespace of the same name
@@ -275,10 +295,12 @@ def _build(spec: EnvSpec):
 def _box(space: Any, size: int, what: str, name: str, system: System) -> None:
     shape = getattr(space, "shape", None)
     if type(space).__name__ != "Box" or shape != (size,):
+        kind = type(space).__name__
+        found = f"a {kind} of shape {shape}" if kind == "Box" else f"a {kind} space"
         raise UserError(
-            f"--genuine {name}: its {what} space is {space}, but {system.name}'s {what}s are "
-            f"{size} numbers (a Box of shape ({size},)); pair it with a model system of the "
-            "same observation and action sizes"
+            f"--genuine {name}: its {what}s are {found}, but {system.name}'s are {size} "
+            f"numbers (a Box of shape ({size},)); pair it with a model system of the same "
+            "observation and action sizes"
         )
 
 

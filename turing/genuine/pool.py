@@ -37,6 +37,9 @@ import numpy as np
 
 from turing.errors import GenuineSourceError
 
+STARTUP_SECONDS = 120.0
+"""How long worker processes may take to start (import torch and turing)."""
+
 
 @dataclass(frozen=True)
 class EnvSpec:
@@ -48,12 +51,14 @@ class EnvSpec:
         kwargs: keyword arguments of ``gymnasium.make``.
         factory: a callable instead of an id.
         modules: modules a worker imports before building (plugins that register ids).
+        paths: folders a worker puts on its import path first (``module:EnvId`` ids).
     """
 
     env_id: str | None = None
     kwargs: dict[str, Any] = field(default_factory=dict)
     factory: Callable[[], Any] | None = None
     modules: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
 
     def build(self):
         if self.factory is not None:
@@ -230,8 +235,35 @@ class ProcessPool(EnvPool):
             theirs.close()
             self.processes.append(process)
             self.connections.append(ours)
+        self._started = False
+
+    def _wait_until_started(self) -> None:
+        """Waits for every worker's imports (not counted against ``timeout``: importing torch
+        takes seconds on a busy machine)."""
+        deadline = time.monotonic() + max(STARTUP_SECONDS, self.timeout)
+        waiting = list(self.connections)
+        while waiting:
+            ready = wait(waiting, timeout=max(0.0, deadline - time.monotonic()))
+            if not ready:
+                self.close()
+                raise PoolError(
+                    None, f"its worker processes did not start within {STARTUP_SECONDS} s"
+                )
+            for connection in ready:
+                try:
+                    answer = connection.recv()
+                except (EOFError, OSError):
+                    self.close()
+                    raise PoolError(None, "a worker process died while starting") from None
+                if answer[0] == "error":
+                    self.close()
+                    raise PoolError(None, answer[2])
+                waiting.remove(connection)
+        self._started = True
 
     def _exchange(self, command: str, parts: list[Any], what: str) -> list[Any]:
+        if not self._started:
+            self._wait_until_started()
         busy = []
         for connection, part in zip(self.connections, parts, strict=False):
             if part is not None:
@@ -347,6 +379,9 @@ def _worker(connection: Connection, spec: EnvSpec, size: int, parent: int) -> No
     """A worker process: builds environments, answers reset/step/close until told to stop
     or its parent dies."""
     _die_with_parent(parent)
+    import sys
+
+    sys.path[:0] = [p for p in spec.paths if p not in sys.path]
     try:
         import turing.envs  # noqa: F401  (the built-in systems and their Gymnasium ids)
         from turing.integrations.plugins import load_plugins, load_system_module
@@ -357,6 +392,7 @@ def _worker(connection: Connection, spec: EnvSpec, size: int, parent: int) -> No
     except Exception as exc:
         connection.send(("error", 0, f"its worker could not import turing or a plugin: {exc}"))
         return
+    connection.send(("ready",))
     envs = _Envs(spec, size)
     while True:
         try:

@@ -87,15 +87,17 @@ class EpisodeStreams:
 
 
 def _spaces(system: System) -> tuple[spaces.Box, spaces.Box]:
+    observation_low, observation_high = system.observation_bounds()
+    action_low, action_high = system.action_bounds()
     observation = spaces.Box(
-        low=np.float32(system.observation_low),
-        high=np.float32(system.observation_high),
+        low=observation_low.astype(np.float32),
+        high=observation_high.astype(np.float32),
         shape=(system.observation_size,),
         dtype=np.float32,
     )
     action = spaces.Box(
-        low=np.float32(system.action_low),
-        high=np.float32(system.action_high),
+        low=action_low.astype(np.float32),
+        high=action_high.astype(np.float32),
         shape=(system.action_size,),
         dtype=np.float32,
     )

@@ -98,14 +98,16 @@ class TuringTest:
         self.device = torch.device(device)
 
         system = self.system
+        observation_low, observation_high = system.observation_bounds()
         self.observation_space = spaces.Box(
-            low=np.float32(system.observation_low),
-            high=np.float32(system.observation_high),
+            low=observation_low.astype(np.float32),
+            high=observation_high.astype(np.float32),
             shape=(system.observation_size,),
             dtype=np.float32,
         )
-        low = np.append(np.full(system.action_size, system.action_low), 0.0).astype(np.float32)
-        high = np.append(np.full(system.action_size, system.action_high), 1.0).astype(np.float32)
+        action_low, action_high = system.action_bounds()
+        low = np.append(action_low, 0.0).astype(np.float32)
+        high = np.append(action_high, 1.0).astype(np.float32)
         self.action_space = spaces.Box(low=low, high=high, dtype=np.float32)
         names = system.action_names or tuple(f"action_{k}" for k in range(system.action_size))
         self.action_names = (*names, "judgement")

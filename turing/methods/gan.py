@@ -45,7 +45,6 @@ median and the nine samples the discriminator found most convincing.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -154,7 +153,8 @@ class AdversarialVariational(Method):
                 raise UserError(
                     f"{system.name} takes no input, so it cannot be interrogated; use --mode gan"
                 )
-        if not (math.isfinite(system.action_low) and math.isfinite(system.action_high)):
+        low, high = system.action_bounds()
+        if not (np.isfinite(low).all() and np.isfinite(high).all()):
             raise UserError(
                 f"{mode} needs finite action bounds to scale inputs, and {system.name}'s are "
                 f"[{system.action_low}, {system.action_high}]; use --mode metric or passive"

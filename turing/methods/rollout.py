@@ -20,6 +20,7 @@ import torch
 
 from turing.contracts.system import System
 from turing.engine import PASSIVE, Engine, Fixed, Noise, Trials
+from turing.engine.trials import action_scale
 
 Tensor = torch.Tensor
 
@@ -59,8 +60,8 @@ class Trajectories:
 
 def unit_actions(system: System, actions: Tensor) -> Tensor:
     """Actions scaled from the system's action bounds to [0, 1]."""
-    span = float(system.action_high) - float(system.action_low)
-    return (actions - float(system.action_low)) / span
+    low, span = action_scale(system, actions.device)
+    return (actions - low) / span
 
 
 def passive_rollout(engine: Engine, params: Tensor, noise: Noise) -> Trajectories:

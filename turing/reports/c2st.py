@@ -82,7 +82,9 @@ def random_inputs(
     Each trial's input is a sequence of levels, uniform within the action bounds (each
     dimension independently), each held for a duration uniform in ``1 .. max_hold`` steps.
     """
-    low, high = float(system.action_low), float(system.action_high)
+    from turing.engine.trials import action_scale
+
+    low, span = action_scale(system, device)
     length = max(1, steps - 1)
     segments = length  # enough for the shortest durations
     durations = torch.randint(1, max_hold + 1, (segments, n), generator=generator, device=device)
@@ -91,7 +93,7 @@ def random_inputs(
     t = torch.arange(length, device=device).expand(n, -1).contiguous()
     segment = torch.searchsorted(ends, t, right=True).T.clamp_max(segments - 1)  # [length, n]
     chosen = torch.gather(levels, 0, segment.unsqueeze(1).expand(-1, system.action_size, -1))
-    return low + (high - low) * chosen
+    return low + span * chosen
 
 
 def c2st(

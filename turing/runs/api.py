@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from turing.contracts.config import RunConfig
+from turing.genuine.opening import describe_object
 from turing.runs.result import Result
 from turing.runs.runner import Runner
 from turing.contracts.system import System
@@ -37,6 +38,10 @@ def learn(
             ``generations``, ``seed``, ``true_params``, ``device``, ``system_options``,
             ``models``, ``interrogators``, ``steps``, ``backend``, ``threads``, ... (each is
             described by ``RunConfig.describe(name)`` and in ``turing run --help``).
+            ``genuine`` takes a Gymnasium id, or an env factory (a top-level function
+            returning a ``gymnasium.Env``) or a ``gymnasium.vector.VectorEnv``: the genuine
+            system (the run folder names the object; continue such a run with
+            ``turing.resume(path, genuine=...)``).
 
     Returns:
         the :class:`Result`, also saved in the run folder.
@@ -61,14 +66,24 @@ def learn(
         if isinstance(given, dict):
             settings["system_options"] = {**system.options(), **given}
         system = system.name
+    genuine = settings.get("genuine")
+    if genuine is not None and not isinstance(genuine, str):
+        settings["genuine"] = describe_object(genuine)
+    else:
+        genuine = None
     config = RunConfig(system=system, **settings)
-    return Runner.create(config, out=out, progress=progress).run()
+    return Runner.create(config, out=out, progress=progress, genuine=genuine).run()
 
 
-def resume(path: str | Path, progress: bool = True) -> Result:
+def resume(path: str | Path, progress: bool = True, genuine: Any = None) -> Result:
     """Continues the run in ``path`` from its latest checkpoint (a finished run is returned
-    as it is)."""
-    return Runner.resume(path, progress=progress).run()
+    as it is).
+
+    Args:
+        genuine: the env factory or VectorEnv of a run whose genuine system was given as a
+            Python object (the same object, or one that builds the same env).
+    """
+    return Runner.resume(path, progress=progress, genuine=genuine).run()
 
 
 def load(path: str | Path) -> Result:

@@ -103,8 +103,9 @@ def add_run_facts(runner: Runner, result: dict[str, Any], history: dict[str, np.
     result["backend"] = config.backend
     trials = runner.method.trials
     result["genuine_trials"] = trials.genuine_trials
-    result["genuine_trials_by_use"] = trials.state()
+    result["genuine_trials_by_use"] = dict(trials.used)
     result["genuine_source"] = trials.source.describe()
+    result["trial_seconds"] = {k: round(v, 3) for k, v in sorted(trials.seconds.items())}
     result["versions"] = versions()
     failed = failed_models(history, config.models)
     if failed:

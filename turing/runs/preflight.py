@@ -13,7 +13,9 @@ values.
 from __future__ import annotations
 
 import math
+import warnings
 
+import numpy as np
 import torch
 
 from turing.contracts.system import System, Truth, values_text
@@ -40,8 +42,8 @@ def preflight(system: System, truth: Truth, steps: int, backend: str = "eager") 
     params = params.expand(-1, TRIALS).contiguous()
     noise = Noise.for_trials(stream_key(0, "preflight"), TRIALS, "cpu")
     noise.input_stream = torch.arange(TRIALS) // 2
-    low, high = float(system.action_low), float(system.action_high)
-    slack = TOLERANCE * max(1.0, high - low) if math.isfinite(high - low) else 0.0
+    lows, highs = system.action_bounds()
+    slacks = TOLERANCE * np.maximum(1.0, highs - lows)
 
     def observe(t, observation, outputs, action) -> None:
         if not bool(torch.isfinite(observation).all()):
@@ -57,16 +59,45 @@ def preflight(system: System, truth: Truth, steps: int, backend: str = "eager") 
                 f"{system.name}: passive_action returned a non-finite action at step {t}; "
                 "return actions within the action bounds"
             )
-        lowest, highest = float(action.min()), float(action.max())
-        if lowest < low - slack or highest > high + slack:
-            bad = lowest if lowest < low - slack else highest
+        values = action.detach().double().cpu().numpy()
+        outside = (values < (lows - slacks)[:, None]) | (values > (highs + slacks)[:, None])
+        if outside.any():
+            k = int(np.argwhere(outside)[0, 0])
+            low, high, bad = float(lows[k]), float(highs[k]), float(values[outside][0])
             raise SystemContractError(
                 f"{system.name}: passive_action returned {bad:.6g} at step {t}, outside the "
                 f"action bounds [{low:g}, {high:g}]; keep it within them (e.g. "
                 f"action.clamp({low:g}, {high:g}))"
             )
 
+    largest = torch.zeros(system.observation_size)
+
+    def watch(t, observation, outputs, action) -> None:
+        observe(t, observation, outputs, action)
+        largest.copy_(torch.maximum(largest, observation.abs().amax(1).float()))
+
     # Watched step by step, the trials run on the reference loop whatever the backend (the
     # engine of the run's backend is the one the run builds too).
     engine = Engine(system, steps, "cpu", backend=backend)
-    engine.run(params, noise, None, PASSIVE, observe=observe)
+    engine.run(params, noise, None, PASSIVE, observe=watch)
+    warn_unscaled(system, largest.numpy())
+
+
+UNSCALED_LIMIT = 10.0
+"""An unbounded observation larger than this saturates an interrogator's sigmoid units."""
+
+
+def warn_unscaled(system: System, largest: np.ndarray) -> None:
+    """Warns when an observation without bounds (read unscaled) is far from [0, 1]."""
+    low, high = system.observation_bounds()
+    unbounded = ~(np.isfinite(low) & np.isfinite(high))
+    far = np.flatnonzero(unbounded & (largest > UNSCALED_LIMIT))
+    if far.size:
+        k = int(far[0])
+        warnings.warn(
+            f"{system.name}: observation {k} reaches {largest[k]:.3g} and has no bounds, so "
+            "interrogators read it unscaled and their units saturate; declare "
+            "observation_low/observation_high (they scale what interrogators read to [0, 1])",
+            RuntimeWarning,
+            stacklevel=3,
+        )

@@ -62,7 +62,8 @@ def restore(runner) -> None:
     used = meta.get("genuine_used")
     if not isinstance(used, dict):  # a checkpoint written before genuine trials were counted
         used = {"training": generation * runner.method.genuine_per_generation()}
-    runner.method.trials.load_state(used)
+    seconds = meta.get("trial_seconds")
+    runner.method.trials.load_state(used, seconds if isinstance(seconds, dict) else None)
     runner.best_history = list(history.reshape(generation, -1)) if generation else []
     header = runner.run_dir.metrics.table()[0]
     runner.metrics_header = header if generation and header else None

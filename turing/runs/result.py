@@ -117,9 +117,10 @@ class Result:
         """The result as a plain-text table."""
         names = list(self.true_params)
         keys = list(ESTIMATE_LABELS)
+        outside = self.data.get("genuine_source", {}).get("kind", "simulator") != "simulator"
         header = [
             "parameter",
-            "genuine",
+            "reference" if outside else "genuine",
             *[ESTIMATE_LABELS[k] for k in keys],
             *[f"err {ESTIMATE_LABELS[k]}" for k in keys],
         ]
@@ -163,6 +164,15 @@ class Result:
                 "",
                 f"last-50 median: the median of the best model over all {self.last_window} "
                 f"generations (the run had fewer than {LAST_WINDOW})",
+            ]
+        source = self.data.get("genuine_source", {})
+        if source.get("kind", "simulator") != "simulator":
+            what = source.get("env") or source.get("file")
+            lines += [
+                "",
+                f"genuine system: {what} ({self.data.get('genuine_trials', 0):,} genuine trials); "
+                "its parameters are unknown to the run: errors are against the reference "
+                "values (--true-params, else the system's defaults)",
             ]
         if self.c2st is not None:
             lines += ["", f"C2ST accuracy (0.5 = indistinguishable): {self.c2st:.3f}"]

@@ -26,6 +26,7 @@ import numpy as np
 from turing.contracts.config import LAST_WINDOW, TOP_K, RunConfig
 from turing.contracts.system import System
 from turing.errors import GenuineSourceError, Interrupted, UserError, deferred_interrupts
+from turing.genuine.data_source import recorded_steps
 from turing.genuine.opening import check_mode, keep_data, open_source, with_digest
 from turing.genuine.records import GenuineRecords
 from turing.integrations.plugins import system_modules
@@ -107,6 +108,9 @@ class Runner:
         check_mode(config)
         check_device(config.device)
         system = make_system(config.system, **config.system_options)
+        if config.genuine_data is not None and config.steps is None:
+            # Recorded trials have the length they were recorded with.
+            config = dataclasses.replace(config, steps=recorded_steps(config.genuine_data))
         config = resolve_config(dataclasses.replace(config, system=system.name), system)
         config = with_digest(config)
         system.make_truth(config.true_params)
@@ -222,15 +226,16 @@ class Runner:
         arrays, meta = self.method.state()
         self._write_checkpoint((arrays, meta, self._runner_state()))
 
-    def _runner_state(self) -> tuple[int, np.ndarray, float, dict[str, int]]:
+    def _runner_state(self) -> tuple[int, np.ndarray, float, dict[str, dict]]:
         history = np.array(self.best_history).reshape(-1, len(self.system.parameters))
         return self.generation, history, self.elapsed, self.method.trials.state()
 
     def _write_checkpoint(self, snapshot) -> None:
-        arrays, meta, (generation, history, elapsed, used) = snapshot
+        arrays, meta, (generation, history, elapsed, trials) = snapshot
         arrays = dict(arrays)
         arrays["best_history"] = history
-        meta = dict(meta, generation=generation, elapsed_seconds=elapsed, genuine_used=used)
+        meta = dict(meta, generation=generation, elapsed_seconds=elapsed,
+                    genuine_used=trials["used"], trial_seconds=trials["seconds"])  # fmt: skip
         meta[RECORD] = record(self.stored_config, generation, self.metrics_header, self.run_dir)
         self.run_dir.save_checkpoint(generation, arrays, meta)
 
