@@ -5,6 +5,7 @@ can reach, the top-10-median table on the console, and run folders that say whic
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 from types import SimpleNamespace
@@ -121,7 +122,10 @@ register_system(Mine)
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    environment = {k: v for k, v in os.environ.items() if k != "TURING_SYSTEM_MODULES"}
+    return subprocess.run(
+        [*CLI, *args], capture_output=True, text=True, cwd=cwd, timeout=300, env=environment
+    )
 
 
 def test_a_run_folder_names_the_system_module_its_readers_need(tmp_path):

@@ -5,6 +5,7 @@ told the same everywhere."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import tomllib
@@ -32,13 +33,23 @@ TINY_FLAGS = ["--models", "6", "--interrogators", "6", "--steps", "20", "--c2st-
 
 @pytest.fixture(scope="module", autouse=True)
 def legacy_module():
+    # Loading a module lists it for child processes; other tests' children need not import it.
+    inherited = os.environ.get("TURING_SYSTEM_MODULES")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", LegacySystemWarning)
-        return turing.load_system_module(LEGACY)
+        yield turing.load_system_module(LEGACY)
+    if inherited is None:
+        os.environ.pop("TURING_SYSTEM_MODULES", None)
+    else:
+        os.environ["TURING_SYSTEM_MODULES"] = inherited
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    # As a user starts it: not a child of this process (which loaded the legacy module).
+    environment = {k: v for k, v in os.environ.items() if k != "TURING_SYSTEM_MODULES"}
+    return subprocess.run(
+        [*CLI, *args], capture_output=True, text=True, cwd=cwd, timeout=300, env=environment
+    )
 
 
 def _rows(folder: Path) -> list[list[str]]:

@@ -33,12 +33,14 @@ import logging
 import os
 import sys
 import traceback
+import warnings
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from turing.contracts.legacy import LegacySystemWarning
 from turing.contracts.system import System
 from turing.errors import UserError
 from turing.integrations.registry import (
@@ -124,7 +126,7 @@ def load_plugins(*, rescan: bool = False) -> list[PluginFailure]:
             failures.append(failure)
     for module in _inherited_modules():
         failure = _load(
-            lambda m=module: _import(m),
+            lambda m=module: _inherited_import(m),
             module,
             f"${MODULES_VARIABLE}",
             f"module {module} from ${MODULES_VARIABLE}",
@@ -258,6 +260,14 @@ def _register_from(loaded: Any, value: str) -> None:
     raise TypeError(
         f"{value} is a {type(loaded).__name__}; name a module, a System subclass or a function"
     )
+
+
+def _inherited_import(text: str) -> ModuleType:
+    """Imports a module inherited from the process that started this one, which has already
+    said whatever its classes warn about (a system written for turing-learning 0.1)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LegacySystemWarning)
+        return _import(text)
 
 
 def _import(text: str) -> ModuleType:
