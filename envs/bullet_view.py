@@ -35,7 +35,6 @@ from turing.errors import UserError
 
 __all__ = [
     "RENDERERS",
-    "BulletScene",
     "BulletView",
     "Camera",
     "color_scale",
@@ -169,16 +168,55 @@ class BulletView:
                 c.distance, c.yaw, c.pitch, list(c.target), physicsClientId=self.id
             )
 
-    def _matrices(self) -> tuple[list[float], list[float]]:
-        c = self.camera
+    def _matrices(
+        self, camera: Camera | None = None, size: tuple[int, int] | None = None
+    ) -> tuple[list[float], list[float]]:
+        c = camera or self.camera
         view = self.pb.computeViewMatrixFromYawPitchRoll(
             list(c.target), c.distance, c.yaw, c.pitch, 0.0, 2
         )
-        width, height = self.size
+        width, height = size or self.size
         projection = self.pb.computeProjectionMatrixFOV(
             c.fov, width / height, c.distance / 100, c.distance * 10
         )
         return view, projection
+
+    def fit_camera(
+        self,
+        points: Sequence[Sequence[float]] | np.ndarray,
+        size: tuple[int, int],
+        yaw: float = 0.0,
+        pitch: float = -80.0,
+        fov: float = 30.0,
+        margin: float = 0.03,
+    ) -> Camera:
+        """The camera at ``yaw``/``pitch`` that shows every one of ``points`` ``[k, 3]``
+        (e.g. the corners of an arena, floor and wall tops) as large as a frame of ``size``
+        allows, centred, ``margin`` (a fraction of the frame) from its edges."""
+        points = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+        low, high = points.min(axis=0), points.max(axis=0)
+        extent = float(np.linalg.norm(high - low)) or 1.0
+        camera = Camera(tuple((low + high) / 2), extent, yaw, pitch, fov)
+        width, height = size
+        usable = np.array([width, height]) * (1 - 2 * margin)
+        for _ in range(8):
+            view, projection = self._matrices(camera, size)
+            pixels, _ = self.project(points, view, projection, size)
+            span = pixels.max(axis=0) - pixels.min(axis=0)
+            zoom = float(np.max(span / usable))
+            # Recentre: move the target along the camera's right and up axes by the
+            # offset of the points' pixel box, at the target's scale.
+            centre = (pixels.max(axis=0) + pixels.min(axis=0)) / 2 - np.array([width, height]) / 2
+            metres_per_pixel = 2 * camera.distance * np.tan(np.radians(fov) / 2) / height
+            v = np.asarray(view, dtype=np.float64).reshape(4, 4).T
+            right, up = v[0, :3], v[1, :3]
+            target = np.asarray(camera.target) + metres_per_pixel * (
+                centre[0] * right - centre[1] * up
+            )
+            camera = Camera(tuple(target), camera.distance * zoom, yaw, pitch, fov)
+            if abs(zoom - 1) < 1e-3 and np.all(np.abs(centre) < 0.5):
+                break
+        return camera
 
     # ------------------------------------------------------------------ drawing
     def line(
@@ -307,10 +345,13 @@ class BulletView:
             self.pb.removeUserDebugItem(self._items.pop(name), physicsClientId=self.id)
 
     # ------------------------------------------------------------------ frames
-    def frame(self) -> np.ndarray:
-        """The scene as an RGB image ``[height, width, 3]`` uint8, overlay included."""
-        width, height = self.size
-        view, projection = self._matrices()
+    def frame(
+        self, camera: Camera | None = None, size: tuple[int, int] | None = None
+    ) -> np.ndarray:
+        """The scene as an RGB image ``[height, width, 3]`` uint8, overlay included, seen by
+        ``camera`` (default: the view's) at ``size`` (default: the view's)."""
+        width, height = size = tuple(int(v) for v in (size or self.size))
+        view, projection = self._matrices(camera, size)
         # The EGL plugin reports its OpenGL vendor on stdout when it renders.
         quiet = quiet_output() if self._egl else contextlib.nullcontext()
         with quiet:
@@ -325,15 +366,15 @@ class BulletView:
                 physicsClientId=self.id,
             )[2]
         rgb = np.asarray(image, dtype=np.uint8).reshape(height, width, 4)[..., :3]
-        return self._draw_overlay(np.ascontiguousarray(rgb), view, projection)
+        return self._draw_overlay(np.ascontiguousarray(rgb), view, projection, size)
 
     def project(
-        self, points: np.ndarray, view=None, projection=None
+        self, points: np.ndarray, view=None, projection=None, size=None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Pixel coordinates ``[k, 2]`` of world points ``[k, 3]`` and whether each lies in
-        front of the camera."""
+        front of the camera (default: the view's camera and size)."""
         if view is None or projection is None:
-            view, projection = self._matrices()
+            view, projection = self._matrices(size=size)
         # PyBullet's matrices are column-major flat lists.
         v = np.asarray(view, dtype=np.float64).reshape(4, 4).T
         p = np.asarray(projection, dtype=np.float64).reshape(4, 4).T
@@ -342,23 +383,23 @@ class BulletView:
         w = clip[:, 3:4]
         front = w[:, 0] > 1e-9
         ndc = clip[:, :3] / np.where(front[:, None], w, 1.0)
-        width, height = self.size
+        width, height = size or self.size
         pixels = np.stack([(ndc[:, 0] + 1) * 0.5 * width, (1 - ndc[:, 1]) * 0.5 * height], axis=1)
         return pixels, front
 
-    def _draw_overlay(self, rgb: np.ndarray, view, projection) -> np.ndarray:
+    def _draw_overlay(self, rgb: np.ndarray, view, projection, size) -> np.ndarray:
         if not self._overlay.lines and not self._overlay.texts:
             return rgb
         from PIL import Image, ImageDraw
 
         image = Image.fromarray(rgb)
         draw = ImageDraw.Draw(image)
-        scale = self.size[1] / 360  # line widths and text sizes are set for 360-pixel-high frames
+        scale = size[1] / 360  # line widths and text sizes are set for 360-pixel-high frames
         lines = list(self._overlay.lines.values())
         texts = list(self._overlay.texts.values())
         # One projection of every point: scenes draw hundreds of short lines per frame.
         points = [line[0] for line in lines] + [text[1].reshape(1, 3) for text in texts]
-        pixels, front = self.project(np.concatenate(points), view, projection)
+        pixels, front = self.project(np.concatenate(points), view, projection, size)
         bounds = np.cumsum([0] + [len(p) for p in points])
         for k, (_, color, width) in enumerate(lines):
             part = slice(bounds[k], bounds[k + 1])
@@ -406,38 +447,3 @@ def _same_line(previous, entry) -> bool:
     return (
         previous is not None and previous[1:] == entry[1:] and np.array_equal(previous[0], entry[0])
     )
-
-
-class BulletScene:
-    """Mixin of replay scenes drawn in a :class:`BulletView` (``self.view``): a scene
-    implements ``draw(view)``; this gives it ``show`` (its drawing batched into one GUI
-    redraw), frames, keys, window state, closing and the GUI's key help."""
-
-    view: BulletView
-
-    def draw(self, view: Any) -> None:
-        """Draws one step (a :class:`turing.replay.StepView`)."""
-        raise NotImplementedError
-
-    def show(self, view: Any) -> None:
-        with self.view.batch():
-            self.draw(view)
-
-    def frame(self) -> np.ndarray:
-        return self.view.frame()
-
-    def keys(self) -> set[str]:
-        return self.view.keys()
-
-    def is_open(self) -> bool:
-        return self.view.is_open()
-
-    def close(self) -> None:
-        self.view.close()
-
-    def show_key_help(self, position: Sequence[float]) -> None:
-        """Writes the replay's keys at ``position`` (GUI only: videos have no keys)."""
-        if self.view.gui:
-            from turing.replay.scenes import GUI_KEYS_HELP
-
-            self.view.text("keys", GUI_KEYS_HELP, position, (0.3, 0.3, 0.3), 0.8, in_frames=False)

@@ -147,6 +147,10 @@ class RangeSensorId(System, Presentation):
     observation_low = -0.5
     observation_high = 8.5
     observation_names = ("range",)
+    # The genuine sensor reads 1 to 3 and the bounds hold every model's (0 to 8, with noise):
+    # scaled by them, the signal would shrink 4.5 times (top-10 response error at 40
+    # generations, 5 seeds: median 0.035 read as it is, 0.229 scaled).
+    scale_inputs = False
     action_size = 2
     action_low = -1.0
     action_high = 1.0
@@ -199,6 +203,12 @@ class RangeSensorId(System, Presentation):
         return torch.stack([cruise - (cruise + turn) * near, cruise + (turn - cruise) * near])
 
     # ------------------------------------------------------------------ reporting
+    def replay_scene(self, options: Any) -> Any:
+        """Both robots in their arenas (:mod:`turing.envs.range_sensor_replay`)."""
+        from turing.envs.range_sensor_replay import RangeSensorReplayScene
+
+        return RangeSensorReplayScene(self, options, front_distance, SENSOR_RANGE)
+
     def metrics(self, estimate: dict[str, float], truth: Truth) -> dict[str, float]:
         """``response_error``: mean absolute difference between the estimated and the genuine
         noise-free reading over distances 0..20 cm (what the calibration is for)."""

@@ -34,11 +34,16 @@ import numpy as np
 import turing
 from turing.reports import experiment as E
 
+GW = {"model_fitness": "graded", "periodic_genes": "wrapped"}
 VARIANTS = {
     "default": {},
     "graded": {"model_fitness": "graded"},
     "wrapped": {"periodic_genes": "wrapped"},
-    "graded+wrapped": {"model_fitness": "graded", "periodic_genes": "wrapped"},
+    "graded+wrapped": GW,
+    "graded+wrapped+uniform": {**GW, "init": "uniform"},
+    "graded+wrapped+wide": {**GW, "model_sigma_init": 0.3},
+    "cma": {**GW, "model_strategy": "cma"},
+    "robust": {"preset": "robust"},
 }
 # (metrics.csv column or columns, threshold, label) of each system's headline error.
 HEADLINE = {
@@ -134,11 +139,6 @@ def headline_series(system: str, result) -> np.ndarray:
     return np.max([E.history(result, c) for c in columns], axis=0)
 
 
-def running_median(values: np.ndarray, window: int = 10) -> np.ndarray:
-    """The median of the last ``window`` generations at each generation."""
-    return np.array([np.median(values[max(0, g - window + 1) : g + 1]) for g in range(len(values))])
-
-
 def system_section(system: str, finished: dict, folder: Path) -> list[str]:
     """The table of one case study and its convergence figure."""
     _, threshold, label = HEADLINE[system]
@@ -148,7 +148,7 @@ def system_section(system: str, finished: dict, folder: Path) -> list[str]:
     curves = {}
     for variant, done in finished.items():
         reached = []
-        series = [running_median(headline_series(system, r)) for r in done.results]
+        series = [E.running_median(headline_series(system, r)) for r in done.results]
         for values in series:
             below = np.flatnonzero(values < threshold)
             reached.append(int(below[0]) if below.size else None)
@@ -158,43 +158,13 @@ def system_section(system: str, finished: dict, folder: Path) -> list[str]:
         finals_text = [done.summary.cell_text("interrogate", "top10_median", q) for q in finals]
         rows.append([f"`{variant}`", per_seed, "-" if not np.isfinite(median) else f"{median:.0f}",
                      *finals_text])  # fmt: skip
-    figure = plot_curves(system, curves, threshold, label, folder / f"{system}.png")
+    figure = E.plot_curves(system, curves, threshold, label, folder / f"{system}.png")
     lines = [f"## {system}: {label}, threshold {threshold:g}", ""]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     lines += ["", "Final errors: top-10 median estimate, median [25th, 75th percentile] over seeds.",
               "", f"![{system}]({figure.name})", ""]  # fmt: skip
     return lines
-
-
-def plot_curves(system: str, curves: dict, threshold: float, label: str, path: Path) -> Path:
-    """The headline error per generation, median and interquartile range over seeds."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 3.6))
-    for k, (variant, series) in enumerate(curves.items()):
-        stack = np.stack([s[: min(map(len, series))] for s in series])
-        q25, median, q75 = np.percentile(stack, [25, 50, 75], axis=0)
-        generation = np.arange(stack.shape[1])
-        ax.plot(generation, median, color=f"C{k}", lw=1.3, label=variant)
-        ax.fill_between(generation, q25, q75, color=f"C{k}", alpha=0.15, lw=0)
-    ax.axhline(threshold, color="k", lw=0.8, ls=":", label=f"threshold {threshold:g}")
-    ax.set_yscale("log")
-    ax.set_xlabel("generation")
-    ax.set_ylabel(label, fontsize=8)
-    ax.set_title(
-        f"{system}: running median (10 generations), median and IQR over seeds", fontsize=9
-    )
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
 
 
 def _name(quantity: str) -> str:

@@ -13,7 +13,7 @@ from turing.engine import PASSIVE, Engine, Fixed, Judge, Noise, native, philox, 
 from turing.engine import random as R
 from turing.engine.evaluator import Evaluator, Request
 from turing.envs import AgentInference
-from turing.envs.epuck import sim
+from turing.envs.epuck import calibration, sim
 from turing.envs.epuck.system import SensorSelfId
 
 needs_native = pytest.mark.skipif(
@@ -90,12 +90,19 @@ def _agent_batch(n: int, seed: int = 0):
     return torch.rand(4, n, generator=generator)
 
 
-def _epuck_batch(n: int, seed: int = 0):
+def _epuck_batch(n: int, seed: int = 0, calibrate: bool = False):
     generator = torch.Generator().manual_seed(seed)
     theta = (torch.rand(8, n, generator=generator) * 2 - 1) * math.pi
     radius = torch.rand(8, n, generator=generator) * 3.6 + 0.05
     params = sim.layout_from_polar(theta, radius)
     params[:, ::3] = sim.genuine_layout(1)  # genuine robots among the models
+    if calibrate:
+        # Calibrations across their bounds (SensorSelfId's), neutral ones among them.
+        bounds = torch.tensor([[p.low, p.high] for p in calibration.PARAMETERS])
+        u = torch.rand(len(bounds), n, generator=generator)
+        values = bounds[:, :1] + (bounds[:, 1:] - bounds[:, :1]) * u
+        values[:, 1::4] = torch.tensor(calibration.NEUTRAL_CALIBRATION).reshape(-1, 1)
+        params = torch.cat([params, values])
     return params
 
 
@@ -135,9 +142,10 @@ def test_native_agent_kernel_equals_the_eager_reference_step_for_step(mode, shap
 
 @needs_native
 @pytest.mark.parametrize("passive", [False, True])
-def test_native_epuck_kernel_equals_the_eager_reference_step_for_step(passive):
-    system, n = SensorSelfId(), 120
-    params = _epuck_batch(n)
+@pytest.mark.parametrize("calibrate", [False, True])
+def test_native_epuck_kernel_equals_the_eager_reference_step_for_step(passive, calibrate):
+    system, n = SensorSelfId(calibrate=calibrate), 120
+    params = _epuck_batch(n, calibrate=calibrate)
     noise = Noise.for_trials(stream_key(6, "simulation", 0), n)
     shape = ElmanShape(8, 1 if passive else 3, 5)
     judge = _judge(shape, n)
@@ -156,8 +164,12 @@ def test_native_epuck_kernel_equals_the_eager_reference_step_for_step(passive):
     per_trial = difference.amax(dim=(0, 1))
     assert float((per_trial < 1e-3).double().mean()) > 0.95
     assert float(per_trial.median()) < 1e-4
-    # Closed loop the judgements still agree (a rare trial sits at the threshold).
-    assert float((fused.judged_genuine == eager.judged_genuine).double().mean()) > 0.97
+    # Closed loop the judgements still agree (a rare trial sits at the threshold). The
+    # calibration's contact_turn makes a contact that rounding decides (a body sliding
+    # exactly along a wall) turn the body differently, so closed-loop trials part more
+    # often: measured 0.94 for the passive controller, 0.99 for interrogators.
+    agreement = float((fused.judged_genuine == eager.judged_genuine).double().mean())
+    assert agreement > (0.9 if calibrate else 0.97)
 
 
 @needs_native

@@ -73,3 +73,41 @@ def test_help_documents_every_option():
     assert done.returncode == 0, done.stderr
     for text in ("--paper", "the paper's budget", "--seeds", "seeds per method", "--executor"):
         assert text in done.stdout
+
+
+def test_stuck_seeds_keeps_snapshots_and_writes_its_diagnosis(tmp_path):
+    out = tmp_path / "stuck"
+    args = ["--seeds", "1", "0", "--stuck", "1", "--generations", "4", "--models", "6",
+            "--interrogators", "6", "--c2st-trials", "0", "--snapshot-every", "2",
+            "--workers", "1", "--out", str(out)]  # fmt: skip
+    done = _run("stuck_seeds.py", *args)
+    assert done.returncode == 0, done.stderr[-3000:]
+    import numpy as np
+
+    snapshots = np.load(out / "snapshots" / "seed-1.npz")
+    assert list(snapshots["generation"]) == [1, 2, 4]
+    assert snapshots["model_genes"].shape == (3, 6, 16)
+    report = (out / "report.md").read_text()
+    for section in ("Which sensors are wrong", "collapsed", "The interrogators", "robot see"):
+        assert section in report
+    for figure in ("errors", "population", "interrogators", "tournament", "activity"):
+        assert (out / f"{figure}.png").stat().st_size > 0
+
+
+@pytest.mark.slow  # 14 tiny runs, each drawing its figures: about 90 s
+def test_robust_compares_the_preset_with_the_paper_and_states_its_targets(tmp_path):
+    out = tmp_path / "robust"
+    args = ["--systems", "sensor-self-id", "agent-inference", "--variants", "graded+wrapped", "--seeds", "2",
+            "--passive-seeds", "2", "--generations", "3", "--mark-generations", "3", "--models", "4",
+            "--interrogators", "4", "--steps", "10", "--c2st-trials", "0", "--workers", "1",
+            "--quiet", "--out", str(out)]  # fmt: skip
+    done = _run("robust.py", *args)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = (out / "report.md").read_text()
+    assert "## Targets" in report and "every `robust` seed's angle error" in report
+    assert "`robust` beats `robust passive`" in report
+    assert "agent-inference: `robust` significantly worse" in report
+    rows = read_summary_csv(out / "sensor-self-id" / "summary.csv")
+    assert {r["method"] for r in rows} == {"default", "robust", "graded+wrapped", "robust passive"}
+    for folder in ("default", "robust", "graded+wrapped", "robust-passive", "default-marks"):
+        assert (out / "sensor-self-id" / folder / "comparison.json").is_file()

@@ -290,27 +290,6 @@ def test_unfinished_run_is_refused(capsys, agent_runs, tmp_path):
     assert code == 2 and "populations.npz" in err
 
 
-class KeyScene(ChartScene):
-    """A scene whose window receives the given key presses, one batch per poll."""
-
-    def __init__(self, presses):
-        self.presses = list(presses)
-
-    def keys(self):
-        return self.presses.pop(0) if self.presses else set()
-
-
-def test_window_keys_pause_step_and_quit():
-    from turing.replay.replay import _pace
-
-    paused = [False]
-    assert (
-        _pace(KeyScene([{" "}, set(), {"n"}]), 1000.0, paused) and paused[0]
-    )  # pause, then one step
-    assert _pace(KeyScene([set(), {" "}]), 1000.0, paused) and not paused[0]  # resume
-    assert not _pace(KeyScene([{"q"}]), 1000.0, [False])
-
-
 def test_chart_video_frames_say_which_trial_is_the_genuine_one():
     # Video frames of systems without a scene are too small for per-axes legends; one
     # title and one legend (genuine solid, model dashed) must still tell them apart.

@@ -96,6 +96,14 @@ def test_unit_and_unbounded_dimensions_are_read_exactly_as_they_are():
     assert scaled_judge(epuck, judge).weights is judge.weights
 
 
+def test_a_system_may_keep_its_observations_as_they_are():
+    # The range sensor's and the swarm's signals are of order 1 within much wider bounds.
+    for name in ("range-sensor-id", "swarm-aggregation"):
+        system = turing.make_system(name)
+        assert not system.scale_inputs and is_identity(system, sees_input=True)
+    assert not is_identity(Room(), sees_input=False)
+
+
 def test_per_dimension_bounds_give_per_dimension_scales():
     scale, offset = input_affine(Room(), sees_input=True)
     assert np.allclose(scale, [1 / 35, 0.5, 0.25]) and np.allclose(offset, [0.0, 0.5, 0.0])

@@ -1,13 +1,14 @@
 """The replay scene of case study 1 (``turing replay`` of an ``agent-inference`` run).
 
-Two stations side by side in one PyBullet view, the genuine agent on the left and the
-model on the right. Each agent is a small body running along a circular track around a
-lamp; the lamp and the floor it lights take the colour of the light level the
-interrogator (or, in passive runs, the natural schedule) sets, from dark (0) to bright
-yellow (1); the body is blue while calm and red while startled. The agent advances by
-its speed each step (without the observation noise, which the interrogator sees and the
-replay figure shows). Texts give the step, the light, the observed speed and the
-interrogator's running judgement.
+Two stations in one PyBullet world, each in its own picture (the two columns of
+:class:`turing.replay.columns.ColumnScene`): the genuine agent on the left and the model
+on the right. Each agent is a small body running along a circular track around a lamp;
+the lamp and the floor it lights take the colour of the light level the interrogator (or,
+in passive runs, the natural schedule) sets, from dark (0) to bright yellow (1); the body
+is blue while calm and red while startled. The agent advances by its speed each step
+(without the observation noise, which the interrogator sees and the charts and the
+replay figure show). Under each picture: the light and the observed speed, the
+interrogator's running judgement, and the light it sets, step by step.
 
 The trials run on the agent's own batched simulator (``n = 2``), so the replay draws
 the same random numbers as training would.
@@ -20,16 +21,20 @@ import math
 import numpy as np
 import torch
 
-from turing.envs.bullet_view import BulletScene, BulletView, Camera, color_scale
+from turing.envs.bullet_scene import BulletScene
+from turing.envs.bullet_view import BulletView, Camera, color_scale
 from turing.replay import SceneOptions, SimulatedScene, StepView
+from turing.replay.columns import ColumnScene
 
 TRACK_RADIUS = 0.3
 """Radius of the track (m)."""
 TRACK_WIDTH = 0.035
 METRES_PER_SPEED = 0.02
 """Distance along the track per step at speed 1 (m): at most about one lap per trial."""
-STATION_X = (-0.45, 0.45)
-"""Centres of the genuine and the model station (m)."""
+STATION_X = (-2.0, 2.0)
+"""Centres of the genuine and the model station (m): far apart, each picture shows one."""
+PITCH = -58.0
+"""Degrees: from above and in front, so that the lamp on its post reads as one."""
 START_ANGLE = -math.pi / 2
 """Agents start at the track's point nearest the camera and run counter-clockwise."""
 
@@ -39,19 +44,19 @@ CALM = (0.15, 0.4, 0.85)
 STARTLED = (0.9, 0.15, 0.1)
 
 
-class AgentReplayScene(BulletScene, SimulatedScene):
+class AgentReplayScene(BulletScene, ColumnScene, SimulatedScene):
     """Case study 1's agents on their tracks under their lamps.
 
     Args:
         system: the agent system.
-        options: window or headless, frame size, labels.
+        options: frame size, labels, renderer.
     """
 
     supports_gui = True
 
     def __init__(self, system, options: SceneOptions):
         SimulatedScene.__init__(self, system, options)
-        self.view = BulletView(options.gui, options.size, options.renderer)
+        self.view = BulletView(False, options.size, options.renderer)
         pb, client = self.view.pb, self.view.id
         self.lamps, self.glows, self.agents = [], [], []
         track = _annulus(self.view, TRACK_RADIUS - TRACK_WIDTH / 2, TRACK_RADIUS + TRACK_WIDTH / 2)
@@ -94,10 +99,17 @@ class AgentReplayScene(BulletScene, SimulatedScene):
                     0, -1, body, basePosition=[x, -TRACK_RADIUS, 0.016], physicsClientId=client
                 )
             )
-        self.view.set_camera(
-            Camera(target=(0.0, -0.05, 0.05), distance=1.3, yaw=0.0, pitch=-58.0, fov=45.0)
-        )
         self.distance = np.zeros(2)
+        self.light = np.zeros(2)
+
+    def camera(self, k: int, size: tuple[int, int]) -> Camera:
+        """Fits station ``k``: its track's outer edge, on the floor, and the lamp's top."""
+        x = STATION_X[k]
+        edge = TRACK_RADIUS + TRACK_WIDTH
+        angles = np.linspace(0, 2 * math.pi, 16, endpoint=False)
+        points = [[x + edge * math.cos(a), edge * math.sin(a), 0.0] for a in angles]
+        points += [[x, 0.0, 0.27]]
+        return self.view.fit_camera(points, size, pitch=PITCH, fov=45.0)
 
     def reset(self, params: torch.Tensor, noise) -> torch.Tensor:
         self.distance = np.zeros(2)
@@ -112,9 +124,6 @@ class AgentReplayScene(BulletScene, SimulatedScene):
         speed = np.where(startled, b, a * light)
         if view.t > 0:
             self.distance += speed
-        self.view.text(
-            "step", f"step {view.t + 1}/{view.steps}", (0.0, 0.42, 0.0), (0.1, 0.1, 0.1), 1.1
-        )
         for k, x in enumerate(STATION_X):
             lit = color_scale(light[k], DARK, BRIGHT)
             pb.changeVisualShape(self.lamps[k], -1, rgbaColor=[*lit, 1], physicsClientId=client)
@@ -131,24 +140,10 @@ class AgentReplayScene(BulletScene, SimulatedScene):
                 rgbaColor=[*(STARTLED if startled[k] else CALM), 1],
                 physicsClientId=client,
             )
-            self.view.text(f"label{k}", view.labels[k], (x, 0.36, 0.0), (0.1, 0.1, 0.1), 1.0)
-            self.view.text(
-                f"state{k}",
-                f"light {light[k]:.2f}   speed {view.observation[0, k]:+.2f}",
-                (x, -0.38, 0.0),
-                (0.15, 0.15, 0.15),
-                0.9,
-            )
-            judged = view.judgement[k] >= 0.5
-            verdict = "genuine" if judged else "counterfeit"
-            self.view.text(
-                f"judgement{k}",
-                f"judgement {view.judgement[k]:.2f}: {verdict}",
-                (x, -0.44, 0.0),
-                (0.1, 0.5, 0.1) if judged == (k == 0) else (0.8, 0.1, 0.1),
-                0.9,
-            )
-        self.show_key_help((-0.9, 0.5, 0.0))
+        self.light = light
+
+    def status(self, view: StepView, k: int) -> str:
+        return f"light {self.light[k]:.2f}   speed seen {view.observation[0, k]:+.2f}"
 
 
 def _annulus(view: BulletView, inner: float, outer: float, segments: int = 96) -> int:

@@ -69,9 +69,12 @@ class Arena:
     Args:
         view: the PyBullet client.
         origin: where the arena's corner (0, 0) lies, in cm of the client's frame.
+        cylinders: whether it holds the nine cylinders of case study 2.
     """
 
-    def __init__(self, view: BulletView, origin: tuple[float, float] = (0.0, 0.0)):
+    def __init__(
+        self, view: BulletView, origin: tuple[float, float] = (0.0, 0.0), cylinders: bool = True
+    ):
         self.view = view
         self.origin = (float(origin[0]), float(origin[1]))
         self.contact_bodies: set[int] = set()
@@ -117,6 +120,12 @@ class Arena:
             self._set_group(wall, RAY_TARGETS | CONTACT_TARGETS)
             self.contact_bodies.add(wall)
 
+        if cylinders:
+            self._add_cylinders()
+
+    def _add_cylinders(self) -> None:
+        pb, client = self.view.pb, self.view.id
+        ox, oy = self.origin
         height = C.CYLINDER_HEIGHT
         primitive = pb.createCollisionShape(
             pb.GEOM_CYLINDER,
@@ -131,7 +140,7 @@ class Arena:
             rgbaColor=CYLINDER_COLOR,
             physicsClientId=client,
         )
-        mesh = _cylinder_mesh(view, C.CYLINDER_RADIUS, height)
+        mesh = _cylinder_mesh(self.view, C.CYLINDER_RADIUS, height)
         # PyBullet renders a body without a visual shape by its collision shape: the ray
         # meshes get a speck hidden inside the cylinder instead (rendering 18 meshes of
         # 1,440 triangles made frames 20x slower).
@@ -312,12 +321,21 @@ class EpuckWorld:
 
     Args:
         view: the client (GUI or headless).
-        arenas: arenas side by side along x, ``ARENA_SPACING`` cm apart.
+        arenas: arenas side by side along x, ``spacing`` cm apart (origin to origin).
+        spacing: cm between the arenas' origins (replays set them far apart, so that each
+            arena's picture shows it alone).
+        cylinders: whether the arenas hold the nine cylinders (the range sensor's do not).
     """
 
-    def __init__(self, view: BulletView, arenas: int = 1):
+    def __init__(
+        self,
+        view: BulletView,
+        arenas: int = 1,
+        spacing: float = ARENA_SPACING,
+        cylinders: bool = True,
+    ):
         self.view = view
-        self.arenas = [Arena(view, (k * ARENA_SPACING, 0.0)) for k in range(arenas)]
+        self.arenas = [Arena(view, (k * spacing, 0.0), cylinders=cylinders) for k in range(arenas)]
         self.robots: list[Epuck] = []
         self._last_distances: Tensor | None = None
 

@@ -88,8 +88,9 @@ _IR_K = C.IR_M * (C.IR_C - C.IR_X0**2)
 
 # ----------------------------------------------------------------------------- layouts
 def split_layout(layout: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """Views ``(x, y, facing)`` ``[8, n]`` of a layout ``[24, n]``."""
-    return layout[:N], layout[N : 2 * N], layout[2 * N :]
+    """Views ``(x, y, facing)`` ``[8, n]`` of a layout ``[24, n]`` (or of the first 24 rows
+    of a calibrated simulation vector, :mod:`turing.envs.epuck.calibration`)."""
+    return layout[:N], layout[N : 2 * N], layout[2 * N : 3 * N]
 
 
 def layout_from_polar(theta: Tensor, r: Tensor) -> Tensor:

@@ -42,8 +42,8 @@ from turing.contracts.presentation import Presentation
 from turing.contracts.system import Parameter, System, Truth
 from turing.engine.native import NativeKernel
 from turing.engine.random import Noise
+from turing.envs.epuck import calibration, sim
 from turing.envs.epuck import constants as C
-from turing.envs.epuck import sim
 from turing.errors import UserError
 from turing.integrations.registry import register_system
 
@@ -64,6 +64,10 @@ class SensorSelfId(System, Presentation):
     Args:
         noise: IR noise N(0, 10^2) and wheel noise U[0.95, 1.05) on (the spec) or off (for
             comparing simulators and for tests).
+        calibrate: also infer the 5 calibration parameters of
+            :mod:`turing.envs.epuck.calibration` (motor lag, contact slip and turn, IR
+            range scale and gain), for a genuine robot that is not this simulator
+            (``turing/EpuckBullet-v0``, a real e-puck). Off: the spec's system, exactly.
     """
 
     name = "sensor-self-id"
@@ -108,18 +112,28 @@ class SensorSelfId(System, Presentation):
     # kernel works on groups of 8 or 16 trials and ignores it; on CUDA a batch is one chunk).
     default_chunk_size = 5000
 
-    def __init__(self, noise: bool = True):
-        if not isinstance(noise, bool):
-            raise UserError(f"{self.name}: noise must be true or false, got {noise!r}")
+    def __init__(self, noise: bool = True, calibrate: bool = False):
+        for name, value in (("noise", noise), ("calibrate", calibrate)):
+            if not isinstance(value, bool):
+                raise UserError(f"{self.name}: {name} must be true or false, got {value!r}")
         self.noise = noise
+        self.calibrate = calibrate
+        if calibrate:
+            self.parameters = type(self).parameters + calibration.PARAMETERS
 
     def options(self) -> dict[str, Any]:
-        return {"noise": self.noise}
+        # `calibrate` only when on: run folders of the spec's system record what they did
+        # before the option existed.
+        return {"noise": self.noise, **({"calibrate": True} if self.calibrate else {})}
 
     # ----------------------------------------------------------------- parameters
     def simulation_params(self, params: Tensor, truth: Truth | None = None) -> Tensor:
-        """Model ``[16, n]`` (theta_0..7, r_0..7) to layouts ``[24, n]``."""
-        return sim.layout_from_polar(params[:N], params[N:])
+        """Model ``[16, n]`` (theta_0..7, r_0..7) to layouts ``[24, n]``; calibrated, model
+        ``[21, n]`` to ``[29, n]`` (the layout, then the calibration)."""
+        layout = sim.layout_from_polar(params[:N], params[N : 2 * N])
+        if not self.calibrate:
+            return layout
+        return torch.cat([layout, params[2 * N :]])
 
     def make_truth(self, overrides: Mapping[str, Any] | None = None) -> Truth:
         """The genuine robot: the real e-puck, or a ``layout``, with ``theta_i`` / ``r_i``
@@ -131,6 +145,12 @@ class SensorSelfId(System, Presentation):
         """
         overrides = dict(overrides or {})
         spec: dict[str, Any] = {}
+        calibrated = {p.name: p.genuine for p in calibration.PARAMETERS}
+        if self.calibrate:
+            for name in list(overrides):
+                if name in calibrated:
+                    calibrated[name] = self.parameter(name).check(overrides.pop(name), self.name)
+                    spec[name] = calibrated[name]
         sensors = [
             (x, y, phi) for (x, y), phi in zip(C.SENSOR_POSITIONS, C.SENSOR_FACINGS, strict=True)
         ]
@@ -154,6 +174,9 @@ class SensorSelfId(System, Presentation):
         reference = {f"theta_{i}": theta[i] for i in range(N)}
         reference.update({f"r_{i}": radius[i] for i in range(N)})
         simulation = tuple(v for k in range(3) for v in (s[k] for s in sensors))
+        if self.calibrate:
+            reference.update(calibrated)
+            simulation += tuple(calibrated[p] for p in calibration.CALIBRATION)
         return Truth(reference=reference, simulation=simulation, spec=spec)
 
     # ----------------------------------------------------------------- simulator
@@ -174,7 +197,11 @@ class SensorSelfId(System, Presentation):
             start = sim.sample_start_poses(n, noise.starts(), params.device)
         pose = start.to(device=params.device, dtype=params.dtype)
         ir = sim.draw_ir_noise(noise).to(params.dtype) if self.noise else None
-        return pose, sim.sensor_readings(pose, params, ir)
+        if not self.calibrate:
+            return pose, sim.sensor_readings(pose, params, ir)
+        # The calibrated state carries the wheels' speeds: the robot starts at rest.
+        readings = calibration.sensor_readings(pose, params, ir)
+        return torch.cat([pose, pose.new_zeros(2, n)]), readings
 
     def step(
         self, state: Tensor, params: Tensor, action: Tensor, noise: Noise
@@ -185,14 +212,19 @@ class SensorSelfId(System, Presentation):
         if self.noise:
             factors = sim.draw_wheel_factors(noise).to(params.dtype)
             ir = sim.draw_ir_noise(noise).to(params.dtype)
-        return sim.control_step(state, params, action.to(params.dtype), factors, ir)
+        step = calibration.control_step if self.calibrate else sim.control_step
+        return step(state, params, action.to(params.dtype), factors, ir)
 
     def native_kernel(self, steps: int) -> NativeKernel:
         """``kernel.c``: the same simulator on lane vectors, fused with the interrogator,
         compiled with this module's constants."""
-        return NativeKernel(
-            Path(__file__).with_name("kernel.c"), (float(self.noise),), sim.kernel_constants()
-        )
+        defines = sim.kernel_constants()
+        if self.calibrate:
+            defines += (
+                ("CALIBRATE", 1),
+                ("CONTROL_STEP", C.CONTROL_STEP),
+            )
+        return NativeKernel(Path(__file__).with_name("kernel.c"), (float(self.noise),), defines)
 
     # ----------------------------------------------------------------- passive input
     def passive_action(
@@ -215,7 +247,12 @@ class SensorSelfId(System, Presentation):
         return torch.stack([cruise + d * a, cruise - d * a])
 
     def replay_scene(self, options: Any) -> Any:
-        """Two arenas in one PyBullet view (:mod:`turing.envs.epuck.replay`)."""
+        """Two arenas in one PyBullet view (:mod:`turing.envs.epuck.replay`); none when
+        calibrating: that world moves and reads its robots as the spec's simulator does,
+        so a calibrated model would be shown without its calibration, and the replay is
+        the chart of the system's own trials instead."""
+        if self.calibrate:
+            return None
         from turing.envs.epuck.replay import EpuckReplayScene
 
         return EpuckReplayScene(self, options)

@@ -121,3 +121,15 @@ def frame(
         figure.text(0.5, 0.01, caption, ha="center", va="bottom", fontsize=fontsize)
     figure.tight_layout(rect=(0, 0.05 if caption else 0, 1, 1))
     return render(figure)
+
+
+def picture(trail: Trail, replicas: int, size: tuple[int, int]) -> np.ndarray:
+    """One swarm alone (no title), ``size = (width, height)`` pixels: a replay's column."""
+    from matplotlib.figure import Figure
+
+    dpi = 100
+    figure = Figure(figsize=(size[0] / dpi, size[1] / dpi), dpi=dpi)
+    ax = figure.add_axes((0.005, 0.005, 0.99, 0.99))  # the frame's lines stay in
+    draw_swarm(ax, trail, replicas)
+    ax.set_anchor("C")
+    return render(figure)

@@ -1,14 +1,16 @@
 """The replay scene of case study 3 (``turing replay`` of a ``swarm-aggregation`` run).
 
-Two swarms side by side, drawn from above (:mod:`turing.envs.swarm.draw`): on the left the
-genuine swarm, on the right the mixed swarm in which the focal robot (filled orange) and
-the other replicas (outlined in black) run the model's controller among genuine robots.
-Trails are coloured by the reading each robot acted on (red: another robot ahead; the focal
-robot's may be the interrogator's override). A caption gives the step and, for each trial,
-the focal robot's observed speeds, the interrogator's running judgement and the override it
-sets for the next step (``I=1``, ``I=0``, or ``own``: the robot reads its own sensor). Headless only (frames
-for videos); the trials run on the system's batched torch simulator (``n = 2``), so the
-replay draws the same random numbers as training would.
+Two swarms, each in its own picture (the columns of
+:class:`turing.replay.columns.ColumnScene`), drawn from above
+(:mod:`turing.envs.swarm.draw`): on the left the genuine swarm, on the right the mixed
+swarm in which the focal robot (filled orange) and the other replicas (outlined in black)
+run the model's controller among genuine robots. Trails are coloured by the reading each
+robot acted on (red: another robot ahead; the focal robot's may be the interrogator's
+override). Under each picture: the focal robot's observed speeds, the interrogator's
+running judgement, and the override it sets for the next step (``I=1``, ``I=0``, or
+``own``: the robot reads its own sensor), step by step. The trials run on the system's
+batched torch simulator (``n = 2``), so the replay draws the same random numbers as
+training would.
 """
 
 from __future__ import annotations
@@ -18,22 +20,22 @@ import torch
 
 from turing.envs.swarm import draw, sim
 from turing.replay import SceneOptions, SimulatedScene, StepView
+from turing.replay.columns import ColumnScene
 
 
-class SwarmReplayScene(SimulatedScene):
+class SwarmReplayScene(ColumnScene, SimulatedScene):
     """The genuine swarm and the mixed swarm of a replay.
 
     Args:
         system: the swarm system.
-        options: frame size and labels (a window is not supported).
+        options: frame size and labels.
     """
 
-    supports_gui = False
+    supports_gui = True
 
     def __init__(self, system, options: SceneOptions):
         super().__init__(system, options)
         self.trails = [draw.Trail(), draw.Trail()]
-        self._view: StepView | None = None
 
     def reset(self, params: torch.Tensor, noise) -> torch.Tensor:
         observation = super().reset(params, noise)
@@ -53,29 +55,22 @@ class SwarmReplayScene(SimulatedScene):
         for k, trail in enumerate(self.trails):
             trail.add(pose[:, :, k], seen[:, k])
 
-    def show(self, view: StepView) -> None:
-        self._view = view
+    def picture(self, k: int, width: int, height: int) -> np.ndarray:
+        replicas = (0, self.system.replicas)[k]
+        return draw.picture(self.trails[k], replicas, (width, height))
 
-    def frame(self) -> np.ndarray:
-        view = self._view
-        labels = self.options.labels
-        caption = ""
-        if view is not None:
-            parts = []
-            for k in range(2):
-                override = "" if view.action is None else f" next {_override(view.action[0, k])}"
-                parts.append(
-                    f"{labels[k]}: v {view.observation[0, k]:+.2f} w {view.observation[1, k]:+.2f}"
-                    f" judged {view.judgement[k]:.2f}{override}"
-                )
-            caption = f"step {view.t + 1}/{view.steps}   " + "   ".join(parts)
-        titles = [f"{labels[0]} swarm", f"{labels[1]} among genuine robots"]
-        replicas = [0, self.system.replicas]
-        return draw.frame(self.trails, titles, replicas, self.options.size, caption)
+    def titles(self, labels: tuple[str, str]) -> tuple[str, str]:
+        return f"{labels[0]} swarm", f"{labels[1]}: focal robot and replicas among genuine robots"
+
+    def status(self, view: StepView, k: int) -> str:
+        speeds = f"v {view.observation[0, k]:+.2f}  w {view.observation[1, k]:+.2f}"
+        if view.action is None:
+            return speeds
+        return f"{speeds}   next: {override(view.action[0, k])}"
 
 
-def _override(action: float) -> str:
-    """The override an action sets: a forced reading, or the robot's own ("own")."""
+def override(action: float) -> str:
+    """The override an action sets: a forced reading, or the robot's own (``own``)."""
     if action > sim.OVERRIDE_THRESHOLD:
         return "I=1"
     if action < -sim.OVERRIDE_THRESHOLD:

@@ -79,6 +79,9 @@ class SwarmAggregation(System, Presentation):
     observation_low = -sim.OBSERVATION_BOUND
     observation_high = sim.OBSERVATION_BOUND
     observation_names = ("linear_speed", "angular_speed")
+    # Free motion reads in [-1, 1]; the bounds [-2, 2] hold pushed robots: scaled by them, the
+    # signals would shrink 4 times (the learning test's controller error rose past its bound).
+    scale_inputs = False
     action_size = 1
     action_low = -1.0
     action_high = 1.0

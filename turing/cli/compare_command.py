@@ -176,6 +176,10 @@ def _methods(text: str, system: str, system_options: str | None) -> list[str]:
 def _print(summary) -> None:
     # The estimate the reports and the README's tables use: steadier than the best model.
     print(summary.table("top10_median"))
+    verdicts = summary.convergence_lines()
+    if verdicts:
+        print()
+        print("\n".join(verdicts))
     if summary.path is not None:
         print()
         print(f"summary: {summary.path / 'summary.md'}, {summary.path / 'summary.csv'}")

@@ -135,7 +135,7 @@ class Comparison:
             device=device,
             threads=threads,
             **settings,
-        )
+        ).with_preset()  # stored with the options its preset chose, as a run folder is
         generations = {}
         for method in methods:
             config, _ = Runner.resolve(dataclasses.replace(template, mode=method, seed=seeds[0]))

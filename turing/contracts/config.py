@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from turing.contracts import presets
 from turing.engine import BACKENDS, ENGINE_VERSION
 from turing.errors import UserError
 
@@ -129,19 +130,32 @@ class RunConfig:
         "inputs; 0.5 = indistinguishable); 0 skips it",
         "non_negative_int",
     )
-    model_fitness: str = option(
-        "verdict",
+    preset: str = option("paper", presets.HELP, choices=tuple(presets.PRESETS))
+    model_fitness: str | None = option(
+        None,
         "a model's fitness: verdict (the paper: the fraction of interrogators that judge it "
         "genuine) or graded (the interrogators' mean judgement output on its trials, in [0, 1] "
         "before the 0.5 threshold: an almost convincing model is rewarded before it fools "
         "anyone)",
         choices=("verdict", "graded"),
+        default_text="the preset's: verdict for paper, graded for robust",
     )
-    periodic_genes: str = option(
-        "bounded",
+    periodic_genes: str | None = option(
+        None,
         "mutation of angle parameters: bounded (the paper's code: redrawn until in [-pi, pi]) "
         "or wrapped (modulo the period: an angle can cross the seam at +-pi)",
         choices=("bounded", "wrapped"),
+        default_text="the preset's: bounded for paper, wrapped for robust",
+    )
+    model_strategy: str | None = option(
+        None,
+        "how the models evolve: es (the paper's (50+50) self-adaptive evolution strategy) or "
+        "cma (CMA-ES, DEAP's covariance matrix adaptation, in coordinates scaled to each "
+        "parameter's range, angles wrapped and bounded parameters mirrored into their bounds; "
+        "--models offspring and half of them as parents each generation); the interrogators "
+        "always use the paper's ES",
+        choices=("es", "cma"),
+        default_text="the preset's: es for both",
     )
     genuine: str | None = option(
         None,
@@ -293,7 +307,7 @@ class RunConfig:
             )
         if self.genuine_kwargs and self.genuine is None:
             raise UserError("--genuine-kwargs needs --genuine ENV_ID (the env they are for)")
-        for name in ("mode", "device", "init", "backend", "model_fitness", "periodic_genes"):
+        for name in ("mode", "device", "init", "backend"):
             if not isinstance(getattr(self, name), str):
                 raise UserError(
                     f"--{name.replace('_', '-')} must be a string, got {getattr(self, name)!r}"
@@ -308,17 +322,21 @@ class RunConfig:
                 )
         if self.init not in ("zero", "uniform"):
             raise UserError(f"--init must be 'zero' or 'uniform', got {self.init!r}")
-        if self.model_fitness not in ("verdict", "graded"):
-            raise UserError(
-                f"--model-fitness must be 'verdict' or 'graded', got {self.model_fitness!r}"
-            )
-        if self.periodic_genes not in ("bounded", "wrapped"):
-            raise UserError(
-                f"--periodic-genes must be 'bounded' or 'wrapped', got {self.periodic_genes!r}"
-            )
+        presets.check(self)
         if self.backend not in ("auto", *BACKENDS):
             raise UserError(f"--backend must be auto, {', '.join(BACKENDS)}; got {self.backend!r}")
         return self
+
+    def with_preset(self) -> RunConfig:
+        """This configuration with the options it leaves unset (``None``) taken from its
+        preset (:mod:`turing.contracts.presets`): what a run stores and uses.
+
+        Raises:
+            UserError: for an unknown preset.
+        """
+        chosen = presets.preset_values(self.preset)
+        unset = {k: v for k, v in chosen.items() if getattr(self, k) is None}
+        return dataclasses.replace(self, **unset) if unset else self
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -384,7 +402,14 @@ class RunConfig:
                     f"{where}: {f.name} is {data[f.name]!r}, not {_KIND_TEXT[_kind(f)]}; the "
                     "file was edited or damaged"
                 )
-        return cls(**data)
+        config = cls(**data)
+        if config.preset not in presets.PRESETS:
+            raise UserError(
+                f"{where}: preset {config.preset!r} is not one of {', '.join(presets.PRESETS)}; "
+                "the file was edited, or written by a later version of turing-learning"
+            )
+        # A folder written before an option existed ran with the paper's (its preset).
+        return config.with_preset()
 
 
 def _kind(f: dataclasses.Field) -> str:

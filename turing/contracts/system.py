@@ -155,6 +155,11 @@ class System(ABC):
             sequence of ``action_size``); an interrogator's sigmoid output ``o`` in [0, 1]
             becomes ``low + o * (high - low)``, and a ``passive-io`` discriminator reads the
             input scaled back to [0, 1].
+        scale_inputs: scale what interrogators read by the bounds (the default). A system whose
+            observations are already of order 1 and whose bounds are much wider than its
+            signals (they also bound the Gymnasium space, and so hold every model's outputs
+            and their noise) may set it ``False``: scaling would shrink its signals several
+            times and slow its interrogators down (the built-in range sensor and swarm).
         default_steps: interrogator updates (= observations) per trial.
         default_generations: the default budget of ``turing run``.
         default_chunk_size: trials the torch backends simulate together on a CPU; bounds
@@ -173,6 +178,7 @@ class System(ABC):
     action_high: float | Sequence[float] = 1.0
     observation_names: tuple[str, ...] = ()
     action_names: tuple[str, ...] = ()
+    scale_inputs: ClassVar[bool] = True
     default_steps: ClassVar[int] = 100
     default_generations: ClassVar[int] = 300
     default_chunk_size: ClassVar[int] = 20_000

@@ -28,7 +28,11 @@ Tensor = torch.Tensor
 
 def input_affine(system, sees_input: bool) -> tuple[np.ndarray, np.ndarray]:
     """``(scale, offset)`` per network input (observation dimensions, then input dimensions
-    if ``sees_input``): the network reads ``x * scale + offset``."""
+    if ``sees_input``): the network reads ``x * scale + offset`` (the identity for a system
+    that sets ``scale_inputs = False``)."""
+    if not getattr(system, "scale_inputs", True):
+        size = system.observation_size + (system.action_size if sees_input else 0)
+        return np.ones(size), np.zeros(size)
     lows, highs = [system.observation_bounds()[0]], [system.observation_bounds()[1]]
     if sees_input:
         low, high = system.action_bounds()

@@ -2,7 +2,9 @@
 
 - :mod:`turing.methods.method`: the :class:`Method` base class and the registry of modes;
 - :mod:`turing.methods.evolution`: the paper's (mu + lambda) self-adaptive evolution
-  strategy, built with DEAP, used by both populations;
+  strategy, built with DEAP, used by both populations; :mod:`.cma` (CMA-ES, an option for
+  the models) and :mod:`.strategies` (which of the two a run's models use);
+  :mod:`.diagnostics` (the model population's step sizes and spread per generation);
 - :mod:`turing.methods.coevolution`: Turing Learning proper (``interrogate``) and the
   GAN-like ``passive`` and ``passive-io`` modes;
 - baselines: ``metric`` (:mod:`.metric`, the ES minimising a squared error), ``gan`` and

@@ -44,8 +44,10 @@ from turing.engine.evaluator import (
 )
 from turing.engine.random import stream_key
 from turing.errors import UserError
-from turing.methods.evolution import ESSettings, EvolutionStrategy, model_strategy
+from turing.methods.diagnostics import population_columns
+from turing.methods.evolution import ESSettings, EvolutionStrategy
 from turing.methods.method import GenerationReport, Method, register_method
+from turing.methods.strategies import model_strategy
 
 EMPTY = -1
 """A slot of an interrogator's genuine window with no judgement yet."""
@@ -216,6 +218,12 @@ class Coevolution(Method):
             "accuracy_model": accuracy_model,
             "failed_models": int(judgements.model_failed.sum()),
         }
+        # Step sizes and spread of the model parents: has the population collapsed?
+        metrics.update(
+            population_columns(
+                self.system, ranked_genes, self._last["model_sigma"], self.model_es.settings.mu
+            )
+        )
         if self.budget is not None or not self.trials.source.merges:
             metrics["genuine_trials"] = allocation.size
         self.models, clipped = self.model_es.next_population(ranked_models)
@@ -263,10 +271,11 @@ class Coevolution(Method):
             # (and checkpoints stay those of runs before budgets existed).
             arrays["genuine_window"] = self.windows.copy()
             meta["genuine_allocation_rng"] = numpy_state(self.allocation_rng)
-        return arrays, meta
+        extra_arrays, extra_meta = self.model_es.state(self.models)  # CMA-ES: its distribution
+        return {**arrays, **extra_arrays}, {**meta, **extra_meta}
 
     def load_state(self, arrays, meta) -> None:
-        self.models = EvolutionStrategy.from_arrays(arrays["model_genes"], arrays["model_sigma"])
+        self.models = self.model_es.restore(arrays, meta)
         self.interrogators = EvolutionStrategy.from_arrays(
             arrays["interrogator_genes"], arrays["interrogator_sigma"]
         )

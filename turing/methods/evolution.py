@@ -24,8 +24,6 @@ from dataclasses import dataclass
 import numpy as np
 from deap import base, creator, tools
 
-from turing.contracts.seeding import numpy_generator
-
 # DEAP classes are created once, at import (creating them in functions breaks pickling in
 # worker processes). The guard keeps module reloads quiet.
 if not hasattr(creator, "TuringFitness"):
@@ -221,6 +219,15 @@ class EvolutionStrategy:
             clipped += clips
         return list(parents) + offspring, clipped
 
+    def state(self, population: list) -> tuple[dict[str, np.ndarray], dict]:
+        """What a checkpoint needs beyond the population's genes and step sizes: nothing
+        (the CMA-ES adds its distribution)."""
+        return {}, {}
+
+    def restore(self, arrays: dict[str, np.ndarray], meta: dict) -> list:
+        """The population of a checkpoint (``model_genes`` / ``model_sigma``)."""
+        return self.from_arrays(arrays["model_genes"], arrays["model_sigma"])
+
     @staticmethod
     def set_fitness(population: list, fitness: np.ndarray) -> None:
         for individual, value in zip(
@@ -246,25 +253,3 @@ class EvolutionStrategy:
             individual.strategy = creator.TuringStrategy(np.asarray(sigma, dtype=np.float64))
             population.append(individual)
         return population
-
-
-def model_strategy(system, config) -> EvolutionStrategy:
-    """The ES of a run's models: one gene per parameter within its bounds, step sizes
-    starting at ``config.model_sigma_init`` times each parameter's range, drawing from the
-    run's ``models`` stream (shared by coevolution and the metric baseline); periodic
-    parameters wrap around when ``config.periodic_genes`` is ``wrapped``."""
-    widths = system.highs - system.lows
-    return EvolutionStrategy(
-        len(system.parameters),
-        system.lows,
-        system.highs,
-        ESSettings(
-            size=config.models,
-            sigma_init=tuple(config.model_sigma_init * widths),
-            init=config.init,
-        ),
-        numpy_generator(config.seed, "models"),
-        periodic=np.array([p.periodic for p in system.parameters])
-        if config.periodic_genes == "wrapped"
-        else None,
-    )

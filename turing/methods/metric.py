@@ -29,10 +29,11 @@ from turing.contracts.seeding import numpy_state, set_numpy_state
 from turing.engine import PASSIVE, Fixed, Noise, stream_key
 from turing.errors import SystemContractError
 from turing.genuine.batches import TrialBatch
-from turing.methods.evolution import EvolutionStrategy, model_strategy
+from turing.methods.evolution import EvolutionStrategy
 from turing.methods.method import GenerationReport, Method, register_method
 from turing.methods.options import resolve_options
 from turing.methods.rollout import Trajectories
+from turing.methods.strategies import model_strategy
 
 DEFAULTS = {"pairs": None}
 """Method options (``--method-options``): trial pairs per model and generation (None: as
@@ -200,10 +201,11 @@ class MetricES(Method):
             "simulated_trials": self.simulated_trials,
             "simulated_steps": self.simulated_steps,
         }
-        return arrays, meta
+        extra_arrays, extra_meta = self.es.state(self.models)  # CMA-ES: its distribution
+        return {**arrays, **extra_arrays}, {**meta, **extra_meta}
 
     def load_state(self, arrays, meta) -> None:
-        self.models = EvolutionStrategy.from_arrays(arrays["model_genes"], arrays["model_sigma"])
+        self.models = self.es.restore(arrays, meta)
         set_numpy_state(self.es.rng, meta["models_rng"])
         self.generations_done = int(meta["generations_done"])
         self.simulated_trials = int(meta["simulated_trials"])

@@ -8,7 +8,9 @@ by step, from a seeded random stream: the same command shows the same trials.
 What is shown is the system's business, through the optional hook
 :meth:`turing.System.replay_scene`: a :class:`ReplayScene` simulates the two trials in a
 world it can draw (the e-puck's PyBullet arenas, case study 1's agent on its track) and
-gives frames for videos. A system without a scene is simulated with its own ``reset`` and
+gives the frames of videos and of the replay window (:mod:`turing.replay.window`; the
+window's keys and pacing are :mod:`turing.replay.live`, a session of several ranks
+:mod:`turing.replay.session`). A system without a scene is simulated with its own ``reset`` and
 ``step`` and drawn as a chart growing step by step. Every replay also writes a figure of
 the observations, the actions and the interrogator's running judgement over time, and the
 replayed trials as NPZ.
@@ -24,7 +26,6 @@ system's natural input drives both trials, as in training.
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,13 +36,23 @@ import torch
 from turing.agents import ModelPopulation
 from turing.contracts.config import RunConfig
 from turing.contracts.presentation import presentation
-from turing.engine import JUDGE, PASSIVE, Engine, Judge, Noise, stream_key
+from turing.engine import JUDGE, PASSIVE, Judge, Noise, stream_key
 from turing.engine.evaluator import COEVOLUTION_MODES, interrogator_shape
 from turing.errors import UserError
 from turing.integrations.registry import make_system
 from turing.replay.figure import Episode, draw_figure
-from turing.replay.files import check_video_path, check_writable, open_video
-from turing.replay.scenes import ChartScene, ReplayScene, SceneOptions, StepView
+from turing.replay.files import check_video_path, check_writable
+from turing.replay.live import Request
+from turing.replay.player import Player, lost_message
+from turing.replay.recorded import RecordedGenuineScene, external_genuine, load_recorded
+from turing.replay.scenes import (
+    VIDEO_SIZE,
+    WINDOW_SIZE,
+    ChartScene,
+    ReplayScene,
+    SceneOptions,
+    StepView,
+)
 from turing.runs.integrity import check_kinds
 from turing.runs.limits import check_replay_size
 from turing.runs.provenance import system_hint
@@ -57,18 +68,21 @@ class ReplayResult:
     """What a replay produced.
 
     Attributes:
-        episodes: the replayed trial pairs.
+        episodes: the trial pairs played to the end.
         labels: names of the two trials.
-        figure: path of the figure.
-        data: path of the NPZ with the episodes.
+        figure: path of the figure (``None`` if no trial pair was played to the end).
+        data: path of the NPZ with the episodes (``None`` likewise).
         video: path of the video, if one was asked for.
+        request: ``model`` or ``interrogator`` if the window's keys asked for the next
+            rank (:func:`turing.replay.session.watch` follows it), else ``None``.
     """
 
     episodes: list[Episode]
     labels: tuple[str, str]
-    figure: Path
-    data: Path
+    figure: Path | None
+    data: Path | None
     video: Path | None = None
+    request: str | None = None
 
     def summary(self) -> list[str]:
         """One line per trial pair: the judgements and whether they were right."""
@@ -158,6 +172,7 @@ class Replay:
                 f"{genes[row, column]:g} is outside its bounds, where no run puts genes; "
                 f"{DAMAGED}"
             )
+        self.interrogator_count, self.model_count = len(weights), len(genes)
         self.interrogator = _rank(interrogator, len(weights), "--interrogator", "interrogators")
         self.model = _rank(model, len(genes), "--model", "models")
         self.weights = torch.as_tensor(weights[self.interrogator], dtype=torch.float32)
@@ -169,6 +184,17 @@ class Replay:
         )
         self.params = torch.cat([genuine, model.to(torch.float32)], dim=1)
         self.labels = ("genuine", f"model #{self.model}")
+        self.external = external_genuine(self.config)
+        self.recorded = None
+        if self.external:
+            self.labels = ("genuine (recorded)", self.labels[1])
+            if self.mode == "interrogate" and self.interrogator != 0:
+                raise UserError(
+                    f"the genuine system of {self.run_dir.path} ({self.external}) is outside "
+                    "turing: a replay shows the trials it recorded with the best interrogator; "
+                    "leave out --interrogator (or give 0)"
+                )
+            self.recorded = load_recorded(self.run_dir, self.steps, self.system.observation_size)
 
     def scene(self, options: SceneOptions) -> ReplayScene:
         """The system's scene, or a :class:`ChartScene` for systems without one.
@@ -179,6 +205,8 @@ class Replay:
         scene = presentation(self.system).replay_scene(options)
         if scene is None:
             scene = ChartScene(self.system, options)
+        if self.recorded is not None:
+            scene = RecordedGenuineScene(scene, self.recorded, self.external)
         if options.gui and not scene.supports_gui:
             scene.close()
             raise UserError(
@@ -194,24 +222,37 @@ class Replay:
         gui: bool = False,
         video: str | os.PathLike | None = None,
         figure: str | os.PathLike | None = None,
-        size: tuple[int, int] = (480, 270),
+        size: tuple[int, int] | None = None,
         fps: float = 10.0,
         renderer: str = "auto",
         scene: ReplayScene | None = None,
+        window: Any = "auto",
     ) -> ReplayResult:
         """Plays ``trials`` trial pairs; writes the figure, the episodes and the video.
+
+        In a window (``gui``), the replay then waits with its last frame on screen; its
+        keys (:mod:`turing.replay.live`) pause it, step it, play further trials, or end it
+        asking for the next model or interrogator (:attr:`ReplayResult.request`, which
+        :func:`turing.replay.session.watch` follows). The figure and the episodes are
+        written after every trial played to the end, so closing the window loses only
+        the trial under way.
 
         Args:
             trials: trial pairs, played one after the other.
             seed: seed of the replay's random stream (default: the run's seed).
-            gui: show the scene in a window, paced at ``fps`` steps per second.
-            video: write the scene to this ``.mp4`` (needs imageio-ffmpeg) or ``.gif``.
+            gui: show the replay in a window (:mod:`turing.replay.window`), paced at
+                ``fps`` steps per second.
+            video: write the frames to this ``.mp4`` (needs imageio-ffmpeg) or ``.gif``.
             figure: path of the figure (default: next to the video, else in the run
                 folder's ``plots/``); the episodes go next to it as ``.npz``.
-            size: frame size ``(width, height)``, pixels (rounded up to even numbers).
+            size: frame size ``(width, height)``, pixels (rounded up to even numbers;
+                default: 1280x720 in a window, else 960x540).
             fps: frames per second of the video and pace of the window.
             renderer: offscreen renderer of 3-D scenes (``auto``, ``tiny``, ``egl``).
-            scene: a scene to use instead of the system's (for tests and custom views).
+            scene: a scene to use instead of the system's (for tests and custom views;
+                the caller closes it).
+            window: with ``gui``, the kind of window to open here (``auto``, ``tk``,
+                ``pybullet``), or an open one to use (the caller closes it).
 
         Returns:
             the :class:`ReplayResult`.
@@ -224,9 +265,15 @@ class Replay:
         if not fps > 0:
             raise UserError(f"--fps must be positive, got {fps!r}")
         check_replay_size(trials, self.steps, self.system)
+        if self.recorded is not None and trials > len(self.recorded):
+            raise UserError(
+                f"--trials {trials}: the run recorded {len(self.recorded)} genuine trials with "
+                f"{self.external} to replay; give --trials {len(self.recorded)} or fewer"
+            )
         seed = self.config.seed if seed is None else int(seed)
         if seed < 0:
             raise UserError(f"--seed must be a non-negative whole number, got {seed}")
+        size = size or (WINDOW_SIZE if gui else VIDEO_SIZE)
         size = tuple(int(v) + int(v) % 2 for v in size)  # H.264 needs even sizes
         stem = f"replay-i{self.interrogator}-m{self.model}-seed{seed}"
         video_path = None if video is None else check_video_path(video)
@@ -241,35 +288,66 @@ class Replay:
         )
         check_writable(figure_path, "figure", "--figure FILE.png")
         check_writable(figure_path.with_suffix(".npz"), "replayed trials", "--figure FILE.png")
-        options = SceneOptions(gui=gui, size=size, labels=self.labels, renderer=renderer)
-        scene = scene or self.scene(options)
-        writer = None
-        try:
-            writer = open_video(video_path, fps) if video_path else None
-            engine = Engine(_SceneSystem(scene), self.steps, backend="eager")
-            episodes = []
-            for trial in range(trials):
-                episode = self._play_trial(engine, scene, trial, seed, writer, gui, fps)
-                if episode is None:  # the window was closed
-                    break
-                episodes.append(episode)
-            if gui and episodes and scene.is_open():
-                _hold(scene)
-        finally:
-            if writer is not None:
-                writer.close()
-            scene.close()
-        if not episodes:
-            raise UserError("the replay was stopped before its first trial ended; nothing to save")
         data_path = figure_path.with_suffix(".npz")
-        self._save(episodes, figure_path, data_path, seed)
-        return ReplayResult(episodes, self.labels, figure_path, data_path, video_path)
+        options = SceneOptions(gui=gui, size=size, labels=self.labels, renderer=renderer)
+        own_scene = scene is None
+        scene = scene or self.scene(options)
+        episodes: list[Episode] = []
+        run = Player(self, scene, seed, video_path, fps)
+        request = None
+        try:
+            if gui and (window is None or isinstance(window, str)):
+                from turing.replay.window import open_window
+
+                window = run.own(open_window(size, window or "auto"))
+            if not gui:
+                window = None
+            else:
+                window.lost_message = lambda: lost_message(episodes, figure_path, data_path)
+            run.start(window)
+            played, wanted = 0, trials
+            while True:
+                if played >= wanted:
+                    if not gui:
+                        break
+                    request = run.controls.hold()
+                    if request != "trial":
+                        break
+                    wanted = played + 1
+                episode, request = run.trial(played)
+                played += 1
+                if episode is not None:
+                    episodes.append(episode)
+                    if gui:  # the window may be closed any time: keep what was played
+                        self._save(episodes, figure_path, data_path, seed)
+                if request == "trial":
+                    wanted = max(wanted, played + 1)
+                elif request is not None:
+                    break
+        finally:
+            run.close()
+            if own_scene:
+                scene.close()
+        if episodes and not gui:
+            self._save(episodes, figure_path, data_path, seed)
+        if request not in ("model", "interrogator"):
+            request = None
+        if not episodes:
+            return ReplayResult([], self.labels, None, None, None, request)
+        return ReplayResult(episodes, self.labels, figure_path, data_path, video_path, request)
 
     # ------------------------------------------------------------------ internals
-    def _play_trial(self, engine, scene, trial, seed, writer, gui, fps) -> Episode | None:
-        """One trial pair on the engine, drawn at every step; ``None`` if the window was
-        closed. Pair ``trial`` uses streams ``2 trial`` (genuine) and ``2 trial + 1``
-        (model) of the replay's key, and shares input stream ``trial``, as in training."""
+    def caption(self) -> str:
+        """What is replayed, for the frames' header."""
+        caption = f"{self.system.name} | {self.mode} | interrogator #{self.interrogator}"
+        return caption + (f" | genuine: {self.external}" if self.external else "")
+
+    def play_trial(self, engine, trial, seed, draw) -> tuple[Episode | None, str | None]:
+        """One trial pair on the engine, drawn at every step by ``draw(view)`` (which may
+        raise :class:`~turing.replay.live.Request`); the episode (``None`` if it was cut
+        short) and the request that cut it. Pair ``trial`` uses streams ``2 trial``
+        (genuine) and ``2 trial + 1`` (model) of the replay's key, and shares input stream
+        ``trial``, as in training."""
         system, mode = self.system, self.mode
         streams = torch.tensor([2 * trial, 2 * trial + 1])
         noise = Noise(
@@ -284,7 +362,7 @@ class Replay:
             sees_input=mode == "passive-io",
         )
         observations, judgements, actions = [], [], []
-        paused = [False]
+        caption = self.caption()
 
         def observe(t, observation, out, action) -> None:
             observations.append(observation.detach().cpu().numpy().astype(np.float64))
@@ -293,40 +371,26 @@ class Replay:
                 actions.append(action.detach().cpu().numpy().astype(np.float64))
             view = StepView(
                 trial, t, self.steps, observations[-1], judgements[-1],
-                None if action is None else actions[-1], self.labels,
+                None if action is None else actions[-1], self.labels, caption,
             )  # fmt: skip
-            try:
-                if gui or writer is not None:  # drawing is for the eyes only
-                    scene.show(view)
-                if writer is not None:
-                    writer.append_data(scene.frame())
-                if gui and not _pace(scene, fps, paused):
-                    raise _Stopped
-            except _Stopped:
-                raise
-            except Exception:
-                if gui and not scene.is_open():  # the window was closed under a call
-                    raise _Stopped from None
-                raise
+            draw(view)
 
         inputs = JUDGE if mode == "interrogate" else PASSIVE
         try:
             engine.run(self.params, noise, judge, inputs, observe=observe)
-        except _Stopped:
-            return None
-        except Exception:
-            if gui and not scene.is_open():
-                return None
-            raise
+        except Request as request:
+            return None, request.kind
         judgement = np.stack(judgements)
         action_array = np.stack(actions) if actions else np.zeros((0, system.action_size, 2))
-        return Episode(np.stack(observations), judgement, action_array, judgement[-1] >= 0.5)
+        episode = Episode(np.stack(observations), judgement, action_array, judgement[-1] >= 0.5)
+        return episode, None
 
     def _save(self, episodes: list[Episode], figure_path: Path, data_path: Path, seed: int) -> None:
         fig = draw_figure(self.system, episodes, self.labels, self.steps)
         title = (
             f"{self.system.name} | {self.mode}",
-            f"interrogator #{self.interrogator} vs genuine and {self.labels[1]} | replay seed {seed}",
+            f"interrogator #{self.interrogator} vs genuine and {self.labels[1]} | replay seed {seed}"
+            + (f" | genuine: {self.external}" if self.external else ""),
         )
         fig.suptitle("\n".join(title) if len(episodes) == 1 else " | ".join(title), fontsize=9)
         try:
@@ -352,31 +416,6 @@ class Replay:
             ) from None
 
 
-class _Stopped(Exception):
-    """The replay's window was closed (or q pressed) during a trial."""
-
-
-class _SceneSystem:
-    """A replay scene as the engine's system: the scene simulates (and draws) the two
-    trials; everything else (sizes, bounds, the passive controller) is the system's."""
-
-    def __init__(self, scene: ReplayScene):
-        self.scene = scene
-        self.system = scene.system
-
-    def __getattr__(self, name: str):
-        return getattr(self.system, name)
-
-    def native_kernel(self, steps: int):
-        return None
-
-    def reset(self, params: Tensor, noise: Noise, start=None):
-        return None, self.scene.reset(params, noise)
-
-    def step(self, state, params: Tensor, action: Tensor, noise: Noise):
-        return None, self.scene.step(action, noise)
-
-
 def replay(
     run_dir: str | os.PathLike, interrogator: int = 0, model: int = 0, **play: Any
 ) -> ReplayResult:
@@ -396,29 +435,3 @@ def _rank(value: Any, size: int, flag: str, what: str) -> int:
             f"{flag} {rank} is out of range: the run kept {size} {what}; give 0..{size - 1} (0 = best)"
         )
     return rank
-
-
-# ----------------------------------------------------------------------------- pacing
-def _pace(scene: ReplayScene, fps: float, paused: list[bool]) -> bool:
-    """Waits one step's time in the window, handling the keys; False if the user quit."""
-    deadline = time.monotonic() + 1.0 / fps
-    while True:
-        if not scene.is_open():
-            return False
-        keys = scene.keys()
-        if "q" in keys:
-            return False
-        if " " in keys:
-            paused[0] = not paused[0]
-        if "n" in keys:
-            paused[0] = True
-            return True
-        if not paused[0] and time.monotonic() >= deadline:
-            return True
-        time.sleep(0.01)
-
-
-def _hold(scene: ReplayScene) -> None:
-    """Keeps the finished replay on screen until the window is closed or q is pressed."""
-    while scene.is_open() and "q" not in scene.keys():
-        time.sleep(0.02)

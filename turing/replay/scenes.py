@@ -15,7 +15,10 @@ from turing.replay.figure import Episode, draw_figure
 
 Tensor = torch.Tensor
 
-GUI_KEYS_HELP = "space: pause/resume   n: one step   q: quit"
+VIDEO_SIZE = (960, 540)
+"""Default frame size of videos (pixels)."""
+WINDOW_SIZE = (1280, 720)
+"""Default size of the replay window (pixels)."""
 
 
 @dataclass(frozen=True)
@@ -23,15 +26,16 @@ class SceneOptions:
     """How a scene is shown.
 
     Attributes:
-        gui: open a window (PyBullet's GUI) instead of rendering headless.
-        size: ``(width, height)`` of frames and window, pixels.
+        gui: the frames are shown in the replay window (:mod:`turing.replay.window`),
+            which adds its key help to them; scenes render the same pictures either way.
+        size: ``(width, height)`` of frames, pixels.
         labels: names of the two trials (``genuine``, ``model #0``).
         renderer: offscreen renderer for frames (``auto``, ``tiny``, ``egl``; see
             :class:`turing.envs.bullet_view.BulletView`).
     """
 
     gui: bool = False
-    size: tuple[int, int] = (480, 270)
+    size: tuple[int, int] = VIDEO_SIZE
     labels: tuple[str, str] = ("genuine", "model")
     renderer: str = "auto"
 
@@ -49,6 +53,10 @@ class StepView:
         action: ``[act, 2]`` the input that produces observation ``t + 1`` (``None`` at the
             last step).
         labels: names of the two trials.
+        caption: what is replayed (system, mode, interrogator), for the frame's header.
+
+    A scene draws from these arrays only what it cannot simulate itself: a trial recorded
+    elsewhere reaches it as the same views, one per step.
     """
 
     trial: int
@@ -58,6 +66,7 @@ class StepView:
     judgement: np.ndarray
     action: np.ndarray | None
     labels: tuple[str, str]
+    caption: str = ""
 
 
 class ReplayScene(ABC):
@@ -66,14 +75,16 @@ class ReplayScene(ABC):
 
     Subclasses implement :meth:`reset` and :meth:`step` (as :meth:`turing.System.reset` and
     :meth:`turing.System.step` for the two trials, drawing from the same noise),
-    :meth:`show` and :meth:`frame`; GUI scenes also :meth:`keys` and :meth:`is_open`.
+    :meth:`show` and :meth:`frame`. The built-in scenes inherit
+    :class:`turing.replay.columns.ColumnScene`, which gives ``show`` and ``frame`` (titles,
+    verdicts, the interrogator's charts) and asks them only for each trial's picture.
 
     Args:
         system: the system.
         options: how to show it.
 
     Attributes:
-        supports_gui: whether the scene can show itself in a window (``--gui``).
+        supports_gui: whether the replay window may show the scene (``--gui``).
     """
 
     supports_gui: bool = False
@@ -97,19 +108,12 @@ class ReplayScene(ABC):
         the replay)."""
 
     @abstractmethod
-    def frame(self) -> np.ndarray:
-        """The current picture, RGB ``[height, width, 3]`` uint8."""
-
-    def keys(self) -> set[str]:
-        """Keys pressed in the window since the last call (GUI scenes)."""
-        return set()
-
-    def is_open(self) -> bool:
-        """False once the user closed the window."""
-        return True
+    def frame(self, size: tuple[int, int] | None = None) -> np.ndarray:
+        """The current picture, RGB ``[height, width, 3]`` uint8, of ``size = (width,
+        height)`` (default: the options' size; the window asks for its own)."""
 
     def close(self) -> None:  # noqa: B027 (optional hook: most scenes hold nothing)
-        """Releases windows and clients."""
+        """Releases clients."""
 
 
 class SimulatedScene(ReplayScene):
@@ -128,7 +132,7 @@ class SimulatedScene(ReplayScene):
 
 class ChartScene(SimulatedScene):
     """The scene of systems without one: the replay figure of the current trial, drawn up
-    to the current step (headless only)."""
+    to the current step (videos only)."""
 
     def reset(self, params: Tensor, noise: Noise) -> Tensor:
         self._rows: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
@@ -140,14 +144,14 @@ class ChartScene(SimulatedScene):
         self._rows.append((view.observation, view.judgement, view.action))
         self._view = view
 
-    def frame(self) -> np.ndarray:
+    def frame(self, size: tuple[int, int] | None = None) -> np.ndarray:
         view = self._view
         observation = np.stack([r[0] for r in self._rows])
         judgement = np.stack([r[1] for r in self._rows])
         actions = [r[2] for r in self._rows if r[2] is not None]
         action = np.stack(actions) if actions else np.zeros((0, self.system.action_size, 2))
         episode = Episode(observation, judgement, action, judgement[-1] >= 0.5)
-        width, height = self.options.size
+        width, height = size or self.options.size
         dpi = 100
         fig = draw_figure(
             self.system, [episode], view.labels, view.steps, figsize=(width / dpi, height / dpi)

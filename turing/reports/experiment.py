@@ -79,6 +79,8 @@ class CaseStudyOptions(GridOptions):
     """run exactly these methods instead"""
     true_params: str = ""
     """genuine values that differ from the spec's (NAME=VALUE,...)"""
+    preset: str = "paper"
+    """the runs' preset (``turing run --preset``): paper (the paper's algorithm) or robust"""
 
 
 PAPER_BUDGET = (10, 1000)
@@ -97,6 +99,8 @@ def case_study_plan(
         *(more if options.all_methods else ()),
     ]
     budget = "paper" if options.paper else f"s{seeds}-g{generations}"
+    if options.preset != "paper":
+        budget += f"-{options.preset}"
     return seeds, generations, choose_methods(system, wanted), budget
 
 
@@ -132,6 +136,7 @@ def run_case_study(
     finished = run_grid(
         system, methods, options, Path(options.out or f"{root}/{budget}"), seeds=seeds,
         generations=generations, true_params=assignments(options.true_params, "--true-params"),
+        preset=options.preset,
     )  # fmt: skip
     title = f"{finished.comparison.title()} (the paper's comparison)"
     return CaseStudy(finished, sub_summary(finished, paper, "paper", title), generations)
@@ -304,7 +309,7 @@ def test_table(summary: Summary, quantities: Sequence[str], estimate: str) -> st
         cells = [f"`{method}`"]
         for quantity in present:
             text = summary.cell_text(method, estimate, quantity)
-            if method != "interrogate" and summary.finished("interrogate"):
+            if method != summary.reference and summary.finished(summary.reference):
                 text += "<br>" + summary.test_text(method, estimate, quantity)
             cells.append(text)
         lines.append("| " + " | ".join(cells) + " |")
@@ -351,6 +356,41 @@ def generations_to_threshold(values: Sequence[float], threshold: float) -> int |
         return 0
     last = int(above[-1])
     return None if last == len(values) - 1 else last + 1
+
+
+def running_median(values: np.ndarray, window: int = 10) -> np.ndarray:
+    """The median of the last ``window`` generations at each generation."""
+    return np.array([np.median(values[max(0, g - window + 1) : g + 1]) for g in range(len(values))])
+
+
+def plot_curves(system: str, curves: dict, threshold: float, label: str, path: Path) -> Path:
+    """The headline error per generation, median and interquartile range over seeds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    for k, (variant, series) in enumerate(curves.items()):
+        stack = np.stack([s[: min(map(len, series))] for s in series])
+        q25, median, q75 = np.percentile(stack, [25, 50, 75], axis=0)
+        generation = np.arange(stack.shape[1])
+        ax.plot(generation, median, color=f"C{k}", lw=1.3, label=variant)
+        ax.fill_between(generation, q25, q75, color=f"C{k}", alpha=0.15, lw=0)
+    ax.axhline(threshold, color="k", lw=0.8, ls=":", label=f"threshold {threshold:g}")
+    ax.set_yscale("log")
+    ax.set_xlabel("generation")
+    ax.set_ylabel(label, fontsize=8)
+    ax.set_title(
+        f"{system}: running median (10 generations), median and IQR over seeds", fontsize=9
+    )
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def history(result: Result, column: str) -> np.ndarray:

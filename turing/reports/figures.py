@@ -157,7 +157,9 @@ def plot_convergence(summary, results: Sequence[Result], folder: Path) -> list[P
     1000), so that the band shows the spread between seeds rather than generation noise."""
     plt = _pyplot()
     folder.mkdir(parents=True, exist_ok=True)
-    histories = {m: [r.history for r in results if r.mode == m] for m in summary.methods}
+    histories = {
+        m: [r.history for r in results if summary.method_of(r) == m] for m in summary.methods
+    }
     paths = []
     for estimate, prefix in CONVERGENCE_PREFIXES.items():
         columns = [

@@ -51,6 +51,8 @@ class CellValues:
     seed: int
     path: Path
     values: dict[tuple[str, str], float]
+    convergence: dict[str, Any] | None = None
+    """The run's convergence verdict (:mod:`turing.runs.convergence`), if it could be judged."""
 
 
 def cell_values(result: Result) -> CellValues:
@@ -74,7 +76,11 @@ def cell_values(result: Result) -> CellValues:
     values[("", "simulated_trials")] = number(simulated.get("trials"))
     values[("", "simulated_steps")] = number(simulated.get("steps"))
     return CellValues(
-        method=result.mode, seed=int(result.seed), path=Path(result.path), values=values
+        method=result.mode,
+        seed=int(result.seed),
+        path=Path(result.path),
+        values=values,
+        convergence=result.convergence,
     )
 
 

@@ -24,8 +24,9 @@ summarising needs neither the process that ran them nor the system's code.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,15 @@ class Summary:
     files: list[Path] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
     units: dict[str, str] = field(default_factory=dict)
+    reference: str = REFERENCE_METHOD
+    """The method every other is tested against (``interrogate``; a comparison of variants
+    names its own)."""
+    label: Callable[[Result], str] | None = field(default=None, repr=False)
+    """A run's "method" in this summary (default its mode)."""
+
+    def method_of(self, result: Result) -> str:
+        """The "method" ``result`` counts under."""
+        return self.label(result) if self.label else result.mode
 
     def value(
         self, method: str, quantity: str, estimate: str = "best", stat: str = "median"
@@ -88,6 +98,28 @@ class Summary:
         raise KeyError(
             f"no summary row for method {method!r}, estimate {estimate!r}, quantity {quantity!r}"
         )
+
+    def unconverged(self) -> list[CellValues]:
+        """The finished runs whose own verdict is that they did not converge."""
+        return [c for c in self.cells if c.convergence and not c.convergence["converged"]]
+
+    def convergence_lines(self) -> list[str]:
+        """Which runs look unconverged, and why (one line each), or that none does."""
+        judged = [c for c in self.cells if c.convergence]
+        if not judged:
+            return []
+        flagged = self.unconverged()
+        if not flagged:
+            return [f"Every run looks converged ({len(judged)} judged)."]
+        lines = [
+            f"{len(flagged)} of {len(judged)} runs look NOT CONVERGED (run them longer, or "
+            "trust the seeds that agree):"
+        ]
+        for cell in flagged:
+            lines.append(
+                f"- `{cell.method}` seed {cell.seed}: " + "; ".join(cell.convergence["reasons"])
+            )
+        return lines
 
     def finished(self, method: str) -> int:
         return sum(1 for c in self.cells if c.method == method)
@@ -101,7 +133,7 @@ class Summary:
         for method in self.methods:
             row = [method, f"{self.finished(method)}/{self.planned.get(method, 0)}"]
             rows.append(row + [self.cell_text(method, estimate, q) for q in quantities])
-            if method != REFERENCE_METHOD and self._reference_present() and self.finished(method):
+            if method != self.reference and self._reference_present() and self.finished(method):
                 pvalues = [self._stat(method, estimate, q, "p_vs_interrogate") for q in quantities]
                 rows.append(["  p", "", *[_fmt_p(v) for v in pvalues]])
         widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
@@ -115,9 +147,7 @@ class Summary:
         lines.insert(1, "  ".join("-" * w for w in widths))
         label = ESTIMATE_LABELS.get(estimate, estimate)
         note = (
-            f"; p: Mann-Whitney U, {REFERENCE_METHOD} vs method"
-            if self._reference_present()
-            else ""
+            f"; p: Mann-Whitney U, {self.reference} vs method" if self._reference_present() else ""
         )
         title = f"absolute error of the {label} estimate, median [25th, 75th percentile] over seeds"
         few = self.few_seeds_note()
@@ -125,12 +155,12 @@ class Summary:
 
     def few_seeds_note(self) -> str:
         """With fewer than 5 runs of a method, the smallest p-value its tests can reach
-        (empty otherwise, or without ``interrogate``)."""
+        (empty otherwise, or without the reference method)."""
         if not self._reference_present():
             return ""
-        others = {m: self.finished(m) for m in self.methods if m != REFERENCE_METHOD}
+        others = {m: self.finished(m) for m in self.methods if m != self.reference}
         return few_seeds_note(
-            REFERENCE_METHOD, self.finished(REFERENCE_METHOD), others, len(self.parameters)
+            self.reference, self.finished(self.reference), others, len(self.parameters)
         )
 
     def markdown(self) -> str:
@@ -138,7 +168,7 @@ class Summary:
         out = [f"# {self.title or 'Comparison on ' + self.system}", ""]
         out.append(
             "Median [25th, 75th percentile] over seeds. p: two-sided Mann-Whitney U test of "
-            f"`{REFERENCE_METHOD}` against each method on the same quantity; Holm: corrected "
+            f"`{self.reference}` against each method on the same quantity; Holm: corrected "
             "across a method's parameters; r: rank-biserial effect size."
         )
         if self.few_seeds_note():
@@ -164,9 +194,9 @@ class Summary:
             if self._reference_present():
                 out += [
                     "",
-                    f"`{REFERENCE_METHOD}` vs each method: p-value (Holm-corrected across the "
+                    f"`{self.reference}` vs each method: p-value (Holm-corrected across the "
                     "parameters; effect size r: +1 when every seed of "
-                    f"`{REFERENCE_METHOD}` has the smaller error, 0 for no tendency):",
+                    f"`{self.reference}` has the smaller error, 0 for no tendency):",
                     "",
                 ]
                 out += _md_table(
@@ -174,7 +204,7 @@ class Summary:
                     [
                         [f"`{m}`", *[self.test_text(m, estimate, q) for q in quantities]]
                         for m in self.methods
-                        if m != REFERENCE_METHOD
+                        if m != self.reference
                     ],
                 )
             out.append("")
@@ -206,8 +236,11 @@ class Summary:
         if not self._reference_present():
             out += [
                 "",
-                f"No p-values: `{REFERENCE_METHOD}` has no finished run in this comparison.",
+                f"No p-values: `{self.reference}` has no finished run in this comparison.",
             ]
+        verdicts = self.convergence_lines()
+        if verdicts:
+            out += ["", "## Convergence", "", *verdicts]
         missing = {m: self.planned.get(m, 0) - self.finished(m) for m in self.methods}
         missing = {m: k for m, k in missing.items() if k > 0}
         if missing:
@@ -305,7 +338,7 @@ class Summary:
         return f"{_fmt_p(p)} (Holm {_fmt_p(holm)}; r {effect:+.2f})"
 
     def _reference_present(self) -> bool:
-        return REFERENCE_METHOD in self.methods and self.finished(REFERENCE_METHOD) > 0
+        return self.reference in self.methods and self.finished(self.reference) > 0
 
 
 def summarise_results(
@@ -314,6 +347,8 @@ def summarise_results(
     methods: Sequence[str],
     planned: Mapping[str, int] | None = None,
     title: str = "",
+    reference: str = REFERENCE_METHOD,
+    label: Callable[[Result], str] | None = None,
 ) -> Summary:
     """Summarises finished runs (without writing anything).
 
@@ -322,15 +357,26 @@ def summarise_results(
         methods: the methods in the order of the tables.
         planned: runs in the grid per method (for "finished/planned" counts).
         title: the heading of ``summary.md``.
+        reference: the method the p-values test every other against.
+        label: a run's "method" (default its mode); e.g. a variant's name, to compare
+            variants of one mode.
 
     Returns:
         the :class:`Summary`.
     """
     methods = list(methods)
-    results = [r for r in results if r.mode in methods]
+    label = label or (lambda r: r.mode)
+    results = [r for r in results if label(r) in methods]
+    cells = [dataclasses.replace(cell_values(r), method=label(r)) for r in results]
     system = results[0].system if results else ""
     summary = summarise_cells(
-        system, [cell_values(r) for r in results], methods=methods, planned=planned, title=title
+        system,
+        cells,
+        methods=methods,
+        planned=planned,
+        title=title,
+        reference=reference,
+        label=label,
     )
     summary.units = parameter_units(system, summary.parameters, results)
     return summary
@@ -343,6 +389,8 @@ def summarise_cells(
     methods: Sequence[str],
     planned: Mapping[str, int] | None = None,
     title: str = "",
+    reference: str = REFERENCE_METHOD,
+    label: Callable[[Result], str] | None = None,
 ) -> Summary:
     """Summarises the numbers of finished runs (see :func:`summarise_results`)."""
     methods = list(methods)
@@ -371,10 +419,10 @@ def summarise_cells(
                 continue
             median, q25, q75 = quartiles(sample)
             p_value = effect = math.nan
-            if method != REFERENCE_METHOD and REFERENCE_METHOD in methods:
-                reference = samples[(REFERENCE_METHOD, (estimate, quantity))]
-                p_value = mann_whitney(reference, sample)
-                effect = rank_biserial(reference, sample)
+            if method != reference and reference in methods:
+                baseline = samples[(reference, (estimate, quantity))]
+                p_value = mann_whitney(baseline, sample)
+                effect = rank_biserial(baseline, sample)
             rows.append(
                 {
                     "method": method,
@@ -399,6 +447,8 @@ def summarise_cells(
         planned=dict(planned or {m: sum(1 for c in cells if c.method == m) for m in methods}),
         rows=rows,
         title=title,
+        reference=reference,
+        label=label,
     )
 
 

@@ -42,7 +42,9 @@ def write_summary(
 
         files += plot_boxes(summary, folder / "plots")
         files += plot_convergence(
-            summary, [r for r in results if r.mode in summary.methods], folder / "plots"
+            summary,
+            [r for r in results if summary.method_of(r) in summary.methods],
+            folder / "plots",
         )
     summary.files = files
     markdown = folder / "summary.md"
@@ -67,10 +69,11 @@ def _cells_csv(summary: Summary) -> str:
     keys: list[tuple[str, str]] = []
     for cell in summary.cells:
         keys += [k for k in cell.values if k not in keys]
-    header = ["method", "seed", "path", *[f"{e}:{q}" if e else q for e, q in keys]]
+    header = ["method", "seed", "path", "converged", *[f"{e}:{q}" if e else q for e, q in keys]]
     rows = []
     for cell in summary.cells:
         row = {"method": cell.method, "seed": cell.seed, "path": _relative(cell.path, summary.path)}
+        row["converged"] = "" if not cell.convergence else int(cell.convergence["converged"])
         row.update({(f"{e}:{q}" if e else q): cell.values.get((e, q), math.nan) for e, q in keys})
         rows.append(row)
     return _csv_text(header, rows)

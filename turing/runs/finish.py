@@ -21,6 +21,7 @@ import torch
 from turing.contracts.config import LAST_WINDOW
 from turing.contracts.presentation import presentation
 from turing.engine import default_threads
+from turing.runs.convergence import assess
 from turing.runs.files import atomic_write_npz
 from turing.runs.integrity import RECORD, record, seal
 from turing.runs.setup import versions
@@ -110,6 +111,7 @@ def add_run_facts(runner: Runner, result: dict[str, Any], history: dict[str, np.
     failed = failed_models(history, config.models)
     if failed:
         result["failed_models"] = failed
+    result["convergence"] = assess(runner.system, history)
     header = list(history)
     result[RECORD] = record(runner.stored_config, config.generations, header, runner.run_dir)
     result["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")

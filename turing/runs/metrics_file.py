@@ -60,6 +60,8 @@ class MetricsFile:
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
+        self._header: list[str] | None = None
+        """The columns rows are written in (the file's header, once known)."""
 
     def exists(self) -> bool:
         return self.path.exists() or self.path.is_symlink()
@@ -125,15 +127,24 @@ class MetricsFile:
         return columns if body else {}
 
     def append(self, row: Mapping[str, Any]) -> None:
-        """Appends one row (the header first if the file is new), flushed."""
+        """Appends one row (the header first if the file is new), flushed.
+
+        A file that already has a header keeps it: the row is written in its columns, so a
+        run started by a version with fewer columns continues with the rows it would have
+        written (columns added since are left out, columns since removed are empty)."""
         new = not self.exists() or self.path.stat().st_size == 0
+        if new:
+            self._header = list(row)
+        elif self._header is None:
+            self._header = self.table()[0]
+        values = [row.get(name, "") for name in self._header]
         # Never through a link (see turing.runs.files.refuse_links).
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
         with os.fdopen(os.open(self.path, flags, 0o666), "a", newline="") as handle:
             writer = csv.writer(handle)
             if new:
-                writer.writerow(list(row))
-            writer.writerow([format_value(v) for v in row.values()])
+                writer.writerow(self._header)
+            writer.writerow([format_value(v) for v in values])
             handle.flush()
 
     def sync(self) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from turing.contracts.config import LAST_WINDOW, RunConfig
+from turing.runs.convergence import verdict_text
 from turing.runs.finish import failed_models_text
 from turing.runs.integrity import check_result
 from turing.runs.rundir import RunDir
@@ -39,6 +40,7 @@ class Result:
     config: RunConfig
     data: dict[str, Any]
     _history: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    _convergence: tuple | None = field(default=None, repr=False)
 
     @classmethod
     def load(cls, path: str | Path) -> Result:
@@ -104,6 +106,25 @@ class Result:
             return window
         return min(LAST_WINDOW, int(self.data.get("generations") or LAST_WINDOW))
 
+
+    @property
+    def convergence(self) -> dict[str, Any] | None:
+        """Whether the run looks converged (:mod:`turing.runs.convergence`), judged from
+        metrics.csv by this version (so runs of earlier versions are judged alike); where the
+        system is not installed, what result.json stored when the run finished. ``None``
+        where the run is too short to judge."""
+        if self._convergence is None:
+            from turing.errors import UserError
+            from turing.integrations.registry import make_system
+            from turing.runs.convergence import assess
+
+            try:
+                system = make_system(self.system, **self.config.system_options)
+                self._convergence = (assess(system, self.history),)
+            except UserError:
+                stored = self.data.get("convergence")
+                self._convergence = (stored if isinstance(stored, dict) else None,)
+        return self._convergence[0]
 
     @property
     def history(self) -> dict[str, np.ndarray]:
@@ -176,6 +197,7 @@ class Result:
             ]
         if self.c2st is not None:
             lines += ["", f"C2ST accuracy (0.5 = indistinguishable): {self.c2st:.3f}"]
+        lines += ["", verdict_text(self.convergence)]
         failed = self.data.get("failed_models")
         if isinstance(failed, dict) and failed.get("generations"):
             lines += ["", failed_models_text(failed)]

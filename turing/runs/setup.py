@@ -31,7 +31,7 @@ def resolve_config(config: RunConfig, system: System) -> RunConfig:
             are given.
     """
     config = dataclasses.replace(
-        config,
+        config.with_preset(),
         steps=config.steps or system.default_steps,
         chunk_size=config.chunk_size or system.default_chunk_size,
     )

@@ -1,0 +1,119 @@
+"""Does a finished run look converged? Two signals from its ``metrics.csv`` alone.
+
+A run cannot know its own error (the genuine parameters are what it is looking for), but
+it can see two symptoms of not having arrived:
+
+* **drift**: its estimate still moves. The top-10 median of each parameter over the last
+  20 generations against the same median ``window`` generations earlier, as a fraction of
+  the parameter's range (on the circle for angles); the largest over the parameters.
+* **Turing-test gap**: its interrogators still tell its best model from the genuine
+  system. Over the last ``window`` generations, the mean fraction of interrogators that
+  judge the genuine system genuine minus the fraction that judge the best model genuine
+  (``accuracy_genuine - models_fooled_best``). A model the interrogators cannot tell from
+  the genuine system has a gap near 0; coevolution methods only.
+
+A run is flagged when either exceeds its threshold. The thresholds were read off case
+study 2's stuck and converged seeds (``docs/results/robust/report.md``, which also shows
+how well they separate runs the flags were not chosen on); a flag is a reason to run
+longer or with other seeds, not a proof either way.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from turing.contracts.system import System
+
+WINDOW = 100
+"""Generations the signals look back over (a fifth of the run if that is fewer)."""
+RECENT = 20
+"""Generations whose median is the current estimate in the drift."""
+MAX_DRIFT = 0.10
+"""Largest drift (fraction of a parameter's range over ``WINDOW`` generations) of a run that
+looks converged. Case study 2's converged runs drift 4-6 % of a range (the top-10 median of
+a noisy population wobbles), its stuck ones 30 % and more."""
+MAX_GAP = 0.05
+"""Largest Turing-test gap of a run that looks converged. Case study 2's converged runs end
+near 0 (-0.02 to +0.01), its stuck ones at 0.28 and 0.49."""
+
+
+def _median(values: np.ndarray, width: float, periodic: bool) -> float:
+    if not periodic:
+        return float(np.median(values))
+    angle = values * (2 * math.pi / width)
+    centre = math.atan2(np.sin(angle).mean(), np.cos(angle).mean()) * width / (2 * math.pi)
+    offsets = np.mod(values - centre + width / 2, width) - width / 2
+    return centre + float(np.median(offsets))
+
+
+def assess(system: System, history: dict[str, np.ndarray]) -> dict[str, Any] | None:
+    """The convergence signals of a run's history, or ``None`` for a run too short to
+    judge (fewer than ``RECENT + 10`` generations) or without top-10 columns.
+
+    Returns:
+        ``window``, ``drift`` (largest, a fraction of the range), ``drift_parameter``,
+        ``gap`` (``None`` without interrogators), ``converged`` (bool) and ``reasons``
+        (one sentence per exceeded threshold).
+    """
+    names = system.parameter_names
+    if not names or any(f"top10_{n}" not in history for n in names):
+        return None
+    generations = len(history[f"top10_{names[0]}"])
+    window = min(WINDOW, generations // 5)
+    if generations < RECENT + 10 or window < 10:
+        return None
+    drifts = []
+    for parameter in system.parameters:
+        values = np.asarray(history[f"top10_{parameter.name}"], dtype=np.float64)
+        now = _median(values[-RECENT:], parameter.width, parameter.periodic)
+        before = _median(
+            values[-RECENT - window : generations - window], parameter.width, parameter.periodic
+        )
+        drifts.append(float(parameter.error(now, before)) / parameter.width)
+    worst = int(np.argmax(drifts))
+    gap = None
+    if "accuracy_genuine" in history and "models_fooled_best" in history:
+        genuine = np.asarray(history["accuracy_genuine"], dtype=np.float64)[-window:]
+        fooled = np.asarray(history["models_fooled_best"], dtype=np.float64)[-window:]
+        gap = float(np.mean(genuine - fooled))
+    reasons = []
+    if drifts[worst] > MAX_DRIFT:
+        reasons.append(
+            f"its estimate still moves: the top-10 median of {names[worst]} moved "
+            f"{100 * drifts[worst]:.1f}% of its range in the last {window} generations "
+            f"(converged runs: under {100 * MAX_DRIFT:g}%)"
+        )
+    if gap is not None and gap > MAX_GAP:
+        reasons.append(
+            f"its interrogators still tell the best model from the genuine system: they judged "
+            f"the genuine system genuine {100 * gap:.0f} points more often than the best model "
+            f"over the last {window} generations (converged runs: under {100 * MAX_GAP:g})"
+        )
+    return {
+        "window": window,
+        "drift": drifts[worst],
+        "drift_parameter": names[worst],
+        "gap": gap,
+        "converged": not reasons,
+        "reasons": reasons,
+    }
+
+
+def verdict_text(assessment: dict[str, Any] | None) -> str:
+    """One line (two where it is not converged) for a run's summary."""
+    if not assessment:
+        return "convergence: too few generations to judge"
+    gap = assessment.get("gap")
+    numbers = f"drift {100 * assessment['drift']:.1f}% of a range ({assessment['drift_parameter']})"
+    if gap is not None:
+        numbers += f", Turing-test gap {gap:+.2f}"
+    if assessment["converged"]:
+        return f"convergence: looks converged ({numbers} over the last {assessment['window']} generations)"
+    return (
+        f"convergence: NOT CONVERGED ({numbers}): "
+        + "; ".join(assessment["reasons"])
+        + "; run more generations, or compare seeds (turing compare)"
+    )
