@@ -6,7 +6,8 @@ unfinished run, or of a comparison) and the command line. Run it as a script for
 table (``python tests/fuzz.py``; ``--subprocess`` runs every case as its own ``turing``
 process, as a user would); ``tests/test_fuzz.py`` runs the cases in-process. The classes of
 ``tests/fuzz_faults.py`` (full disks, read-only file systems, links, bombs, special files,
-edited contents, processes) add environments (a file system mounted for the case), checks
+edited contents, processes) and of ``tests/fuzz_genuine.py`` (bad genuine sources) add
+environments (a file system mounted for the case), checks
 that a run struck mid-way continues to an uninterrupted run's rows, and scenarios that drive
 processes; cases that need root are skipped, with the reason, where it is not.
 """
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import fuzz_faults
+import fuzz_genuine
 import numpy as np
 
 SYSTEM = "agent-inference"
@@ -645,6 +647,7 @@ def cases() -> list[Case]:
         )
     )
     found += fuzz_faults.fault_cases(Case)
+    found += fuzz_genuine.genuine_cases(Case)
     return found
 
 

@@ -74,6 +74,19 @@ def test_the_python_api_raises_the_same_user_errors(tmp_path):
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
+def test_genuine_data_that_is_no_file_says_what_it_is(tmp_path):
+    # A folder or a FIFO given as --genuine-data is not "no such file" (and a FIFO is never
+    # opened, which would block).
+    os.mkfifo(tmp_path / "fifo.npz")
+    for path, problem in ((tmp_path, "is a folder"), (tmp_path / "fifo.npz", "a FIFO")):
+        with pytest.raises(turing.UserError, match=problem):
+            turing.learn(
+                "agent-inference", mode="passive", genuine_data=str(path), out=tmp_path / "r",
+                progress=False,
+            )  # fmt: skip
+    assert not (tmp_path / "r").exists()
+
+
 def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
 
