@@ -152,4 +152,8 @@ def genuine_cases(Case) -> list:
         # A FIFO opened for reading blocks without a writer: such a case runs as a process.
         found.append(Case(f"genuine: {name}", fault, (*passive, *flags), "empty", damage,
                           isolated="FIFO" in name))  # fmt: skip
+    # Without --steps the run reads the recorded trials' length from the file's header first.
+    unsized = tuple(a for a in passive if a not in ("--steps", "20"))
+    found.append(Case("genuine: --genuine-data a FIFO, no --steps", fault, unsized, "empty", _fifo,
+                      isolated=True))  # fmt: skip
     return found
