@@ -277,6 +277,8 @@ def _without_times(lines: list[str]) -> list[list[str]]:
 
 # ----------------------------------------------------------------------------- contracts
 def test_a_system_still_drawing_from_a_generator_gets_a_migration_hint():
+    # Half ported: 0.2's signatures (so no compatibility path, see
+    # tests/test_legacy.py), but the bodies still hand the noise to torch as a generator.
     from turing import System, SystemContractError
     from turing.contracts.system import Parameter
 
@@ -287,11 +289,11 @@ def test_a_system_still_drawing_from_a_generator_gets_a_migration_hint():
         observation_size = 1
         action_size = 1
 
-        def reset(self, params, generator):
-            return None, torch.randn(1, params.shape[-1], generator=generator)
+        def reset(self, params, noise):
+            return None, torch.randn(1, params.shape[-1], generator=noise)
 
-        def step(self, state, params, action, generator):
-            return None, torch.randn(1, params.shape[-1], generator=generator)
+        def step(self, state, params, action, noise):
+            return None, torch.randn(1, params.shape[-1], generator=noise)
 
         def passive_action(self, t, observation, params, inputs):
             return observation

@@ -53,7 +53,9 @@ from turing.replay.scenes import (
     SceneOptions,
     StepView,
 )
+from turing.runs.integrity import check_kinds
 from turing.runs.limits import check_replay_size
+from turing.runs.provenance import system_hint
 from turing.runs.result import Result
 from turing.runs.rundir import RunDir, atomic_write_npz, save_figure
 from turing.runs.setup import check_engine
@@ -96,6 +98,12 @@ class ReplayResult:
 
 
 # ----------------------------------------------------------------------------- the replay
+DAMAGED = (
+    "the run folder is damaged or was edited: delete populations.npz and result.json, and "
+    "finish the run again with `turing run --resume DIR`"
+)
+
+
 class Replay:
     """An interrogator and a model of a finished evolutionary run, ready to be replayed.
 
@@ -114,7 +122,8 @@ class Replay:
         self.config = RunConfig.from_run_folder(
             self.run_dir.read_config(), str(self.run_dir.config_path)
         )
-        self.system = make_system(self.config.system, **self.config.system_options)
+        with system_hint(self.run_dir.path, self.config.system):
+            self.system = make_system(self.config.system, **self.config.system_options)
         check_engine(self.config.engine, self.config, self.system)
         if self.config.mode not in COEVOLUTION_MODES:
             raise UserError(
@@ -132,12 +141,10 @@ class Replay:
         self.mode = self.config.mode
         self.steps = int(self.config.steps or self.system.default_steps)
         self.shape = interrogator_shape(self.system, self.mode, self.config.hidden)
-        for key in ("interrogator_weights", "model_genes"):
-            if np.asarray(populations[key]).dtype.kind not in "fiu":
-                raise UserError(
-                    f"{self.run_dir.path}/populations.npz: {key} is not numbers; the run "
-                    "folder is damaged"
-                )
+        where = self.run_dir.path / "populations.npz"
+        float64 = np.dtype(np.float64)
+        known = ("model_genes", "model_sigma", "interrogator_weights", "interrogator_sigma")
+        check_kinds(where, populations, dict.fromkeys(known, float64), DAMAGED)
         weights = np.asarray(populations["interrogator_weights"], dtype=np.float64)
         genes = np.asarray(populations["model_genes"], dtype=np.float64)
         if weights.ndim != 2 or weights.shape[1] != self.shape.n_weights:
@@ -156,6 +163,14 @@ class Replay:
             raise UserError(
                 f"{self.run_dir.path}/populations.npz holds no interrogators, or NaN or infinite "
                 "values, which no run writes; the run folder is damaged"
+            )
+        outside = (genes < self.system.lows - 1e-9) | (genes > self.system.highs + 1e-9)
+        if outside.any():
+            row, column = (int(i) for i in np.argwhere(outside)[0])
+            raise UserError(
+                f"{where}: model {row}'s {self.system.parameter_names[column]} = "
+                f"{genes[row, column]:g} is outside its bounds, where no run puts genes; "
+                f"{DAMAGED}"
             )
         self.interrogator_count, self.model_count = len(weights), len(genes)
         self.interrogator = _rank(interrogator, len(weights), "--interrogator", "interrogators")
@@ -272,6 +287,7 @@ class Replay:
             )
         )
         check_writable(figure_path, "figure", "--figure FILE.png")
+        check_writable(figure_path.with_suffix(".npz"), "replayed trials", "--figure FILE.png")
         data_path = figure_path.with_suffix(".npz")
         options = SceneOptions(gui=gui, size=size, labels=self.labels, renderer=renderer)
         own_scene = scene is None

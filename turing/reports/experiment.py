@@ -153,7 +153,10 @@ def conclude(finished: Finished, publish_to: str | None, extra: Sequence[str] = 
 
 
 def write_markdown(folder: Path, lines: list[str], summary: Summary) -> Path:
-    """Writes ``report.md`` (with the failed runs, if any, at the end)."""
+    """Writes ``report.md`` (under its title, with fewer than 5 seeds, the smallest p-values
+    the tests can reach; the failed runs, if any, at the end)."""
+    if summary.few_seeds_note():
+        lines = [*lines[:2], summary.few_seeds_note(), "", *lines[2:]]
     if summary.failures:
         lines += ["", "Failed runs: " + "; ".join(f"{k}: {v}" for k, v in summary.failures.items())]
     path = folder / "report.md"

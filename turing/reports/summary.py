@@ -36,9 +36,16 @@ from turing.reports.quantities import (
     REFERENCE_METHOD,
     CellValues,
     cell_values,
+    parameter_units,
     quantity_label,
 )
-from turing.reports.statistics import holm, mann_whitney, quartiles, rank_biserial
+from turing.reports.statistics import (
+    few_seeds_note,
+    holm,
+    mann_whitney,
+    quartiles,
+    rank_biserial,
+)
 from turing.runs.result import ESTIMATE_LABELS, Result
 
 
@@ -57,6 +64,7 @@ class Summary:
         path: the comparison folder the files were written to (None if not written).
         files: the files written.
         failures: cells that raised while running, name -> one-line message.
+        units: each parameter's unit (``""`` dimensionless), for the figures' axes.
     """
 
     system: str
@@ -69,6 +77,7 @@ class Summary:
     path: Path | None = None
     files: list[Path] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
+    units: dict[str, str] = field(default_factory=dict)
     reference: str = REFERENCE_METHOD
     """The method every other is tested against (``interrogate``; a comparison of variants
     names its own)."""
@@ -141,7 +150,18 @@ class Summary:
             f"; p: Mann-Whitney U, {self.reference} vs method" if self._reference_present() else ""
         )
         title = f"absolute error of the {label} estimate, median [25th, 75th percentile] over seeds"
-        return f"{title}{note}\n" + "\n".join(lines)
+        few = self.few_seeds_note()
+        return f"{title}{note}\n" + "\n".join(lines) + (f"\n{few}" if few else "")
+
+    def few_seeds_note(self) -> str:
+        """With fewer than 5 runs of a method, the smallest p-value its tests can reach
+        (empty otherwise, or without the reference method)."""
+        if not self._reference_present():
+            return ""
+        others = {m: self.finished(m) for m in self.methods if m != self.reference}
+        return few_seeds_note(
+            self.reference, self.finished(self.reference), others, len(self.parameters)
+        )
 
     def markdown(self) -> str:
         """The whole summary as Markdown (what ``summary.md`` holds)."""
@@ -151,6 +171,8 @@ class Summary:
             f"`{self.reference}` against each method on the same quantity; Holm: corrected "
             "across a method's parameters; r: rank-biserial effect size."
         )
+        if self.few_seeds_note():
+            out += ["", self.few_seeds_note()]
         out.append("")
         for estimate in ESTIMATES:
             quantities = [f"abs_error_{p}" for p in self.parameters] + self.metric_names(estimate)
@@ -345,11 +367,36 @@ def summarise_results(
     methods = list(methods)
     label = label or (lambda r: r.mode)
     results = [r for r in results if label(r) in methods]
-    cells = sorted(
-        (dataclasses.replace(cell_values(r), method=label(r)) for r in results),
-        key=lambda c: (methods.index(c.method), c.seed),
-    )
+    cells = [dataclasses.replace(cell_values(r), method=label(r)) for r in results]
     system = results[0].system if results else ""
+    summary = summarise_cells(
+        system,
+        cells,
+        methods=methods,
+        planned=planned,
+        title=title,
+        reference=reference,
+        label=label,
+    )
+    summary.units = parameter_units(system, summary.parameters, results)
+    return summary
+
+
+def summarise_cells(
+    system: str,
+    cells: Iterable[CellValues],
+    *,
+    methods: Sequence[str],
+    planned: Mapping[str, int] | None = None,
+    title: str = "",
+    reference: str = REFERENCE_METHOD,
+    label: Callable[[Result], str] | None = None,
+) -> Summary:
+    """Summarises the numbers of finished runs (see :func:`summarise_results`)."""
+    methods = list(methods)
+    cells = sorted(
+        (c for c in cells if c.method in methods), key=lambda c: (methods.index(c.method), c.seed)
+    )
     parameters: list[str] = []
     for cell in cells:
         for estimate, quantity in cell.values:
