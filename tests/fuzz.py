@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import traceback
+import warnings
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -70,6 +71,13 @@ class Case:
     isolated: bool = False
     """Runs as its own process even in-process: a fault that can block in the kernel (a
     FIFO opened without a reader), where an alarm cannot interrupt it."""
+    env: tuple[tuple[str, str], ...] = ()
+    """Environment variables for the command (``{ws}``: the case's workspace)."""
+    prepare: Callable[[Path, dict[str, Path]], None] | None = None
+    """Called with the workspace and the fixtures before the command runs."""
+    verify: Callable[[Outcome, Path], list[str]] | None = None
+    """The case's own problems (given the outcome and the workspace), in place of one
+    line, exit 2 and nothing changed."""
 
 
 @dataclass
@@ -87,6 +95,8 @@ class Outcome:
     def lines(self) -> list[str]:
         return [line for line in self.stderr.splitlines() if line.strip()]
 
+    workspace: Path | None = None
+
     @property
     def problems(self) -> list[str]:
         found = list(self.extra)
@@ -94,6 +104,10 @@ class Outcome:
             return found
         if self.code == "hang":
             found.append(f"hung (over {TIMEOUT:.0f} s)")
+        elif self.case.verify is not None:
+            if "Traceback" in self.stderr:
+                found.append("traceback")
+            return found + self.case.verify(self, self.workspace)
         elif self.code != self.case.code:
             found.append(f"exit {self.code}, not {self.case.code}")
         if "Traceback" in self.stderr:
@@ -619,6 +633,8 @@ def cases() -> list[Case]:
         add(Case(f"bench {' '.join(flags)}", "benchmarks", (*bench, *flags)))
     add(Case("bench an unknown system", "benchmarks", ("bench", "nope")))
 
+    found += kernel_cases()
+
     # User modules.
     add(Case("a missing module", "user modules", ("list", "--system-module", "no_such_module_xyz")))
     add(Case("a missing file", "user modules", ("list", "--system-module", "{new}.py")))
@@ -651,6 +667,164 @@ def cases() -> list[Case]:
     return found
 
 
+# ---------------------------------------------------------------------------- kernel builds
+KERNEL = "kernel builds"
+"""The fault class of a compiler that hangs or fails and of a kernel cache that is damaged
+or cannot be written: the run goes on (natively where a kernel can still be built, else with
+torch, saying why in one warning), no file is left behind, nothing is loaded unverified."""
+
+_FAKE_CC = """#!/bin/sh
+case "$*" in *--version*) echo "fake cc 1.0"; exit 0;; esac
+echo $$ >> "{ws}/cc.pids"
+touch "$TMPDIR/leftover-{what}.tmp"
+{body}
+"""
+_FAKE_BODIES = {
+    "hangs": "sleep 600",
+    "fails": 'echo "fake: internal compiler error" >&2; exit 1',
+    "writes half a library": (
+        'while [ "$1" != "-o" ]; do shift; done; head -c 3000 /bin/sh > "$2"; exit 1'
+    ),
+}
+
+
+def _fake_compiler(what: str):
+    def prepare(workspace: Path, fixtures: dict[str, Path]) -> None:
+        _forget_kernels()
+        script = workspace / "cc"
+        script.write_text(_FAKE_CC.format(ws=workspace, what="cc", body=_FAKE_BODIES[what]))
+        script.chmod(0o755)
+
+    return prepare
+
+
+def _damaged_cache(damage: str):
+    def prepare(workspace: Path, fixtures: dict[str, Path]) -> None:
+        _forget_kernels()
+        cache = workspace / "cache"
+        shutil.copytree(fixtures["kernel-cache"], cache)
+        library = next((cache / "native").glob("fused-agent-inference-*.so"))
+        if damage == "truncated":
+            library.write_bytes(library.read_bytes()[:4000])
+        elif damage == "another library":
+            shutil.copyfile(next((cache / "native").glob("random-*.so")), library)
+        elif damage == "digest missing":
+            library.with_name(library.name + ".sha256").unlink()
+
+    return prepare
+
+
+def _forget_kernels() -> None:
+    """In-process cases start as a new process would: no kernel loaded, no warning given."""
+    from turing.engine import fused, native
+    from turing.engine.fused import cuda
+    from turing.engine.native import build
+    from turing.engine.notices import _WARNED
+
+    native._LOADED.clear()
+    fused._CACHE.clear()
+    cuda._LOADED.clear()
+    build._WARNED.clear()
+    _WARNED.clear()
+    import warnings
+
+    warnings.simplefilter("default", RuntimeWarning)  # shown again, not once per process
+
+
+def _backend(workspace: Path) -> str:
+    try:
+        return json.loads((workspace / "new" / "config.json").read_text())["backend"]
+    except (OSError, ValueError, KeyError):
+        return "(no run)"
+
+
+def _expect(backend: str, *words: str, cache_files: bool | None = None):
+    """The checks of a kernel case: exit 0, the run simulated on ``backend``, ``words`` on
+    stderr, the fake compiler's processes ended, no file of it left anywhere, and the
+    cache's kernels (if ``cache_files``) verified."""
+
+    def verify(outcome: Outcome, workspace: Path) -> list[str]:
+        problems = []
+        if outcome.code != 0:
+            problems.append(f"exit {outcome.code}, not 0")
+        if _backend(workspace) != backend:
+            problems.append(f"simulated with {_backend(workspace)}, not {backend}")
+        for word in words:
+            if word not in outcome.stderr:
+                problems.append(f"stderr does not say {word!r}")
+        pids = workspace / "cc.pids"
+        for pid in pids.read_text().split() if pids.exists() else []:
+            try:
+                os.kill(int(pid), 0)
+                problems.append(f"the compiler (pid {pid}) still runs")
+            except ProcessLookupError:
+                pass
+        leftovers = [p.name for p in Path(tempfile.gettempdir()).glob("leftover-cc.tmp")]
+        leftovers += [p.name for p in workspace.rglob("leftover-*.tmp")]
+        leftovers += [p.name for p in workspace.rglob(".build-*")]
+        if leftovers:
+            problems.append("left " + ", ".join(leftovers))
+        if cache_files is not None:
+            from turing.engine.native.build import _verified
+
+            libraries = list(workspace.glob("cache/native/*.so"))
+            if cache_files and not (libraries and all(_verified(p) for p in libraries)):
+                problems.append("the cache holds an unverified kernel")
+            if not cache_files and libraries:
+                problems.append("a library was left in the cache")
+        return problems
+
+    return verify
+
+
+def _expect_error(*words: str):
+    """Exit 2 with one line saying ``words``, and no file of the compiler left behind."""
+
+    def verify(outcome: Outcome, workspace: Path) -> list[str]:
+        problems = [] if outcome.code == 2 else [f"exit {outcome.code}, not 2"]
+        if len(outcome.lines) != 1:
+            problems.append(f"{len(outcome.lines)} lines on stderr")
+        problems += [f"stderr does not say {w!r}" for w in words if w not in outcome.stderr]
+        leftovers = [p.name for p in workspace.rglob("leftover-*.tmp")]
+        leftovers += [str(p.relative_to(workspace)) for p in workspace.glob("new/*")]
+        return problems + (["left " + ", ".join(leftovers)] if leftovers else [])
+
+    return verify
+
+
+def kernel_cases() -> list[Case]:
+    run = ("run", SYSTEM, "--out", "{new}", *_tiny_flags(2))
+    cache = ("TURING_CACHE_DIR", "{ws}/cache")
+    fake = (("CC", "{ws}/cc"), ("TURING_CC_TIMEOUT", "3"), cache)
+    found = [
+        Case("the compiler hangs", KERNEL, run, env=fake, prepare=_fake_compiler("hangs"),
+             verify=_expect("eager", "timed out after 3 s", "simulating with torch",
+                            cache_files=False)),
+        Case("the compiler fails", KERNEL, run, env=fake, prepare=_fake_compiler("fails"),
+             verify=_expect("eager", "internal compiler error", cache_files=False)),
+        Case("the compiler writes half a library and fails", KERNEL, run, env=fake,
+             prepare=_fake_compiler("writes half a library"),
+             verify=_expect("eager", "simulating with torch", cache_files=False)),
+        Case("--backend native and a compiler that fails", KERNEL,
+             (*run, "--backend", "native"), env=fake, prepare=_fake_compiler("fails"),
+             verify=_expect_error("--backend native", "internal compiler error")),
+        Case("the kernel cache is a file", KERNEL, run,
+             env=(("TURING_CACHE_DIR", "{ws}/cache-file"),),
+             prepare=lambda ws, fixtures: (_forget_kernels(), (ws / "cache-file").write_text("x")),
+             verify=_expect("native", "cannot be written")),
+        Case("the kernel cache is on a read-only file system", KERNEL, run,
+             env=(("TURING_CACHE_DIR", "/proc/turing-kernel-cache"),),
+             prepare=lambda ws, fixtures: _forget_kernels(),
+             verify=_expect("native", "cannot be written")),
+    ]  # fmt: skip
+    for damage in ("truncated", "another library", "digest missing"):
+        found.append(
+            Case(f"a cached kernel: {damage}", KERNEL, run, env=(cache,),
+                 prepare=_damaged_cache(damage), verify=_expect("native", cache_files=True))
+        )  # fmt: skip
+    return found
+
+
 def _tiny_flags(generations: int) -> tuple[str, ...]:
     return (
         "--generations",
@@ -674,7 +848,7 @@ def build_fixtures(root: Path) -> dict[str, Path]:
     from turing.runs.runner import Runner
 
     root.mkdir(parents=True, exist_ok=True)
-    names = ("finished", "unfinished", "comparison", "empty", "modules", "other")
+    names = ("finished", "unfinished", "comparison", "empty", "modules", "other", "kernel-cache")
     folders = {name: root / name for name in names}
     fuzz_faults.FIXTURES.update(folders)
     if all(p.exists() for p in folders.values()):
@@ -714,6 +888,19 @@ def build_fixtures(root: Path) -> dict[str, Path]:
         )
     folders["empty"].mkdir()
     folders["modules"].mkdir()
+    # A kernel cache of its own (the kernel cases damage copies of it).
+    saved = os.environ.get("TURING_CACHE_DIR")
+    os.environ["TURING_CACHE_DIR"] = str(folders["kernel-cache"])
+    try:
+        _forget_kernels()
+        turing.learn(SYSTEM, generations=1, out=root / "kernel-run", progress=False,
+                     backend="native", **TINY)  # fmt: skip
+        _forget_kernels()
+    finally:
+        if saved is None:
+            del os.environ["TURING_CACHE_DIR"]
+        else:
+            os.environ["TURING_CACHE_DIR"] = saved
     (folders["modules"] / "broken_syntax.py").write_text("import turing\n\ndef f(:\n    pass\n")
     (folders["modules"] / "raises.py").write_text("raise RuntimeError('this module fails')\n")
     return folders
@@ -782,22 +969,36 @@ def run_case(
         shutil.copytree(fixtures[case.folder], folder, symlinks=True)
         if case.damage:
             case.damage(folder)
+    if case.prepare:
+        case.prepare(workspace, fixtures)
     environment = (
         case.environment(workspace, folder) if case.environment else contextlib.nullcontext({})
     )
-    with environment as where:
-        where = dict(where or {}, dir=str(folder), new=str(workspace / "new"), ws=str(workspace))
-        argv = [_fill(a, where) for a in case.argv]
-        before = snapshot(workspace)
-        start = time.perf_counter()
-        if subprocess_mode or case.isolated:
-            code, stderr = _in_subprocess(argv, workspace)
-        else:
-            code, stderr = _in_process(argv, workspace)
-        seconds = time.perf_counter() - start
-        changed = changes(before, snapshot(workspace))
-        extra = case.after(workspace, folder, where) if case.after else []
-    return Outcome(case, code, stderr, changed, seconds, extra)
+    env = {k: v.replace("{ws}", str(workspace)) for k, v in case.env}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        with environment as where:
+            where = dict(where or {}, dir=str(folder), new=str(workspace / "new"), ws=str(workspace))
+            argv = [_fill(a, where) for a in case.argv]
+            before = snapshot(workspace)
+            start = time.perf_counter()
+            if subprocess_mode or case.isolated:
+                code, stderr = _in_subprocess(argv, workspace)
+            else:
+                code, stderr = _in_process(argv, workspace)
+            seconds = time.perf_counter() - start
+            changed = changes(before, snapshot(workspace))
+            extra = case.after(workspace, folder, where) if case.after else []
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    outcome = Outcome(case, code, stderr, changed, seconds, extra)
+    outcome.workspace = workspace
+    return outcome
 
 
 def _fill(argument: str, where: dict[str, str]) -> str:
@@ -817,7 +1018,10 @@ def _in_process(argv: list[str], cwd: Path) -> tuple[int | str, str]:
     try:
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
             try:
-                code: int | str = main(argv)
+                with warnings.catch_warnings():
+                    # Warnings reach stderr, as in a process of its own (pytest records them).
+                    warnings.showwarning = _show_warning
+                    code: int | str = main(argv)
             except SystemExit as exc:
                 code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
                 if isinstance(exc.code, str):
@@ -832,6 +1036,10 @@ def _in_process(argv: list[str], cwd: Path) -> tuple[int | str, str]:
         signal.signal(signal.SIGALRM, previous)
         os.chdir(here)
     return code, err.getvalue()
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 def _in_subprocess(argv: list[str], cwd: Path) -> tuple[int | str, str]:

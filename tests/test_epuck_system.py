@@ -14,7 +14,7 @@ import torch
 
 import turing
 from turing.contracts.config import RunConfig
-from turing.engine import ENGINE_VERSION, Engine, native_kernel
+from turing.engine import ENGINE_VERSION, native_kernel
 from turing.envs.epuck import SensorSelfId, parse_layout, sim
 from turing.envs.epuck import constants as C
 from turing.runs.setup import resolve_config
@@ -241,9 +241,9 @@ def test_passive_controller_avoids_obstacles_with_the_robots_own_facings():
 
 def test_the_backend_is_resolved_when_the_run_starts():
     system = SensorSelfId()
-    assert system.native_kernel(100) is not None
-    # auto: the native kernel on a CPU where it builds (else torch, eagerly), stored in the
-    # resolved configuration together with the engine version.
+    # auto: the fused kernel generated from the system's torch methods, on a CPU where it
+    # builds (else torch, eagerly), stored in the resolved configuration together with the
+    # engine version.
     builds = not isinstance(native_kernel(system, 100), str)
     auto = resolve_config(RunConfig(system="sensor-self-id"), system)
     assert auto.backend == ("native" if builds else "eager")
@@ -254,13 +254,11 @@ def test_the_backend_is_resolved_when_the_run_starts():
             RunConfig(system="sensor-self-id", generations=2, backend=chosen), system
         )
         assert forced.backend == chosen
-    # A system without a native kernel simulates with torch; asking for its kernel is a
-    # clear error.
+    # Every system gets one (no C of its own): the tutorial's too.
     other = turing.make_system("range-sensor-id")
     assert other.native_kernel(100) is None
-    assert resolve_config(RunConfig(system="range-sensor-id"), other).backend == "eager"
-    with pytest.raises(RuntimeError, match="range-sensor-id: no native kernel"):
-        Engine(other, 10, "cpu", "native")
+    expected = "native" if builds else "eager"
+    assert resolve_config(RunConfig(system="range-sensor-id"), other).backend == expected
     with pytest.raises(turing.UserError, match="--backend"):
         RunConfig(system="sensor-self-id", backend="fast").validate()
 

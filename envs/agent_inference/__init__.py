@@ -1,5 +1,5 @@
 """Case study 1: a light-responsive agent (``agent-inference``): the system
-(:mod:`.system`), its native kernel (``kernel.c``) and its replay scene (:mod:`.replay`)."""
+(:mod:`.system`) and its replay scene (:mod:`.replay`)."""
 
 from turing.envs.agent_inference.system import AgentInference
 

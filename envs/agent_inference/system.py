@@ -11,20 +11,17 @@ Order of events (the spec's): the agent is at ``L_t`` and emits ``s_t``; the int
 reads ``s_t`` and emits ``L_{t+1}``; :meth:`AgentInference.step` applies it. Random draws:
 one Philox block per step (:class:`turing.Noise`, ``uniform(3)``): word 0 decides whether a
 startled agent calms down, words 1 and 2 give the observation noise (Box-Muller); reset
-draws a block too and uses words 1 and 2. The native kernel ``kernel.c`` computes the
-same function on lane vectors.
+draws a block too and uses words 1 and 2. The engine's native kernel is generated from
+these methods (:mod:`turing.engine.fused`).
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import torch
 
 from turing.agents import held_levels, held_levels_at
 from turing.contracts.presentation import Presentation
 from turing.contracts.system import Parameter, System
-from turing.engine.native import NativeKernel
 from turing.engine.random import Noise, box_muller
 from turing.integrations.registry import register_system
 
@@ -67,13 +64,6 @@ class AgentInference(System, Presentation):
 
     def options(self) -> dict:
         return {"noise_std": self.noise_std, "hold": self.hold}
-
-    def native_kernel(self, steps: int) -> NativeKernel:
-        changes = max(0, (steps - 1) // self.hold)
-        return NativeKernel(
-            Path(__file__).with_name("kernel.c"),
-            (self.noise_std, float(self.hold), float(changes)),
-        )
 
     def _observe(self, speed: Tensor, u: Tensor) -> Tensor:
         z, _ = box_muller(u[1], u[2])

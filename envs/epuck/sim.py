@@ -23,7 +23,6 @@ noise is ``normal(8)`` at step 0 (blocks 0 and 1); each control step draws the w
 ``uniform(2)`` (block 0), then the IR noise ``normal(8)`` (blocks 1 and 2). A trial's draws
 therefore depend only on its streams, never on the other trials of its batch: the
 single-trial env seeded with ``s`` and any batch holding that trial see the same numbers.
-The native kernel (``kernel.c``) draws the same numbers.
 
 Kinematics: each 0.1 s control step is integrated in 10 substeps of 0.01 s. Wheel speeds are
 constant over a control step, so each substep moves the body along the exact arc of the
@@ -34,12 +33,14 @@ Since the cylinders are further apart, and further from the walls, than the body
 diameter, the body touches at most two walls (in a corner) or one cylinder, so one pass
 resolves every contact exactly.
 
-Speed: everything is elementwise over the trial axis, so that ``torch.compile`` (the
-engine's ``compiled`` backend) fuses a whole control step (10 substeps; 24 rays, each
-against 4 walls and the 3 cylinders it can reach) into a few loops over contiguous trial
-vectors; eagerly, each of its few hundred small operations is a separate pass over memory.
-The native kernel ``kernel.c`` computes the same step on lane vectors, fused with the
-interrogator, and is what CPU runs use.
+Speed: everything is elementwise over the trial axis, so that the engine derives its fused
+kernel from these functions (:mod:`turing.engine.fused`: whole trials on lane vectors, the
+interrogator included; what CPU runs use), and ``torch.compile`` (the ``compiled`` backend)
+fuses a whole control step into a few loops over contiguous trial vectors; eagerly, each of
+a step's few hundred small operations is a separate pass over memory. Two choices keep the
+fused kernel exactly what the original hand-written C kernel computed (engine 3's native
+results): the rays' directions by the angle-sum formulas (the facings' sines and cosines are
+then constants of a trial) and the IR response as a division.
 """
 
 from __future__ import annotations
@@ -266,9 +267,16 @@ def ray_origins(pose: Tensor, layout: Tensor) -> tuple[Tensor, Tensor]:
 
 def ray_directions(pose: Tensor, layout: Tensor) -> tuple[Tensor, Tensor]:
     """Arena-frame unit directions ``(ux, uy)`` ``[3, 8, n]`` of the rays: ray 0 at
-    ``phi - 15 deg``, ray 1 at ``phi``, ray 2 at ``phi + 15 deg``."""
-    facing = pose[2] + split_layout(layout)[2]
-    cx, cy = torch.cos(facing), torch.sin(facing)
+    ``phi - 15 deg``, ray 1 at ``phi``, ray 2 at ``phi + 15 deg``.
+
+    The centre ray's direction ``heading + phi`` comes from the angle-sum formulas, so that
+    each step takes one sine and cosine (of the heading) and the facings' ones are the
+    trial's constants (the fused kernel computes them once per trial)."""
+    phi = split_layout(layout)[2]
+    cos_h, sin_h = torch.cos(pose[2]), torch.sin(pose[2])
+    cos_phi, sin_phi = torch.cos(phi), torch.sin(phi)
+    cx = cos_h * cos_phi - sin_h * sin_phi
+    cy = sin_h * cos_phi + cos_h * sin_phi
     # Side rays: the centre ray rotated by -15 and +15 degrees.
     ux = torch.stack([cx * _COS_OFFSET + cy * _SIN_OFFSET, cx, cx * _COS_OFFSET - cy * _SIN_OFFSET])
     uy = torch.stack([cy * _COS_OFFSET - cx * _SIN_OFFSET, cy, cy * _COS_OFFSET + cx * _SIN_OFFSET])
@@ -333,7 +341,11 @@ def _on_grid(line: Tensor) -> Tensor:
 def ir_response(distance: Tensor) -> Tensor:
     """F(x) of one ray: 3731 below 0.3 cm, 3731 (c - x0^2) / (x^2 - 2 x0 x + c) up to the
     range of 12 cm, 0 beyond (and for rays that hit nothing, ``inf``)."""
-    curve = _IR_K / (distance * distance - 2 * C.IR_X0 * distance + C.IR_C)
+    # A division (``number / tensor`` would be computed as the number times a reciprocal,
+    # rounded twice): the fused kernel and the original C kernel divide.
+    curve = torch.div(
+        distance.new_tensor(_IR_K), distance * distance - 2 * C.IR_X0 * distance + C.IR_C
+    )
     response = torch.where(distance <= C.RAY_RANGE, curve, 0.0)
     return torch.where(distance < C.IR_X0, C.IR_M, response)
 
@@ -368,49 +380,6 @@ def sensor_readings(pose: Tensor, layout: Tensor, ir_noise: Tensor | None = None
     """Normalised readings ``[8, n]`` of robots at ``pose`` ``[3, n]`` with sensor layouts
     ``layout`` ``[24, n]``, with the given IR noise (``None``: noise off)."""
     return readings_from_distances(ray_distances(pose, layout), ir_noise)
-
-
-# ----------------------------------------------------------------------------- native kernel
-def kernel_constants() -> tuple[tuple[str, float], ...]:
-    """The constants of ``kernel.c`` (compiled in as definitions), from the values this module
-    computes with, so that the native kernel and this simulator cannot drift apart."""
-    low, high = C.WHEEL_NOISE
-    return (
-        ("ARENA_SIZE", C.ARENA_SIZE),
-        ("BODY_LOW", _LOW),
-        ("BODY_HIGH", _HIGH),
-        ("GRID0", _GRID[0]),
-        ("GRID1", _GRID[1]),
-        ("GRID2", _GRID[2]),
-        ("GRID_MID0", _GRID_MIDPOINTS[0]),
-        ("GRID_MID1", _GRID_MIDPOINTS[1]),
-        ("GRID_SPACING", _SPACING),
-        ("GRID_EDGE_LOW", _GRID[0] - 0.5 * _SPACING),
-        ("GRID_EDGE_HIGH", _GRID[-1] + 0.5 * _SPACING),
-        ("CYLINDER_RADIUS2", C.CYLINDER_RADIUS**2),
-        ("MIN_CYLINDER_DISTANCE", MIN_CYLINDER_DISTANCE),
-        ("MIN_CYLINDER_DISTANCE2", MIN_CYLINDER_DISTANCE**2),
-        ("MAX_WHEEL_SPEED", C.MAX_WHEEL_SPEED),
-        ("WHEEL_NOISE_LOW", low),
-        ("WHEEL_NOISE_SPAN", high - low),
-        ("SUBSTEP", SUBSTEP),
-        ("SUBSTEPS", int(C.SUBSTEPS)),
-        ("TURN_PER_SPEED", SUBSTEP / C.WHEEL_BASE),
-        ("PI_F", math.pi),
-        ("TWO_PI_F", 2 * math.pi),
-        ("RAY_RANGE", C.RAY_RANGE),
-        ("HALF_RANGE", 0.5 * C.RAY_RANGE),
-        ("COS_OFFSET", _COS_OFFSET),
-        ("SIN_OFFSET", _SIN_OFFSET),
-        ("INV_COS_OFFSET", 1.0 / _COS_OFFSET),
-        ("IR_K", _IR_K),
-        ("IR_X0", C.IR_X0),
-        ("IR_C", C.IR_C),
-        ("IR_M", C.IR_M),
-        ("IR_MAX", C.IR_MAX),
-        ("INV_NORMALISER", 1.0 / C.IR_NORMALISER),
-        ("IR_NOISE_STD", C.IR_NOISE_STD),
-    )
 
 
 # ----------------------------------------------------------------------------- one step

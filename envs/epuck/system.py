@@ -40,7 +40,6 @@ import torch
 
 from turing.contracts.presentation import Presentation
 from turing.contracts.system import Parameter, System, Truth
-from turing.engine.native import NativeKernel
 from turing.engine.random import Noise
 from turing.envs.epuck import calibration, sim
 from turing.envs.epuck import constants as C
@@ -214,17 +213,6 @@ class SensorSelfId(System, Presentation):
             ir = sim.draw_ir_noise(noise).to(params.dtype)
         step = calibration.control_step if self.calibrate else sim.control_step
         return step(state, params, action.to(params.dtype), factors, ir)
-
-    def native_kernel(self, steps: int) -> NativeKernel:
-        """``kernel.c``: the same simulator on lane vectors, fused with the interrogator,
-        compiled with this module's constants."""
-        defines = sim.kernel_constants()
-        if self.calibrate:
-            defines += (
-                ("CALIBRATE", 1),
-                ("CONTROL_STEP", C.CONTROL_STEP),
-            )
-        return NativeKernel(Path(__file__).with_name("kernel.c"), (float(self.noise),), defines)
 
     # ----------------------------------------------------------------- passive input
     def passive_action(

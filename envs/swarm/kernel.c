@@ -231,13 +231,14 @@ INLINE void sys_step(State *s, const vf *p, const vf *action, const Streams *st,
 
 /* No override: every robot reads its own sensor. */
 INLINE void sys_passive(uint32_t t, const vf *obs, const vf *p, const State *s, const Streams *st,
-                        const float *opt, vf *action) {
+                        const float *opt, const vf *pin, vf *action) {
     (void)t;
     (void)obs;
     (void)p;
     (void)s;
     (void)st;
     (void)opt;
+    (void)pin;
     action[0] = splat(0.0f);
 }
 

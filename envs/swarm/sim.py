@@ -170,7 +170,8 @@ def resolve_contacts(position: Tensor, near: Tensor) -> Tensor:
     d2 = (d * d).sum(0)  # dx dx + dy dy: a sum of two terms is exact in any order
     contact = near & (d2 < CONTACT_DISTANCE**2)
     # Coincident centres (never seen: bodies stay apart) keep the unused branch finite.
-    factor = CONTACT_DISTANCE / torch.sqrt(d2.clamp_min(1e-12))
+    # A division (``number / tensor`` would be the number times a reciprocal, rounded twice).
+    factor = torch.div(d2.new_tensor(CONTACT_DISTANCE), torch.sqrt(d2.clamp_min(1e-12)))
     push = d * torch.where(contact, 0.5 * (factor - 1.0), 0.0)
     correction = push[:, :, 0]
     for j in range(1, position.shape[1]):

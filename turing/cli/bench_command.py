@@ -16,11 +16,13 @@ def add_parser(subparsers) -> None:
         "bench",
         help="time generations of the trial engine (each backend) against a per-trial Gymnasium loop",
         description="Time generations of the all-vs-all evaluator at the paper's sizes "
-        "(interrogation mode) on each backend of the trial engine (native C kernel, "
-        "torch.compile with CUDA graphs on a GPU, eager torch) and, in the same process, one "
+        "(interrogation mode) on each backend of the trial engine (native: the fused kernel "
+        "generated from the system's torch methods, on CPU threads or CUDA; compiled: "
+        "torch.compile, with CUDA graphs on a GPU; eager torch) and, in the same process, one "
         "interrogator stepping the system's Gymnasium env one trial at a time. Prints seconds "
         "per generation and trial-steps per second (robot-steps for the e-puck) of each, and "
-        "their ratio. Slow backends are timed on part of a generation and scaled.",
+        "their ratio. The torch backends on a CPU are timed on one chunk of a generation (what "
+        "a run simulates at once) and scaled.",
     )
     parser.add_argument("system", help="registered system name (see `turing list`)")
     parser.add_argument(
@@ -46,8 +48,10 @@ def add_parser(subparsers) -> None:
     parser.add_argument(
         "--reference-trials",
         type=positive_int,
-        default=2000,
-        help="trials the eager backend (and on a CPU the compiled one) is timed on (default: 2000)",
+        default=None,
+        help="trials the eager backend (and on a CPU the compiled one) is timed on, the result "
+        "scaled to a generation (default: one chunk, --chunk-size or the system's, as runs "
+        "simulate them)",
     )
     parser.add_argument(
         "--busy",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from turing.contracts import presets
-from turing.engine import BACKENDS, ENGINE_VERSION
+from turing.engine import BACKENDS, CONTINUED, ENGINE_VERSION
 from turing.errors import UserError
 
 TOP_K = 10
@@ -103,10 +103,11 @@ class RunConfig:
     )
     backend: str = option(
         "auto",
-        "how trials are simulated: native (the system's C kernel, fused with the "
-        "interrogators), compiled (torch.compile; CUDA graphs on a GPU), eager (plain torch); "
-        "auto: native on a CPU where the system has a kernel, compiled on CUDA, else eager "
-        "(the run stores what auto chose)",
+        "how trials are simulated: native (a fused kernel generated from the system's torch "
+        "methods, whole trials with the interrogators, on CPU threads or CUDA), compiled "
+        "(torch.compile; CUDA graphs on a GPU), eager (plain torch); auto: native wherever "
+        "the fused kernel builds, else compiled on CUDA and eager on a CPU (the run stores "
+        "what auto chose)",
         choices=("auto", *BACKENDS),
     )
     method_options: dict[str, Any] = option(
@@ -361,7 +362,7 @@ class RunConfig:
                 f"streams differ from this version's (engine {ENGINE_VERSION}): continuing it "
                 "would mix the two; start the run again, or finish it with 0.1.0"
             )
-        if engine not in (2, ENGINE_VERSION):  # engine 2: see turing.runs.setup.check_engine
+        if engine not in (*CONTINUED, ENGINE_VERSION):  # see turing.runs.setup.check_engine
             raise UserError(
                 f"{where} was written by trial engine {engine!r}, this is engine "
                 f"{ENGINE_VERSION}; their random streams differ: start the run again with this "

@@ -2,8 +2,8 @@
 
 ``Engine.run`` is the one entry point every part of the platform uses (the evaluator, the
 baselines, the C2ST, replays); it checks the batch, splits it into chunks for the torch
-backends, and hands it to the backend: :mod:`turing.engine.native.backend` (the system's C
-kernel), :mod:`turing.engine.loop` (eager, or compiled per step) or
+backends, and hands it to the backend: :mod:`turing.engine.native.backend` (the fused
+kernel generated from the system's torch methods, :mod:`turing.engine.kernels`), :mod:`turing.engine.loop` (eager, or compiled per step) or
 :mod:`turing.engine.graphs` (compiled steps replayed from CUDA graphs). What the backend
 builds (the loaded kernel, compiled steps, captured graphs) is kept on the engine.
 """
@@ -15,16 +15,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import torch
 
-from turing.engine import graphs, loop, native
+from turing.engine import graphs, loop
+from turing.engine.kernels import native_kernel, resolve_backend
 from turing.engine.native.backend import run_native
 from turing.engine.random import Noise
 from turing.engine.scaling import scaled_judge
 from turing.engine.trials import (
     BACKENDS,
     JUDGE,
+    PASSIVE,
     InputSource,
     Judge,
     Policy,
@@ -32,64 +33,9 @@ from turing.engine.trials import (
     concatenate,
     select_inputs,
     select_start,
-    warn_once,
 )
 
 Tensor = torch.Tensor
-
-
-SIMULATOR_METHODS = ("reset", "step", "passive_action", "passive_inputs", "sample_starts")
-"""What a native kernel computes in place of the system's Python methods."""
-
-
-def native_kernel(system, steps: int) -> native.CompiledKernel | str:
-    """The system's compiled native kernel, or why there is none.
-
-    A kernel implements its own class's simulator: a subclass (or an instance) that
-    overrides ``reset``, ``step`` or the passive input has none, since the kernel would
-    silently simulate the parent instead.
-    """
-    spec = system.native_kernel(steps)
-    if spec is None:
-        return f"{system.name} has no native kernel"
-    owner = next(c for c in type(system).__mro__ if "native_kernel" in vars(c))
-    for name in SIMULATOR_METHODS:
-        if name in vars(system) or getattr(type(system), name) is not getattr(owner, name):
-            return (
-                f"{type(system).__name__} overrides {name}, which {owner.__name__}'s kernel "
-                "simulates; it runs on the torch backends"
-            )
-    low, high = system.action_bounds()
-    if not (np.all(low == low[0]) and np.all(high == high[0])):
-        return f"{system.name} has per-dimension action bounds, which native kernels do not take"
-    kernel = native.load(spec)
-    if isinstance(kernel, str):
-        return kernel
-    declared = (system.observation_size, system.action_size)
-    if (kernel.observation_size, kernel.action_size) != declared:
-        return (
-            f"{spec.source.name} simulates {kernel.observation_size} observations and "
-            f"{kernel.action_size} actions, {system.name} declares {declared}"
-        )
-    return kernel
-
-
-def resolve_backend(system, steps: int, device: torch.device | str, requested: str = "auto") -> str:
-    """The backend ``auto`` means: ``native`` on a CPU where the system has a kernel that
-    builds, ``compiled`` on CUDA, else ``eager``. An explicit request is returned as is
-    (:class:`Engine` reports what it cannot do)."""
-    if requested != "auto":
-        return requested
-    device = torch.device(device)
-    if device.type == "cpu" and system.native_kernel(steps) is not None:
-        kernel = native_kernel(system, steps)
-        if not isinstance(kernel, str):
-            return "native"
-        if "overrides" not in kernel:  # a subclass's own simulator is no failure
-            warn_once(f"{system.name}: native kernel unavailable ({kernel}); simulating with torch")
-    if device.type == "cuda":
-        return "compiled"
-    return "eager"
 
 
 @dataclass
@@ -134,14 +80,13 @@ class Engine:
             raise ValueError(f"unknown backend {self.backend!r}; choose from {', '.join(BACKENDS)}")
         self._kernel = None
         if self.backend == "native":
-            if self.device.type != "cpu":
-                raise ValueError(f"the native backend runs on the CPU, not {self.device}")
-            kernel = native_kernel(self.system, self.steps)
+            kernel = native_kernel(self.system, self.steps, self.device)
             if isinstance(kernel, str):
                 raise RuntimeError(f"{self.system.name}: no native kernel: {kernel}")
             self._kernel = kernel
+            spec = None if kernel.generated is not None else self.system.native_kernel(self.steps)
             self._options = torch.tensor(
-                self.system.native_kernel(self.steps).options or (0.0,), dtype=torch.float32
+                (spec.options if spec is not None else ()) or (0.0,), dtype=torch.float32
             )
         if self.chunk_size is None:
             self.chunk_size = (
@@ -192,6 +137,8 @@ class Engine:
             backend = "eager"  # Python called between steps: only the stepwise loop
         if observe is not None:
             return loop.run_loop(self, params, noise, judge, inputs, start, record, observe=observe)
+        if backend == "native" and inputs is PASSIVE and not self._kernel.passive:
+            backend = "eager"  # passive_action could not be fused
         if backend == "native":
             return run_native(self, params, noise, judge, inputs, start, record)
         chunk = max(1, int(self.chunk_size))

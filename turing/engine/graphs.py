@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from turing.engine.loop import compiled_step, passive_draws, reset, run_loop, step_tensors
+from turing.engine.notices import warn_once
 from turing.engine.random import Noise
 from turing.engine.trials import (
     PASSIVE,
@@ -25,7 +26,6 @@ from turing.engine.trials import (
     Trials,
     networks,
     source_name,
-    warn_once,
 )
 
 Tensor = torch.Tensor

@@ -29,8 +29,9 @@ backend's arithmetic order beyond float rounding.
 
 Backends (all compute the same function; results differ by float rounding only):
 
-* ``native``: the system's C kernel (:mod:`turing.engine.native`), reset, steps, network
-  and input choice fused into one pass over groups of trials, on CPU threads;
+* ``native``: the fused kernel generated from the system's torch methods
+  (:mod:`turing.engine.fused`; the swarm's is hand-written), reset, steps, network and
+  input choice fused into one pass over whole trials, on CPU threads or CUDA;
 * ``compiled``: the step (judge, input choice and system step) as one ``torch.compile``
   graph per control step; on CUDA the whole trial loop of a chunk is captured in a CUDA
   graph and replayed, so no Python runs per step;
@@ -40,7 +41,6 @@ Backends (all compute the same function; results differ by float rounding only):
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -134,16 +134,6 @@ class Trials:
     def judged_genuine(self) -> Tensor:
         """``[n]`` bool: judged genuine (a failed trial never is)."""
         return (self.judgement >= 0.5) & ~self.failed
-
-
-_WARNED: set[str] = set()
-
-
-def warn_once(message: str) -> None:
-    """A RuntimeWarning, once per process and message (a fallback taken every batch)."""
-    if message not in _WARNED:
-        _WARNED.add(message)
-        warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
 def default_threads() -> int:

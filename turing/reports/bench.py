@@ -1,10 +1,13 @@
 """Benchmarks: generations of the all-vs-all evaluator on each backend, and a per-trial loop.
 
 A generation at the paper's sizes is ``2 P M`` trials (20,000) of ``steps`` observations.
-Each backend of the trial engine is timed on the same generation (``native``: the system's
-C kernel; ``compiled``: torch.compile, CUDA graphs on a GPU; ``eager``: plain torch, the
-reference). Slow backends are timed on part of a generation (``reference_trials``) and
-scaled, which is exact for throughput since trials are independent. With ``runs > 1``,
+Each backend of the trial engine is timed on the same generation (``native``: the fused
+kernel generated from the system's torch methods, whole trials on CPU threads or CUDA;
+``compiled``: torch.compile, CUDA graphs on a GPU; ``eager``: plain torch, the reference).
+The torch backends on a CPU are timed on one chunk of a generation (the system's
+``default_chunk_size`` trials, what a run simulates at once: a smaller batch would sit in
+the CPU's caches and run faster per trial than runs do) and scaled, which is exact for
+throughput since trials are independent. With ``runs > 1``,
 that many runs (seeds) share one batch, as ``turing compare --device cuda`` runs them. The
 per-trial reference is what one would write without batching: one interrogator stepping the
 system's Gymnasium env one trial at a time. Figures are printed, never asserted.
@@ -26,7 +29,7 @@ import torch
 
 from turing.agents import InterrogatorPopulation
 from turing.contracts.seeding import numpy_generator
-from turing.engine import BACKENDS, default_threads, resolve_backend, stream_key
+from turing.engine import BACKENDS, default_threads, native_kernel, resolve_backend, stream_key
 from turing.engine.evaluator import Evaluator, Request, interrogator_shape
 from turing.integrations.registry import get_registration, make_system
 
@@ -45,7 +48,7 @@ def benchmark(
     backends: tuple[str, ...] | None = None,
     runs: int = 1,
     threads: int | None = None,
-    reference_trials: int = 2000,
+    reference_trials: int | None = None,
     busy: int = 0,
     progress: bool = False,
 ) -> dict[str, Any]:
@@ -59,7 +62,7 @@ def benchmark(
         threads: CPU threads of the native kernel and of torch (default: every core for the
             native kernel, one for torch, as runs use them).
         reference_trials: trials of a generation the eager backend (and, on a CPU, the
-            compiled one) is timed on.
+            compiled one) is timed on (default: one chunk, as runs simulate them).
         busy: CPU-bound processes to run meanwhile.
 
     Returns:
@@ -76,20 +79,18 @@ def benchmark(
     torch.set_num_threads(int(threads or 1))
     chosen = resolve_backend(system, steps, device, "auto")
     if backends is None:
-        backends = tuple(
-            b for b in BACKENDS if b != "native" or system.native_kernel(steps) is not None
-        )
-        if torch.device(device).type != "cpu":
-            backends = tuple(b for b in backends if b != "native")
+        fused = not isinstance(native_kernel(system, steps, device), str)
+        backends = tuple(b for b in BACKENDS if b != "native" or fused)
     default = chosen if chosen in backends else backends[0]
     requests = _requests(system, shape, models, interrogators, runs, seed, device)
     trials = 2 * models * interrogators * runs
     timed: dict[str, dict[str, float]] = {}
+    chunk = int(chunk_size or system.default_chunk_size)
     with _busy_processes(busy):
         for backend in backends:
             part = trials
             if backend == "eager" or (backend == "compiled" and device == "cpu"):
-                part = min(trials, max(2, reference_trials))
+                part = min(trials, max(2, reference_trials or chunk))
             timed[backend] = _time_backend(
                 system, backend, requests, steps, device, chunk_size, threads,
                 generations if backend == default else min(generations, 3), part,

@@ -15,6 +15,7 @@ import torch
 from turing.contracts.config import RunConfig
 from turing.contracts.system import System
 from turing.engine import ENGINE_VERSION, resolve_backend
+from turing.engine.versions import torch_changed
 from turing.engine.evaluator import COEVOLUTION_MODES
 from turing.engine.scaling import is_identity
 from turing.errors import UserError
@@ -61,22 +62,31 @@ def resolve_config(config: RunConfig, system: System) -> RunConfig:
 
 
 def check_engine(stored_engine: int, config: RunConfig, system: System) -> None:
-    """Refuses a run folder written by trial engine 2 that engine 3 would continue with other
-    results: engine 3 scales what interrogators read by the system's declared bounds
-    (:mod:`turing.engine.scaling`), which for many systems and modes is exactly the identity
-    (case studies 1 and 2 in ``interrogate`` and ``passive``; every baseline).
+    """Refuses a run folder of an earlier trial engine that this one would continue with
+    other results (:mod:`turing.engine.versions`): engine 3 scales what interrogators read
+    by the system's declared bounds (:mod:`turing.engine.scaling`), which for many systems
+    and modes is exactly the identity (case studies 1 and 2 in ``interrogate`` and
+    ``passive``; every baseline); engine 4 rounds case study 2's and the swarm's torch
+    simulators as their native kernels do (native runs continue bit for bit).
 
     Raises:
-        UserError: for an engine-2 folder whose interrogators would now read other inputs.
+        UserError: for a folder whose continuation would mix two engines' results.
     """
-    if stored_engine == ENGINE_VERSION or config.mode not in COEVOLUTION_MODES:
+    if stored_engine == ENGINE_VERSION:
         return
-    if not is_identity(system, sees_input=config.mode == "passive-io"):
+    if stored_engine == 2 and config.mode in COEVOLUTION_MODES:
+        if not is_identity(system, sees_input=config.mode == "passive-io"):
+            raise UserError(
+                f"this run was written by trial engine {stored_engine}, whose {config.mode} "
+                f"interrogators read {system.name}'s observations unscaled; engine "
+                f"{ENGINE_VERSION} scales them to [0, 1] by the declared bounds, so continuing "
+                "would mix the two: start the run again with this version (see CHANGELOG.md)"
+            )
+    reason = torch_changed(stored_engine, system, config.backend)
+    if reason:
         raise UserError(
-            f"this run was written by trial engine {stored_engine}, whose {config.mode} "
-            f"interrogators read {system.name}'s observations unscaled; engine "
-            f"{ENGINE_VERSION} scales them to [0, 1] by the declared bounds, so continuing "
-            "would mix the two: start the run again with this version (see CHANGELOG.md)"
+            f"this run was written by trial engine {stored_engine}, {reason}: continuing it "
+            "would mix the two; start the run again with this version (see CHANGELOG.md)"
         )
 
 

@@ -20,7 +20,6 @@ import hashlib
 import os
 import platform
 import shutil
-import subprocess
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -28,11 +27,13 @@ from pathlib import Path
 
 import torch
 
+from turing.engine.native import build
+
 HERE = Path(__file__).resolve().parent
-HEADERS = ("vec.h", "philox.h", "driver.h")
+HEADERS = ("vec.h", "lanemath.h", "philox.h", "args.h", "driver.h")
 FLAGS = (
-    "-O3",
     "-march=native",
+    "-mprefer-vector-width=512",
     "-ffp-contract=off",
     "-fno-math-errno",
     "-fno-trapping-math",
@@ -55,12 +56,17 @@ class NativeKernel:
             the system's constants, given from the one place Python reads them too.
     """
 
-    source: Path
+    source: Path | None
     options: tuple[float, ...] = field(default_factory=tuple)
     defines: tuple[tuple[str, float | int], ...] = field(default_factory=tuple)
+    text: str | None = None
+    """Generated source (:mod:`turing.engine.fused`), compiled in place of ``source``."""
+    name: str = "kernel"
+    optimize: tuple[str, ...] = ("-O3",)
+    """Optimisation flags."""
 
     def flags(self) -> list[str]:
-        return [
+        return [*self.optimize] + [
             f"-D{name}={value}" if isinstance(value, int) else f"-D{name}={float(value)!r}f"
             for name, value in self.defines
         ]
@@ -89,8 +95,10 @@ class _Args(ctypes.Structure):
         ("fixed", ctypes.c_void_p),
         ("start", ctypes.c_void_p),
         ("options", ctypes.c_void_p),
-        ("action_low", ctypes.c_float),
-        ("action_high", ctypes.c_float),
+        ("action_low", ctypes.c_void_p),
+        ("action_span", ctypes.c_void_p),
+        ("action_initial", ctypes.c_void_p),
+        ("pin", ctypes.c_void_p),
         ("judgement", ctypes.c_void_p),
         ("failed", ctypes.c_void_p),
         ("rec_obs", ctypes.c_void_p),
@@ -104,7 +112,7 @@ def philox_words():
     works. Built on first use like the kernels."""
     with _LOCK:
         if "philox" not in _LOADED:
-            library = _build_library(HERE / "random.c", [])
+            library = _build_library(HERE / "random.c", ["-O3"])
             if isinstance(library, str):
                 _LOADED["philox"] = None
             else:
@@ -124,6 +132,7 @@ class CompiledKernel:
 
     def __init__(self, library: ctypes.CDLL, path: Path):
         self.path = path
+        self.generated = None  # the fused.Generated it was built from, if generated
         self._run = library.run_trials
         self._run.argtypes = [ctypes.POINTER(_Args)]
         self._run.restype = ctypes.c_int
@@ -137,16 +146,27 @@ class CompiledKernel:
             self.lanes,
         ) = (int(s) for s in sizes)
 
-    def run(self, **a) -> None:
+    @property
+    def passive(self) -> bool:
+        """Whether the kernel simulates the passive input (a generated kernel may not)."""
+        return self.generated is None or not self.generated.passive_error
+
+    def run(self, device=None, **a) -> None:
         """Runs ``run_trials`` on the given arrays (see ``driver.h``'s ``TrialArgs``); every
         tensor must be contiguous, on the CPU, and kept alive by the caller."""
-        args = _Args()
-        for name, value in a.items():
-            if isinstance(value, torch.Tensor):
-                value = value.data_ptr()
-            setattr(args, name, value)
+        args = trial_args(a)
         if self._run(ctypes.byref(args)) != 0:
             raise RuntimeError("the native kernel could not start its threads")
+
+
+def trial_args(fields: dict) -> _Args:
+    """``driver.h``'s ``TrialArgs`` of ``fields`` (tensors become their data pointers)."""
+    args = _Args()
+    for name, value in fields.items():
+        if isinstance(value, torch.Tensor):
+            value = value.data_ptr()
+        setattr(args, name, value)
+    return args
 
 
 _LOADED: dict[tuple, CompiledKernel | str] = {}
@@ -161,9 +181,13 @@ def cache_dir() -> Path:
     return Path(base) / "turing-learning" / "native"
 
 
-def compiler() -> str | None:
-    """The C compiler to use, or ``None``."""
-    for name in (os.environ.get("CC"), "cc", "gcc", "clang"):
+def compiler(language: str = "c") -> str | None:
+    """The C (or C++) compiler to use, or ``None``."""
+    if language == "c++":
+        names = (os.environ.get("CXX"), "c++", "g++", "clang++")
+    else:
+        names = (os.environ.get("CC"), "cc", "gcc", "clang")
+    for name in names:
         if name and shutil.which(name):
             return name
     return None
@@ -190,34 +214,43 @@ def lanes() -> int:
 def load(kernel: NativeKernel) -> CompiledKernel | str:
     """The compiled ``kernel``, built on first use; or a one-line reason why there is none
     (no compiler, a compile error)."""
-    source = Path(kernel.source).resolve()
-    key = (source, kernel.defines)
+    if kernel.text is not None:
+        source, key = None, ("text", kernel.name, kernel.text)
+    else:
+        source = Path(kernel.source).resolve()
+        key = (source, kernel.defines)
     with _LOCK:
         if key not in _LOADED:
-            _LOADED[key] = _build(source, kernel.flags())
+            _LOADED[key] = _build(source, kernel.flags(), kernel)
         return _LOADED[key]
 
 
-def _build(source: Path, defines: list[str]) -> CompiledKernel | str:
-    library = _build_library(source, defines)
+def _build(source: Path | None, defines: list[str], kernel: NativeKernel) -> CompiledKernel | str:
+    if source is None:
+        text = f'#include "vec.h"\n#include "philox.h"\n{kernel.text}\n#include "driver.h"\n'
+        library = _build_library(None, defines, text=text, name=kernel.name)
+    else:
+        library = _build_library(source, defines)
     if isinstance(library, str):
         return library
     return CompiledKernel(library, Path(library._name))
 
 
-def _build_library(source: Path, defines: list[str]) -> ctypes.CDLL | str:
+def _build_library(
+    source: Path | None, defines: list[str], text: str | None = None, name: str = ""
+) -> ctypes.CDLL | str:
     cc = compiler()
     if cc is None:
         return "no C compiler found (install gcc or clang, or set CC)"
-    try:
-        version = subprocess.run(
-            [cc, "--version"], capture_output=True, text=True, timeout=30
-        ).stdout
-    except (OSError, subprocess.SubprocessError) as exc:
-        return f"the C compiler {cc} does not run ({exc})"
+    version = compiler_version(cc)
+    if version.startswith("!"):
+        return version[1:]
+    if text is None:
+        text = source.read_text()
+        name = source.name
     digest = hashlib.sha256()
     for part in (
-        source.read_bytes(),
+        text.encode(),
         *((HERE / h).read_bytes() for h in HEADERS),
         " ".join(FLAGS + tuple(defines)).encode(),
         str(lanes()).encode(),
@@ -225,33 +258,34 @@ def _build_library(source: Path, defines: list[str]) -> ctypes.CDLL | str:
         _machine_tag().encode(),
     ):
         digest.update(part)
-    folder = cache_dir()
-    library = folder / f"{source.stem}-{digest.hexdigest()[:20]}.so"
-    if not library.exists():
+    filename = f"{Path(name).stem}-{digest.hexdigest()[:20]}.so"
+
+    def make(output: Path, workspace: Path) -> str:
+        command = [cc, *FLAGS, *defines, f"-DW={lanes()}", f"-I{HERE}"]
+        command += ["-x", "c", "-", "-o", str(output), "-lm"]
+        limit = build.timeout()
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            folder = Path(tempfile.gettempdir()) / "turing-learning-native"
-            folder.mkdir(parents=True, exist_ok=True)
-            library = folder / library.name
-        # Several processes (a compare's workers) may build at once: each writes its own
-        # file and renames it into place.
-        fd, temporary = tempfile.mkstemp(suffix=".so", dir=folder)
-        os.close(fd)
-        command = [cc, *FLAGS, *defines, f"-DW={lanes()}", f"-I{HERE}", str(source)]
-        command += ["-o", temporary, "-lm"]
+            code, _, stderr = build.run(command, text, workspace, limit)
+        except TimeoutError as exc:
+            return f"compiling {name} with {cc} {exc} (TURING_CC_TIMEOUT)"
+        except OSError as exc:
+            return f"compiling {name} failed ({exc})"
+        if code != 0:
+            first = (stderr.strip().splitlines() or ["no message"])[0]
+            return f"compiling {name} with {cc} failed: {first}"
+        return ""
+
+    return build.cached(cache_dir(), filename, make, lambda path: ctypes.CDLL(str(path)))
+
+
+def compiler_version(cc: str) -> str:
+    """``cc --version``'s output, or ``"!"`` and why the compiler does not run."""
+    with tempfile.TemporaryDirectory(prefix="turing-build-") as workspace:
         try:
-            built = subprocess.run(command, capture_output=True, text=True, timeout=600)
-        except (OSError, subprocess.SubprocessError) as exc:
-            os.unlink(temporary)
-            return f"compiling {source.name} failed ({exc})"
-        if built.returncode != 0:
-            os.unlink(temporary)
-            first = (built.stderr.strip().splitlines() or ["no message"])[0]
-            return f"compiling {source.name} with {cc} failed: {first}"
-        os.chmod(temporary, 0o755)
-        os.replace(temporary, library)
-    try:
-        return ctypes.CDLL(str(library))
-    except OSError as exc:
-        return f"loading {library} failed ({exc})"
+            limit = min(60.0, build.timeout())
+            code, stdout, _ = build.run([cc, "--version"], None, Path(workspace), limit)
+        except TimeoutError as exc:
+            return f"!the C compiler {cc} did not answer --version ({exc})"
+        except OSError as exc:
+            return f"!the C compiler {cc} does not run ({exc})"
+    return stdout if code == 0 else f"!the C compiler {cc} does not run (--version failed)"

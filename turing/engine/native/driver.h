@@ -26,34 +26,11 @@
 
 #include "philox.h"
 
-enum { FROM_JUDGE = 0, FROM_PASSIVE = 1, FROM_FIXED = 2 };
+#ifndef PIN_SIZE
+#define PIN_SIZE 0
+#endif
 
-typedef struct {
-    int64_t n;
-    int32_t steps;
-    int32_t inputs_from;
-    int32_t judge_sees_input;
-    int32_t hidden, net_inputs, net_outputs, n_weights; /* n_weights 0: no judge */
-    int32_t threads;
-    int32_t pad_;
-    int64_t key_stride; /* 1: a key per trial; 0: one key for all */
-    const float *params;       /* [SIM, n] */
-    const uint32_t *key;       /* [2, n] or [2, 1] */
-    const uint32_t *stream;    /* [n] */
-    const uint32_t *start_stream;
-    const uint32_t *input_stream;
-    const float *weights;      /* [P, n_weights] */
-    const int32_t *interrogator; /* [n] */
-    const float *fixed;        /* [steps - 1, ACT, n] */
-    const float *start;        /* [START_SIZE, n] or NULL: drawn from the start streams */
-    const float *options;      /* the system's constants */
-    float action_low, action_high;
-    float *judgement;          /* [n] */
-    uint8_t *failed;           /* [n] */
-    float *rec_obs;            /* [steps, OBS, n] or NULL */
-    float *rec_out;            /* [steps, net_outputs, n] or NULL */
-    float *rec_act;            /* [steps - 1, ACT, n] or NULL */
-} TrialArgs;
+#include "args.h"
 
 /* Lane k of group g reads trial base + k, or the group's last trial beyond the end (its
  * results are discarded): every lane computes on valid data. */
@@ -113,19 +90,25 @@ INLINE void group_loop(const TrialArgs *a, int64_t base, const int H, const int 
         for (int i = 0; i < START_SIZE; i++) start[i] = load_rows(a->start, n, i, trial);
         given = start;
     }
+    vf pin[PIN_SIZE > 0 ? PIN_SIZE : 1];
+    if (a->pin != NULL)
+        for (int i = 0; i < PIN_SIZE; i++) pin[i] = load_rows(a->pin, n, i, trial);
 
     State s;
     vf obs[OBS], action[ACT], previous[ACT];
     vf h[judge ? H : 1], out[judge ? O : 1];
     sys_reset(&s, p, &st, given, a->options, obs);
-    const float initial = 0.0f < a->action_low ? a->action_low : (0.0f > a->action_high ? a->action_high : 0.0f);
-    for (int i = 0; i < ACT; i++) previous[i] = splat(initial);
+    float low[ACT], span[ACT];
+    for (int i = 0; i < ACT; i++) {
+        low[i] = a->action_low[i];
+        span[i] = a->action_span[i];
+        previous[i] = splat(a->action_initial[i]);
+    }
     for (int j = 0; j < (judge ? H : 1); j++) h[j] = splat(0.0f);
     for (int j = 0; j < (judge ? O : 1); j++) out[j] = splat(0.0f);
     vf health = splat(0.0f);
     /* Locals, not a->...: stores into the output rows could alias the arguments' floats,
      * which would make the compiler reload them every step. */
-    const float span = a->action_high - a->action_low, low = a->action_low;
     const int steps = a->steps, from = a->inputs_from, sees_input = a->judge_sees_input;
     float *const rec_obs = a->rec_obs, *const rec_out = a->rec_out, *const rec_act = a->rec_act;
     const float *const fixed = a->fixed, *const options = a->options;
@@ -160,9 +143,9 @@ INLINE void group_loop(const TrialArgs *a, int64_t base, const int H, const int 
             for (int o = 0; o < O; o++) store_rows(rec_out, n, (int64_t)t * O + o, base, valid, out[o]);
         if (t == steps - 1) break;
         if (from == FROM_JUDGE) {
-            for (int i = 0; i < ACT; i++) action[i] = out[1 + i] * span + low;
+            for (int i = 0; i < ACT; i++) action[i] = out[1 + i] * span[i] + low[i];
         } else if (from == FROM_PASSIVE) {
-            sys_passive((uint32_t)t, obs, p, &s, &st, options, action);
+            sys_passive((uint32_t)t, obs, p, &s, &st, options, pin, action);
         } else {
             for (int i = 0; i < ACT; i++) action[i] = load_rows(fixed, n, (int64_t)t * ACT + i, trial);
         }

@@ -4,19 +4,27 @@
 #ifndef TURING_PHILOX_H
 #define TURING_PHILOX_H
 
+#ifndef TURING_SCALAR_H
 #include "vec.h"
+#endif
 
 #if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
 
+#ifndef TURING_SCALAR_H
 typedef uint64_t vh __attribute__((vector_size(W * 4))); /* W/2 64-bit lanes */
+#endif
 
 /* 32 x 32 -> 64-bit products of every lane with m, split into high and low words. The SIMD
  * multiply takes the even lanes (the low halves of 64-bit lanes); the odd ones are shifted
  * down first. Compilers do not find this for generic vectors, hence the intrinsics. */
 INLINE void mulhilo(uint32_t m, vu a, vu *hi, vu *lo) {
-#if defined(__AVX512F__) && W == 16
+#if defined(TURING_SCALAR_H)
+    uint64_t p = (uint64_t)a * (uint64_t)m;
+    *lo = (vu)p;
+    *hi = (vu)(p >> 32);
+#elif defined(__AVX512F__) && W == 16
     __m512i va = (__m512i)a, vm = _mm512_set1_epi64(m);
     __m512i even = _mm512_mul_epu32(va, vm);
     __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(va, 32), vm);

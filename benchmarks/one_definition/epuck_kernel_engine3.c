@@ -7,18 +7,11 @@
  * constants.py as a -D definition made by SensorSelfId.native_kernel, so the two
  * simulators cannot drift apart; tests/test_engine.py checks them step for step.
  *
- * Simulation parameters: the layout [24] (sensors' body-frame x, y and facing); with
- * CALIBRATE (defined to 1 by SensorSelfId(calibrate=True)) followed by
- * calibration.CALIBRATION [5]: motor_lag, contact_slip, contact_turn, ir_range_scale,
- * ir_gain (envs/epuck/calibration.py is the definition). Every calibration change below sits
- * in an `#if CALIBRATE` block, so the spec's kernel (CALIBRATE 0) is unchanged.
+ * Simulation parameters: the layout [24] (sensors' body-frame x, y and facing).
  * options: [noise (0 or 1)]. */
 #define OBS 8
 #define ACT 2
-#ifndef CALIBRATE
-#define CALIBRATE 0
-#endif
-#define SIM (24 + 5 * CALIBRATE)
+#define SIM 24
 #define START_SIZE 3
 
 #include "vec.h"
@@ -28,11 +21,6 @@ typedef struct {
     vf x, y, heading;
     vf sensor_x[8], sensor_y[8];  /* the layout, fixed for a trial */
     vf cos_phi[8], sin_phi[8];    /* its facings' cosines and sines */
-#if CALIBRATE
-    vf v_left, v_right;           /* the wheels' speeds at the end of the last step */
-    vf motor_lag, stick, held;    /* motor_lag, 1 - contact_slip, contact_turn */
-    vf ir_inverse_scale, ir_gain; /* 1 / ir_range_scale, ir_gain */
-#endif
 } State;
 
 /* ------------------------------------------------------------------ geometry */
@@ -49,20 +37,7 @@ INLINE vi is_free(vf x, vf y) {
     return inside & ((dx * dx + dy * dy) >= MIN_CYLINDER_DISTANCE2);
 }
 
-/* sim.resolve_contacts. Calibrated (calibration.resolve_contacts), a body in contact also
- * gives back `stick` times the along-the-surface part of the substep's displacement
- * (step_x, step_y), and *touched says whether it was in contact. */
-INLINE void resolve_contacts(vf *px, vf *py, vf step_x, vf step_y, vf stick, vi *touched) {
-#if CALIBRATE
-    vi x_wall = (*px < BODY_LOW) | (*px > BODY_HIGH);
-    vi y_wall = (*py < BODY_LOW) | (*py > BODY_HIGH);
-    *px = *px - sel(y_wall, stick * step_x, splat(0.0f));
-    *py = *py - sel(x_wall, stick * step_y, splat(0.0f));
-#else
-    (void)step_x;
-    (void)step_y;
-    (void)stick;
-#endif
+INLINE void resolve_contacts(vf *px, vf *py) {
     vf x = vclamp(*px, BODY_LOW, BODY_HIGH);
     vf y = vclamp(*py, BODY_LOW, BODY_HIGH);
     vf cx, cy;
@@ -71,15 +46,6 @@ INLINE void resolve_contacts(vf *px, vf *py, vf step_x, vf step_y, vf stick, vi 
     vf d2 = dx * dx + dy * dy;
     vi inside = d2 < MIN_CYLINDER_DISTANCE2;
     vf scale = MIN_CYLINDER_DISTANCE * (1.0f / vsqrt(vmax(splat(1e-12f), d2)));
-#if CALIBRATE
-    vf normal = (step_x * dx + step_y * dy) / vmax(splat(1e-12f), d2);
-    vf back = sel(inside, stick, splat(0.0f));
-    cx = cx - back * (step_x - normal * dx);
-    cy = cy - back * (step_y - normal * dy);
-    *touched = x_wall | y_wall | inside;
-#else
-    (void)touched;
-#endif
     *px = sel(inside, cx + dx * scale, x);
     *py = sel(inside, cy + dy * scale, y);
 }
@@ -102,39 +68,17 @@ INLINE void drive(State *s, vf v_left, vf v_right) {
     vsincos(s->heading + half, &sn, &c);
     vsincos(turn, &sin_turn, &cos_turn);
     vf x = s->x, y = s->y;
-#if CALIBRATE
-    /* A substep that ends in contact turns contact_turn times as much. */
-    vf stick = s->stick, held = s->held * turn, touching = splat(0.0f);
-    vf sin_held, cos_held;
-    vsincos(held, &sin_held, &cos_held);
-#else
-    vf stick = splat(0.0f);
-#endif
     for (int k = 0; k < SUBSTEPS; k++) {
-        vf step_x = chord * c, step_y = chord * sn;
-        x = x + step_x;
-        y = y + step_y;
-        vi touched = splati(0);
-        resolve_contacts(&x, &y, step_x, step_y, stick, &touched);
-#if CALIBRATE
-        touching = touching + sel(touched, splat(1.0f), splat(0.0f));
-        vf rotate_c = sel(touched, cos_held, cos_turn), rotate_s = sel(touched, sin_held, sin_turn);
-#else
-        vf rotate_c = cos_turn, rotate_s = sin_turn;
-#endif
-        vf c2 = c * rotate_c - sn * rotate_s;
-        sn = sn * rotate_c + c * rotate_s;
+        x = x + chord * c;
+        y = y + chord * sn;
+        resolve_contacts(&x, &y);
+        vf c2 = c * cos_turn - sn * sin_turn;
+        sn = sn * cos_turn + c * sin_turn;
         c = c2;
     }
     s->x = x;
     s->y = y;
-#if CALIBRATE
-    /* calibration.drive; with contact_turn 1 the spec's heading + 10 turn exactly. */
-    vf heading = s->heading + turn * (((float)SUBSTEPS - touching) + s->held * touching);
-    s->heading = wrap_remainder(heading + PI_F, TWO_PI_F) - PI_F;
-#else
     s->heading = wrap_remainder(s->heading + (float)SUBSTEPS * turn + PI_F, TWO_PI_F) - PI_F;
-#endif
 }
 
 /* ------------------------------------------------------------------ sensors */
@@ -192,17 +136,8 @@ INLINE void read_sensors(const State *s, const vf *layout, const vf *z, vf *read
         vf left = ray_distance(ox, oy, lx, ly);
         vf centre = ray_distance(ox, oy, ux, uy);
         vf right = ray_distance(ox, oy, rx, ry);
-#if CALIBRATE
-        /* sim.readings_from_distances: gain F(x / scale). */
-        left = left * s->ir_inverse_scale;
-        centre = centre * s->ir_inverse_scale;
-        right = right * s->ir_inverse_scale;
-#endif
         vf raw = ir_response(left) + ir_response(centre) + ir_response(right);
         raw = raw - 2.0f * ir_response(centre * INV_COS_OFFSET);
-#if CALIBRATE
-        raw = raw * s->ir_gain;
-#endif
         if (z) raw = raw + z[i];
         readings[i] = vmin(splat(1.0f), vclamp(raw, 0.0f, IR_MAX) * INV_NORMALISER);
     }
@@ -218,21 +153,6 @@ INLINE void ir_noise(const Streams *st, uint32_t t, uint32_t slot, vf *z) {
         for (int i = 4 * b; i < 4 * b + 4; i++) z[i] = z[i] * IR_NOISE_STD;
     }
 }
-
-#if CALIBRATE
-/* sim.lagged_speeds: the wheel speed moves from *previous towards *target at
- * 12.8 / motor_lag cm/s^2 for one control step; *target becomes the step's mean speed and
- * *previous its end speed. */
-INLINE void lagged_speed(vf *previous, vf *target, vf motor_lag) {
-    vf reach = (MAX_WHEEL_SPEED / motor_lag) * CONTROL_STEP;
-    vf change = *target - *previous;
-    vi reached = vabs(change) <= reach;
-    vf sign = vsign(change);
-    vf mean = sel(reached, *target - change * vabs(change) / (2.0f * reach), *previous + sign * (0.5f * reach));
-    *previous = sel(reached, *target, *previous + sign * reach);
-    *target = mean;
-}
-#endif
 
 /* ------------------------------------------------------------------ the system */
 INLINE void sys_reset(State *s, const vf *p, const Streams *st, const vf *start, const float *opt, vf *obs) {
@@ -262,14 +182,6 @@ INLINE void sys_reset(State *s, const vf *p, const Streams *st, const vf *start,
         s->sensor_y[i] = p[8 + i];
         vsincos(p[16 + i], &s->sin_phi[i], &s->cos_phi[i]);
     }
-#if CALIBRATE
-    s->v_left = s->v_right = splat(0.0f); /* at rest */
-    s->motor_lag = p[24];
-    s->stick = 1.0f - p[25];
-    s->held = p[26];
-    s->ir_inverse_scale = 1.0f / p[27];
-    s->ir_gain = p[28];
-#endif
     vf z[8];
     const int noise = opt[0] != 0.0f;
     if (noise) ir_noise(st, 0, 0, z);
@@ -290,21 +202,18 @@ INLINE void sys_step(State *s, const vf *p, const vf *action, const Streams *st,
     }
     left = vclamp(left, -MAX_WHEEL_SPEED, MAX_WHEEL_SPEED);
     right = vclamp(right, -MAX_WHEEL_SPEED, MAX_WHEEL_SPEED);
-#if CALIBRATE
-    lagged_speed(&s->v_left, &left, s->motor_lag);
-    lagged_speed(&s->v_right, &right, s->motor_lag);
-#endif
     drive(s, left, right);
     read_sensors(s, p, noise ? z : NULL, obs);
 }
 
 /* The spec's obstacle avoidance from the robot's own readings and facings. */
 INLINE void sys_passive(uint32_t t, const vf *obs, const vf *p, const State *s, const Streams *st,
-                        const float *opt, vf *action) {
+                        const float *opt, const vf *pin, vf *action) {
     (void)t;
     (void)p;
     (void)st;
     (void)opt;
+    (void)pin;
     vf sx = obs[0] * s->cos_phi[0], sy = obs[0] * s->sin_phi[0];
     for (int i = 1; i < 8; i++) {
         sx = sx + obs[i] * s->cos_phi[i];
