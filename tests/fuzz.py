@@ -979,7 +979,9 @@ def run_case(
     os.environ.update(env)
     try:
         with environment as where:
-            where = dict(where or {}, dir=str(folder), new=str(workspace / "new"), ws=str(workspace))
+            where = dict(
+                where or {}, dir=str(folder), new=str(workspace / "new"), ws=str(workspace)
+            )
             argv = [_fill(a, where) for a in case.argv]
             before = snapshot(workspace)
             start = time.perf_counter()
