@@ -331,3 +331,32 @@ def test_numpy_is_not_the_source_of_simulation_randomness():
     torch.manual_seed(1)
     b = Noise.for_trials(stream_key(1, "simulation"), 5).uniform(3)
     assert torch.equal(a, b)
+
+
+@pytest.mark.slow
+def test_runs_on_two_backends_agree_statistically(tmp_path):
+    """Runs on ``native`` and ``eager`` are not promised bit for bit (rounding may differ),
+    but over seeds their errors come from one distribution: what the README promises across
+    backends. A backend that simulated something else (another noise, a wrong step) would
+    separate the two groups."""
+    import json
+
+    from scipy.stats import mannwhitneyu
+
+    import turing
+
+    errors = {}
+    for backend in ("native", "eager"):
+        errors[backend] = []
+        for seed in range(6):
+            out = tmp_path / f"{backend}-{seed}"
+            turing.learn("agent-inference", generations=15, models=20, interrogators=20,
+                         c2st_trials=0, seed=seed, backend=backend, threads=1, out=out,
+                         progress=False)  # fmt: skip
+            result = json.loads((out / "result.json").read_text())
+            errors[backend].append(
+                float(np.mean(list(result["abs_error"]["top10_median"].values())))
+            )
+    native_errors, eager_errors = np.array(errors["native"]), np.array(errors["eager"])
+    assert mannwhitneyu(native_errors, eager_errors).pvalue > 0.01
+    assert abs(np.median(native_errors) - np.median(eager_errors)) < 0.1
