@@ -348,9 +348,9 @@ def test_runs_on_two_backends_agree_statistically(tmp_path):
     errors = {}
     for backend in ("native", "eager"):
         errors[backend] = []
-        for seed in range(6):
+        for seed in range(5):
             out = tmp_path / f"{backend}-{seed}"
-            turing.learn("agent-inference", generations=15, models=20, interrogators=20,
+            turing.learn("agent-inference", generations=10, models=12, interrogators=12,
                          c2st_trials=0, seed=seed, backend=backend, threads=1, out=out,
                          progress=False)  # fmt: skip
             result = json.loads((out / "result.json").read_text())
