@@ -20,7 +20,7 @@ from turing.cli import main
 from turing.reports.figures import plot_boxes, plot_convergence
 from turing.reports.quantities import CellValues
 from turing.reports.statistics import smallest_p_value
-from turing.reports.summary import summarise_cells
+from turing.reports.summaries import summarise_cells
 
 TINY = ["--models", "4", "--interrogators", "4", "--steps", "10", "--c2st-trials", "0"]
 

@@ -49,7 +49,8 @@ from turing.comparisons.ray_executor import run_ray
 from turing.comparisons.tasks import batches, plugin_modules
 from turing.contracts.config import RunConfig
 from turing.errors import UserError
-from turing.reports.summary import Summary, summarise_results
+from turing.reports.summaries import summarise_results
+from turing.reports.summary import Summary
 from turing.reports.summary_files import write_summary
 from turing.runs.files import check_path_names
 from turing.runs.provenance import record_system, system_hint

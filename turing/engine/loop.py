@@ -91,7 +91,7 @@ def run_loop(
 def reset(engine, params, noise, start):
     system = engine.system
     at0 = noise.at(0)
-    with _migration_hint(system, "reset"):
+    with MigrationHint(system, "reset"):
         if start is None:
             result = system.reset(params, at0)
         else:
@@ -103,7 +103,7 @@ def reset(engine, params, noise, start):
 
 def passive_draws(engine, n, noise):
     """The passive input's exogenous draws (:meth:`System.passive_inputs`)."""
-    with _migration_hint(engine.system, "passive_inputs"):
+    with MigrationHint(engine.system, "passive_inputs"):
         return engine.system.passive_inputs(n, engine.steps, noise.inputs(), engine.device)
 
 
@@ -112,7 +112,7 @@ def step(engine, state, params, action, noise):
     if engine._checked:
         state, obs = system.step(state, params, action, noise)
         return state, obs
-    with _migration_hint(system, "step"):
+    with MigrationHint(system, "step"):
         state, obs = pair(system.step(state, params, action, noise), system, "step")
     if not engine._checked:
         check(engine, obs, "step", params.shape[-1], system.observation_size)
@@ -204,7 +204,7 @@ def step_tensors(engine) -> list[Tensor]:
     return engine._step_times
 
 
-class _migration_hint:
+class MigrationHint:
     """Turns the TypeError of a system that hands its noise to torch as a generator
     (``torch.rand(..., generator=noise)``, 0.1's way) into a one-line contract error that
     says what changed. (A class with 0.1's signatures runs through

@@ -26,7 +26,8 @@ from turing.contracts.presentation import presentation
 from turing.errors import SystemContractError, UserError
 from turing.integrations.registry import make_system
 from turing.methods.method import get_method
-from turing.reports.summary import Summary, summarise_results
+from turing.reports.summaries import summarise_results
+from turing.reports.summary import Summary
 from turing.reports.summary_files import write_summary
 from turing.runs.result import Result
 
