@@ -45,7 +45,7 @@ from turing.comparisons.comparison import Comparison
 from turing.contracts.presets import describe
 from turing.reports import experiment as E
 from turing.reports.statistics import holm
-from turing.reports.summary import summarise_results
+from turing.reports.summaries import summarise_results
 from turing.reports.summary_files import write_summary
 from turing.runs.result import Result
 

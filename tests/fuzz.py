@@ -4,7 +4,12 @@ status 2, no traceback, no hang, and nothing on disk changed.
 Each case names its fault class, the folder it damages (a copy of a small finished or
 unfinished run, or of a comparison) and the command line. Run it as a script for the
 table (``python tests/fuzz.py``; ``--subprocess`` runs every case as its own ``turing``
-process, as a user would); ``tests/test_fuzz.py`` runs the cases in-process.
+process, as a user would); ``tests/test_fuzz.py`` runs the cases in-process. The classes of
+``tests/fuzz_faults.py`` (full disks, read-only file systems, links, bombs, special files,
+edited contents, processes) and of ``tests/fuzz_genuine.py`` (bad genuine sources) add
+environments (a file system mounted for the case), checks
+that a run struck mid-way continues to an uninterrupted run's rows, and scenarios that drive
+processes; cases that need root are skipped, with the reason, where it is not.
 """
 
 from __future__ import annotations
@@ -27,7 +32,10 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import fuzz_faults
+import fuzz_genuine
 import numpy as np
 
 SYSTEM = "agent-inference"
@@ -43,11 +51,26 @@ class Case:
     fault: str
     """The class of fault (the table's rows)."""
     argv: tuple[str, ...]
-    """``{dir}`` stands for the damaged folder, ``{new}`` for a path that does not exist."""
+    """``{dir}`` stands for the damaged folder, ``{new}`` for a path that does not exist,
+    ``{ws}`` for the case's workspace, ``{fs}`` for a file system its environment mounted."""
     folder: str | None = None
     """The fixture the case damages a copy of: finished, unfinished or comparison."""
     damage: Callable[[Path], None] | None = None
     code: int = 2
+    needs: str = ""
+    """``mount``, ``root``, ``in-process`` or ``proc``: skipped where that is missing."""
+    environment: Callable[[Path, Path], Any] | None = None
+    """``environment(workspace, folder)``: a context manager around the command (a file system
+    mounted for it...) that yields more placeholders."""
+    after: Callable[[Path, Path, dict], list[str]] | None = None
+    """Checks after the command, in its environment (e.g. that the run continues)."""
+    changes_allowed: bool = False
+    """The fault strikes a run that writes: "nothing lost" is checked by ``after``."""
+    scenario: Callable[[Path, dict], tuple[int | str, str, list[str]]] | None = None
+    """Drives processes itself: returns ``(code, stderr, problems)``."""
+    isolated: bool = False
+    """Runs as its own process even in-process: a fault that can block in the kernel (a
+    FIFO opened without a reader), where an alarm cannot interrupt it."""
     env: tuple[tuple[str, str], ...] = ()
     """Environment variables for the command (``{ws}``: the case's workspace)."""
     prepare: Callable[[Path, dict[str, Path]], None] | None = None
@@ -64,6 +87,9 @@ class Outcome:
     stderr: str
     changed: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    extra: list[str] = field(default_factory=list)
+    """Problems found by the case's own checks."""
+    skipped: str = ""
 
     @property
     def lines(self) -> list[str]:
@@ -73,7 +99,9 @@ class Outcome:
 
     @property
     def problems(self) -> list[str]:
-        found = []
+        found = list(self.extra)
+        if self.skipped or (self.case.scenario is not None and self.code == "ok"):
+            return found
         if self.code == "hang":
             found.append(f"hung (over {TIMEOUT:.0f} s)")
         elif self.case.verify is not None:
@@ -86,7 +114,7 @@ class Outcome:
             found.append("traceback")
         if self.case.code == 2 and len(self.lines) != 1:
             found.append(f"{len(self.lines)} lines on stderr")
-        if self.changed:
+        if self.changed and not self.case.changes_allowed:
             found.append("changed " + ", ".join(self.changed[:3]))
         return found
 
@@ -634,6 +662,8 @@ def cases() -> list[Case]:
             "modules",
         )
     )
+    found += fuzz_faults.fault_cases(Case)
+    found += fuzz_genuine.genuine_cases(Case)
     return found
 
 
@@ -818,15 +848,15 @@ def build_fixtures(root: Path) -> dict[str, Path]:
     from turing.runs.runner import Runner
 
     root.mkdir(parents=True, exist_ok=True)
-    folders = {
-        name: root / name
-        for name in ("finished", "unfinished", "comparison", "empty", "modules", "kernel-cache")
-    }
+    names = ("finished", "unfinished", "comparison", "empty", "modules", "other", "kernel-cache")
+    folders = {name: root / name for name in names}
+    fuzz_faults.FIXTURES.update(folders)
     if all(p.exists() for p in folders.values()):
         return folders
     for p in folders.values():
         _remove(p)
     turing.learn(SYSTEM, generations=3, out=folders["finished"], progress=False, **TINY)
+    turing.learn(SYSTEM, generations=3, seed=7, out=folders["other"], progress=False, **TINY)
 
     runner = Runner.create(
         RunConfig(system=SYSTEM, generations=6, **TINY), out=folders["unfinished"], progress=False
@@ -879,20 +909,34 @@ def build_fixtures(root: Path) -> dict[str, Path]:
 # ---------------------------------------------------------------------------- running
 def snapshot(root: Path) -> dict[str, tuple]:
     """What is on disk under ``root``: every path's kind, size, mode and content digest."""
+    import stat
+
     found = {}
     for dirpath, dirnames, filenames in os.walk(root):
         for name in dirnames + filenames:
             path = Path(dirpath) / name
             info = path.lstat()
             digest = ""
-            if path.is_file() and not path.is_symlink():
-                digest = hashlib.sha1(path.read_bytes()).hexdigest()
+            if stat.S_ISREG(info.st_mode):
+                digest = _digest(path, info.st_size)
             found[str(path.relative_to(root))] = (
-                path.is_dir(),
+                stat.S_IFMT(info.st_mode),
                 info.st_size if digest else 0,
                 digest,
             )
     return found
+
+
+def _digest(path: Path, size: int) -> str:
+    # Large files (a decompression bomb's archive) by their size and ends: enough to see a
+    # change, without reading megabytes per case.
+    if size > 2**20:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+            handle.seek(-4096, 2)
+            tail = handle.read(4096)
+        return hashlib.sha1(head + tail + str(size).encode()).hexdigest()
+    return hashlib.sha1(path.read_bytes()).hexdigest()
 
 
 def changes(before: dict[str, tuple], after: dict[str, tuple]) -> list[str]:
@@ -911,38 +955,58 @@ def run_case(
     case: Case, fixtures: dict[str, Path], workspace: Path, subprocess_mode=False
 ) -> Outcome:
     """Runs ``case`` on a fresh copy of its fixture inside ``workspace``."""
+    missing = fuzz_faults.missing_need(case.needs, subprocess_mode)
+    if missing:
+        return Outcome(case, "skipped", "", skipped=missing)
     _remove(workspace)
     workspace.mkdir(parents=True)
     folder = workspace / "folder"
+    start = time.perf_counter()
+    if case.scenario is not None:
+        code, stderr, problems = case.scenario(workspace, fixtures)
+        return Outcome(case, code, stderr, [], time.perf_counter() - start, problems)
     if case.folder:
         shutil.copytree(fixtures[case.folder], folder, symlinks=True)
         if case.damage:
             case.damage(folder)
-    argv = [
-        a.replace("{dir}", str(folder)).replace("{new}", str(workspace / "new")) for a in case.argv
-    ]
     if case.prepare:
         case.prepare(workspace, fixtures)
+    environment = (
+        case.environment(workspace, folder) if case.environment else contextlib.nullcontext({})
+    )
     env = {k: v.replace("{ws}", str(workspace)) for k, v in case.env}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
-    before = snapshot(workspace)
-    start = time.perf_counter()
     try:
-        if subprocess_mode:
-            code, stderr = _in_subprocess(argv, workspace)
-        else:
-            code, stderr = _in_process(argv, workspace)
+        with environment as where:
+            where = dict(
+                where or {}, dir=str(folder), new=str(workspace / "new"), ws=str(workspace)
+            )
+            argv = [_fill(a, where) for a in case.argv]
+            before = snapshot(workspace)
+            start = time.perf_counter()
+            if subprocess_mode or case.isolated:
+                code, stderr = _in_subprocess(argv, workspace)
+            else:
+                code, stderr = _in_process(argv, workspace)
+            seconds = time.perf_counter() - start
+            changed = changes(before, snapshot(workspace))
+            extra = case.after(workspace, folder, where) if case.after else []
     finally:
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-    seconds = time.perf_counter() - start
-    outcome = Outcome(case, code, stderr, changes(before, snapshot(workspace)), seconds)
+    outcome = Outcome(case, code, stderr, changed, seconds, extra)
     outcome.workspace = workspace
     return outcome
+
+
+def _fill(argument: str, where: dict[str, str]) -> str:
+    for key, value in where.items():
+        argument = argument.replace("{" + key + "}", value)
+    return argument
 
 
 def _in_process(argv: list[str], cwd: Path) -> tuple[int | str, str]:
@@ -996,15 +1060,22 @@ def _in_subprocess(argv: list[str], cwd: Path) -> tuple[int | str, str]:
 
 
 def table(outcomes: list[Outcome]) -> str:
-    """Markdown: per fault class, the cases and how many ended as they must."""
-    total, good = Counter(), Counter()
+    """Markdown: per fault class, the cases and how many ended as they must (and how many
+    were skipped here)."""
+    total, good, skipped = Counter(), Counter(), Counter()
     for o in outcomes:
         total[o.case.fault] += 1
-        good[o.case.fault] += not o.problems
-    lines = ["| fault class | cases | one line, exit 2, nothing changed |", "|---|---:|---:|"]
+        skipped[o.case.fault] += bool(o.skipped)
+        good[o.case.fault] += not o.skipped and not o.problems
+    lines = [
+        "| fault class | cases | one line, exit 2, nothing changed (or lost) | skipped |",
+        "|---|---:|---:|---:|",
+    ]
     for fault in total:
-        lines.append(f"| {fault} | {total[fault]} | {good[fault]} |")
-    lines.append(f"| **all** | {sum(total.values())} | {sum(good.values())} |")
+        lines.append(f"| {fault} | {total[fault]} | {good[fault]} | {skipped[fault]} |")
+    lines.append(
+        f"| **all** | {sum(total.values())} | {sum(good.values())} | {sum(skipped.values())} |"
+    )
     return "\n".join(lines)
 
 
@@ -1015,14 +1086,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--only", default="", help="run only the cases whose name contains this")
     parser.add_argument("--show", action="store_true", help="print every case's stderr line")
+    parser.add_argument("--fault", default="", help="run only the cases of this fault class")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="turing-fuzz-") as tmp:
         fixtures = build_fixtures(Path(tmp) / "fixtures")
         outcomes = []
-        for k, case in enumerate(c for c in cases() if args.only in c.name):
+        chosen = [c for c in cases() if args.only in c.name and args.fault in c.fault]
+        for k, case in enumerate(chosen):
             outcome = run_case(case, fixtures, Path(tmp) / f"case-{k}", args.subprocess)
             outcomes.append(outcome)
-            mark = "ok " if not outcome.problems else "BAD"
+            mark = "-- " if outcome.skipped else "ok " if not outcome.problems else "BAD"
             detail = "; ".join(outcome.problems)
             print(
                 f"{mark} {outcome.seconds:5.1f}s {case.name}{': ' + detail if detail else ''}",

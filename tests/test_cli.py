@@ -192,3 +192,21 @@ def test_python_api_raises_user_errors():
         turing.learn("nope", progress=False)
     with pytest.raises(turing.UserError, match="outside its bounds"):
         turing.learn("agent-inference", true_params={"p": 2}, progress=False)
+
+
+def test_the_help_says_what_graded_model_fitness_is(capsys):
+    code, out, _ = run_cli(capsys, "run", "--help")
+    assert code == 0
+    text = " ".join(out.split())
+    entry = text[text.index("--model-fitness {verdict,graded} a model") :]
+    entry = entry[: entry.index("--periodic-genes")]
+    assert "mean judgement output on its trials, in [0, 1]" in entry, entry
+    assert "output 0" not in entry
+
+
+def test_help_of_reset_documents_its_start_argument():
+    import pydoc
+
+    text = pydoc.render_doc(turing.System.reset, renderer=pydoc.plaintext)
+    assert "start: 'Any' = None" in text
+    assert "start: explicit start conditions" in text and "sample_starts" in text

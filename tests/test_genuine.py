@@ -59,6 +59,33 @@ def test_an_env_source_runs_records_and_counts_its_genuine_trials(tmp_path):
     assert record["reset_seed"].dtype == np.int64 and len(set(record["reset_seed"])) == 5
     # The interrogators chose the recorded actions: their outputs 1, scaled to [0, 1].
     assert np.allclose(record["actions"][..., 0], record["outputs"][:, :-1, 1], atol=1e-6)
+    _replays_the_recorded_genuine_trials(tmp_path / "env", "turing/AgentInference-v0")
+
+
+def _replays_the_recorded_genuine_trials(folder, source):
+    """``turing replay`` of a run with an outside genuine system plays back the genuine
+    trials it recorded at its end beside a live model trial: the best interrogator,
+    reading the recorded observations again, gives exactly the outputs and inputs it gave
+    the genuine system."""
+    from turing.replay import replay
+
+    episodes = np.load(folder / "episodes" / "final.npz")
+    genuine = ~episodes["is_model"]
+    played = replay(folder, trials=2, figure=folder / "replay" / "r.png")
+    assert played.labels[0] == "genuine (recorded)"
+    replayed = np.load(folder / "replay" / "r.npz")
+    recorded = episodes["observation"][:, :, genuine].transpose(2, 0, 1)[:2]
+    assert np.array_equal(replayed["observation"][..., 0], recorded.astype(np.float64))
+    outputs = episodes["output"][:, 0, genuine].T[:2]
+    assert np.array_equal(replayed["judgement"][..., 0], outputs.astype(np.float64))
+    actions = episodes["action"][:, :, genuine].transpose(2, 0, 1)[:2]
+    assert np.array_equal(replayed["action"][..., 0], actions.astype(np.float64))
+    # The model column is simulated: not a recorded trial.
+    assert not np.array_equal(replayed["observation"][..., 1], replayed["observation"][..., 0])
+    with pytest.raises(UserError, match=f"{source}.*leave out --interrogator"):
+        replay(folder, interrogator=1)
+    with pytest.raises(UserError, match="recorded 4 genuine trials"):
+        replay(folder, trials=9)
 
 
 def test_a_deterministic_env_gives_the_same_run_whatever_the_pool(tmp_path):
@@ -250,6 +277,13 @@ def test_recorded_trials_serve_the_passive_modes(tmp_path, recorded, mode):
     # Resumable from its own copy, even when the original is gone.
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert len(config["genuine_digest"]) == 64
+    if mode != "metric":  # recorded trials replayed beside the model, by any interrogator
+        from turing.replay import replay
+
+        played = replay(tmp_path / "run", interrogator=1, trials=1)
+        episodes = np.load(tmp_path / "run" / "episodes" / "final.npz")
+        first = episodes["observation"][:, :, ~episodes["is_model"]][:, :, 0]
+        assert np.array_equal(played.episodes[0].observation[..., 0], first.astype(np.float64))
 
 
 def test_a_model_trial_replays_the_inputs_of_its_pairs_recorded_trial(recorded):

@@ -388,6 +388,15 @@ def test_a_pip_installed_plugin_is_discovered_and_a_broken_one_skipped(tmp_path)
     assert "plugin 'broken = broken_plugin' from turing-broken-plugin 0.1.0" in warnings[0]
     assert "ImportError: needs lab_driver" in warnings[0] and "skipped" in warnings[0]
 
+    # Its Gymnasium id is registered by `import turing` alone, before any system is looked
+    # up (Gymnasium 1.x loads no plugins itself).
+    code = "import gymnasium, turing; print(gymnasium.make('plugin-tests/Tiny-v0').unwrapped.system.name)"
+    made = subprocess.run(
+        [str(python), "-c", code], capture_output=True, text=True, env=environment, timeout=300
+    )
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.strip() == "tiny-plugin-system"
+
     # The parent environment does not see the plugin: it was installed into the child only.
     assert "tiny-plugin-system" not in turing.registrations()
 

@@ -245,7 +245,7 @@ def test_a_moving_estimate_and_a_best_model_the_interrogators_catch_are_flagged(
 
 
 def test_runs_report_their_verdict_and_a_summary_lists_the_unconverged(tmp_path):
-    from turing.reports.summary import summarise_results
+    from turing.reports.summaries import summarise_results
 
     result = run(tmp_path / "r", generations=40)
     assert result.data["convergence"] == result.convergence

@@ -18,8 +18,11 @@ packages add theirs through the ``turing.systems`` entry-point group, and
 system into a Turing test for interrogators trained by reinforcement learning.
 """
 
+# First: the rest imports torch, which takes seconds (see turing.startup).
+from turing import startup as _startup  # noqa: F401
 from turing.comparisons.comparison import Comparison, compare_methods, summarise_comparison
 from turing.contracts.config import RunConfig
+from turing.contracts.legacy import LegacySystemWarning
 from turing.contracts.presentation import Presentation
 from turing.contracts.system import Parameter, System, Truth
 from turing.engine import Engine, Noise, simulate
@@ -44,6 +47,7 @@ from turing.methods.method import (
 from turing.reports.summary import Summary
 from turing.runs.api import learn, load, resume
 from turing.runs.result import Result
+from turing.version import VERSION
 
 # Registrations: the methods (in the order `turing list` shows the modes), the built-in
 # systems, and turing/TuringTest-v0. None of these modules imports this package's root.
@@ -53,7 +57,8 @@ from turing import envs as _envs  # noqa: F401  (the built-in systems)
 from turing.integrations import turing_test_env as _turing_test_env  # noqa: F401
 # isort: on
 
-__version__ = "0.1.0"
+__version__ = VERSION
+
 
 __all__ = [
     "Comparison",
@@ -61,6 +66,7 @@ __all__ = [
     "Evaluator",
     "GenerationReport",
     "Judgements",
+    "LegacySystemWarning",
     "Method",
     "Noise",
     "Parameter",
@@ -90,3 +96,9 @@ __all__ = [
     "unregister_system",
     "validate_system",
 ]
+
+# Installed plugins register their systems now, Gymnasium ids included, so that
+# `import turing; gymnasium.make("turing/TheirSystem-v0")` works before any system is looked
+# up. Last: a plugin imports its names from this package. A plugin that fails is one
+# warning line and skipped.
+load_plugins()

@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 
 from turing.errors import Terminated, UserError
 
@@ -54,12 +55,11 @@ def build_parser() -> Parser:
 
 
 def _version() -> str:
-    from importlib import metadata
+    # The code's own version: an editable install's metadata keeps the number it was
+    # installed with.
+    from turing.version import VERSION
 
-    try:
-        return f"turing-learning {metadata.version('turing-learning')}"
-    except metadata.PackageNotFoundError:
-        return "turing-learning (not installed)"
+    return f"turing-learning {VERSION}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     previous = _catch_sigterm()
+    formatter = _one_line_warnings(args.command)
     try:
         from turing.cli.common import load_system_modules
 
@@ -93,8 +94,48 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         _silence_stdout()
         return 141
+    except OSError as exc:  # the file system refused: full, read-only, a name too long, ...
+        from turing.runs.disk import describe, is_file_system_error
+
+        if not is_file_system_error(exc):
+            raise
+        print(f"turing {args.command}: error: {describe(exc)}", file=sys.stderr)
+        return 2
     finally:
         _restore_sigterm(previous)
+        warnings.formatwarning = formatter
+
+
+def _one_line_warnings(command: str):
+    """Shows turing's own warnings (a system written for 0.1, a fallback taken) as one line
+    each, ``turing COMMAND: warning: ...``, rather than Python's two lines with a source
+    line; other packages' warnings keep their form. Returns the formatter it replaced."""
+    previous = warnings.formatwarning
+
+    from pathlib import Path
+
+    from turing.contracts.legacy import LegacySystemWarning
+
+    def format_warning(message, category, filename, lineno, line=None):
+        text = " ".join(str(message).split())
+        if issubclass(category, LegacySystemWarning):  # raised where the user's class is
+            return f"turing {command}: warning: {Path(filename).name}:{lineno}: {text}\n"
+        if _ours(filename):
+            return f"turing {command}: warning: {text}\n"
+        return previous(message, category, filename, lineno, line)
+
+    warnings.formatwarning = format_warning
+    return previous
+
+
+def _ours(filename: str) -> bool:
+    from pathlib import Path
+
+    try:
+        Path(filename).resolve().relative_to(Path(__file__).resolve().parents[1])
+    except (ValueError, OSError):
+        return False
+    return True
 
 
 def _terminate(signum, frame) -> None:

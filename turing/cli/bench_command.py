@@ -90,6 +90,9 @@ def run(args) -> int:
             )
     if args.busy < 0:
         raise UserError(f"--busy must be 0 or more, got {args.busy}")
+    from turing.runs.limits import check_threads
+
+    check_threads(run["threads"])
     figures = benchmark(
         args.system,
         generations=args.generations,

@@ -20,13 +20,15 @@ def run(args) -> int:
     from turing.integrations.registry import make_system
     from turing.reports.run_figures import plot_run
     from turing.runs.integrity import check_unfinished
+    from turing.runs.provenance import system_hint
     from turing.runs.result import Result
     from turing.runs.rundir import RunDir
 
     run_dir = RunDir(args.run_dir)
     stored = run_dir.read_config()
     config = RunConfig.from_run_folder(stored, str(run_dir.config_path))
-    system = make_system(config.system, **config.system_options)
+    with system_hint(run_dir.path, config.system):
+        system = make_system(config.system, **config.system_options)
     if run_dir.is_finished():
         result = Result.load(run_dir.path)
     else:

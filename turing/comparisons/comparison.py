@@ -49,9 +49,12 @@ from turing.comparisons.ray_executor import run_ray
 from turing.comparisons.tasks import batches, plugin_modules
 from turing.contracts.config import RunConfig
 from turing.errors import UserError
-from turing.reports.summary import Summary, summarise_results
+from turing.reports.summaries import summarise_results
+from turing.reports.summary import Summary
 from turing.reports.summary_files import write_summary
-from turing.runs.rundir import atomic_write_json, read_json
+from turing.runs.files import check_path_names
+from turing.runs.provenance import record_system, system_hint
+from turing.runs.rundir import atomic_write_json, read_json, refuse_links
 from turing.runs.runner import Runner
 
 
@@ -149,10 +152,13 @@ class Comparison:
         }
         comparison = cls._attach(Path(out), normalised(definition))
         comparison._generations.update(generations)
+        if not (comparison.path / "system.json").exists():
+            record_system(comparison.path, config.system)  # which --system-module, for readers
         return comparison
 
     @classmethod
     def _attach(cls, path: Path, definition: dict[str, Any]) -> Comparison:
+        check_path_names(path, "comparison folder")
         if path.exists() and not path.is_dir():
             raise UserError(f"--out {path} is a file; give a folder for the comparison")
         stored_path = path / DEFINITION
@@ -197,6 +203,8 @@ class Comparison:
                 "give the --out folder of a `turing compare`"
             )
         damaged = "the comparison folder is damaged: restore comparison.json"
+        # Its cells are run folders: no links down to them (they check their own files).
+        refuse_links(path, depth=3, what="a comparison folder")
         definition = read_json(stored_path, damaged)
         if not isinstance(definition, dict):
             raise UserError(f"{stored_path} does not hold a JSON object; {damaged}")
@@ -253,7 +261,8 @@ class Comparison:
         """The generations a run of ``method`` gets (its default, or what a budget buys)."""
         if method not in self._generations:
             template = dict(self.definition["run"], system=self.system, mode=method)
-            config, _ = Runner.resolve(RunConfig.from_json(template))
+            with system_hint(self.path, self.system):
+                config, _ = Runner.resolve(RunConfig.from_json(template))
             self._generations[method] = config.generations
         return self._generations[method]
 

@@ -21,6 +21,7 @@ process ran which cell and from which generation.
 from __future__ import annotations
 
 import multiprocessing
+import os
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
@@ -96,7 +97,7 @@ def run_local(
             max_workers=min(workers, len(remaining)),
             mp_context=context,
             initializer=import_modules,
-            initargs=(modules,),
+            initargs=(modules, os.getpid()),
         )
         broken = False
         try:

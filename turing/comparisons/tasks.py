@@ -10,11 +10,13 @@ import os
 import socket
 import threading
 import time
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 from turing.comparisons.cells import Cell
 from turing.contracts.config import RunConfig
+from turing.contracts.legacy import LegacySystemWarning
 from turing.integrations.registry import get_registration
 from turing.methods.method import get_method
 from turing.runs.runner import Runner
@@ -97,22 +99,56 @@ def run_task(cells: Sequence[Cell], modules: Sequence[str] = ()) -> list[dict[st
     return run_batch([c.config for c in cells], [str(c.path) for c in cells], modules)
 
 
-def exit_with_parent(poll_seconds: float = 1.0) -> None:
+_WATCHED: set[int] = set()
+
+
+def exit_with_parent(poll_seconds: float = 1.0, parent: int | None = None) -> None:
     """Makes this worker process exit when the process that started it dies.
 
     A pool's workers outlive a parent that is killed (SIGTERM, SIGKILL): they would go on
     running their cells while a new `turing compare` runs the same cells, two writers in
-    one run folder. A daemon thread watches the parent and ends the worker; its run resumes
-    from its last checkpoint, as after any crash.
+    one run folder. On Linux the kernel kills the worker when its parent dies; everywhere a
+    daemon thread watches the parent and ends the worker. Its run resumes from its last
+    checkpoint, as after any crash (writes are atomic).
+
+    Args:
+        poll_seconds: how often the thread looks.
+        parent: the parent's pid as the parent knew it. A worker spends seconds importing
+            torch before it gets here; a parent killed meanwhile is noticed (without it,
+            the orphan read the parent's reparented pid as its parent and ran its queued
+            cells).
     """
-    parent = os.getppid()
+    expected = os.getppid() if parent is None else parent
+    if parent is not None:
+        _signal_when_parent_dies()
+    if os.getppid() != expected:
+        os._exit(1)  # the parent died while this worker started
+    if expected in _WATCHED:
+        return
+    _WATCHED.add(expected)
 
     def watch() -> None:
-        while os.getppid() == parent:
+        while os.getppid() == expected:
             time.sleep(poll_seconds)
         os._exit(1)
 
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _signal_when_parent_dies() -> None:
+    """Linux: SIGKILL when the parent dies (prctl PR_SET_PDEATHSIG); elsewhere nothing. (Not
+    SIGTERM: an idle worker would print a traceback where the parent's terminal was.)"""
+    import ctypes
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _checkpoint_on_sigterm() -> None:
@@ -129,16 +165,19 @@ def _checkpoint_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, terminate)
 
 
-def import_modules(modules: Sequence[str]) -> None:
-    """Readies a fresh worker process: it exits with its parent (:func:`exit_with_parent`),
-    then imports ``modules`` (plugin systems and methods)."""
+def import_modules(modules: Sequence[str], parent: int | None = None) -> None:
+    """Readies a fresh worker process: it exits with its parent (:func:`exit_with_parent`;
+    ``parent``: the parent's pid, given by a pool's initializer), then imports ``modules``
+    (plugin systems and methods)."""
     import importlib
 
     # (Importing any turing module imports the package, which registers the built-in
     # systems and methods.)
 
-    exit_with_parent()
+    exit_with_parent(parent=parent)
     _checkpoint_on_sigterm()
+    # The command that started the worker has said it once (a system written for 0.1).
+    warnings.filterwarnings("ignore", category=LegacySystemWarning)
 
     for module in modules:
         # A spawned worker has already run the parent's __main__ as __mp_main__.

@@ -135,8 +135,9 @@ class RunConfig:
     model_fitness: str | None = option(
         None,
         "a model's fitness: verdict (the paper: the fraction of interrogators that judge it "
-        "genuine) or graded (their mean output 0 on its trials: an almost convincing model is "
-        "rewarded before it fools anyone)",
+        "genuine) or graded (the interrogators' mean judgement output on its trials, in [0, 1] "
+        "before the 0.5 threshold: an almost convincing model is rewarded before it fools "
+        "anyone)",
         choices=("verdict", "graded"),
         default_text="the preset's: verdict for paper, graded for robust",
     )

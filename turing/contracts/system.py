@@ -33,6 +33,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from turing.contracts import legacy
 from turing.engine.random import Noise
 from turing.errors import UserError
 
@@ -182,6 +183,12 @@ class System(ABC):
     default_generations: ClassVar[int] = 300
     default_chunk_size: ClassVar[int] = 20_000
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # A subclass written for turing-learning 0.1 (its reset, step, ... take a torch
+        # generator) is adapted to run, with a deprecation warning.
+        legacy.adapt(cls, System)
+
     # ----------------------------------------------------------------- parameters
     @property
     def parameter_names(self) -> tuple[str, ...]:
@@ -253,7 +260,7 @@ class System(ABC):
         return None
 
     @abstractmethod
-    def reset(self, params: Tensor, noise: Noise) -> tuple[Any, Tensor]:
+    def reset(self, params: Tensor, noise: Noise, start: Any = None) -> tuple[Any, Tensor]:
         """Starts ``n = params.shape[-1]`` trials on ``params.device``.
 
         Args:
@@ -262,6 +269,11 @@ class System(ABC):
                 ``noise.uniform(k)`` / ``noise.normal(k)``, ``[k, n]``, always in the same
                 order); the only source of randomness. A system with random start conditions
                 draws them from ``noise.starts()`` (see :meth:`sample_starts`).
+            start: explicit start conditions of the ``n`` trials, as :meth:`sample_starts`
+                returns them (trial axis last), or ``None``: draw them from
+                ``noise.starts()``. Only a system that implements :meth:`sample_starts` is
+                given one (e.g. by the engine's ``start=``, to start trials alike); others
+                may leave the argument out of their signature.
 
         Returns:
             ``(state, observation)``: any state object the simulator needs, and the first

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from turing.engine.loop import compiled_step, reset, run_loop, step_tensors
+from turing.engine.loop import compiled_step, passive_draws, reset, run_loop, step_tensors
 from turing.engine.notices import warn_once
 from turing.engine.random import Noise
 from turing.engine.trials import (
@@ -48,11 +48,7 @@ def run_graphed(engine, params, noise, judge, inputs, start, record) -> Trials:
         )
     state, obs = reset(engine, params, noise, start)
     n = params.shape[-1]
-    passive = (
-        engine.system.passive_inputs(n, engine.steps, noise.inputs(), engine.device)
-        if inputs is PASSIVE
-        else None
-    )
+    passive = passive_draws(engine, n, noise) if inputs is PASSIVE else None
     batch = _GraphInputs(params, noise, judge, inputs, state, obs, passive)
     key = (batch.signature(), source_name(inputs))
     graph = engine._graphs.get(key)

@@ -10,8 +10,15 @@ from __future__ import annotations
 
 import torch
 
+from turing.contracts.legacy import ADAPTED
 from turing.engine import fused, native
+from turing.engine.loop import MigrationHint
 from turing.engine.notices import warn_once
+
+LEGACY = (
+    "written for turing-learning 0.1 (its methods take a torch generator, which a fused "
+    "kernel cannot draw from); port it to draw from noise to get one"
+)
 
 SIMULATOR_METHODS = ("reset", "step", "passive_action", "passive_inputs", "sample_starts")
 """What a native kernel computes in place of the system's Python methods."""
@@ -43,7 +50,13 @@ def native_kernel(
     if spec is None:
         if not _is_system(system):
             return f"{getattr(system, 'name', system)} is not a turing.System"
-        generated = fused.generated(system, steps)
+        if _legacy(system):
+            return LEGACY
+        try:
+            generated = fused.generated(system, steps)
+        except TypeError as exc:
+            with MigrationHint(system, _failing_method(exc)):
+                raise
         if isinstance(generated, str):
             return generated
         if device.type == "cuda":
@@ -65,6 +78,21 @@ def native_kernel(
         )
     kernel.generated = generated
     return kernel
+
+
+def _failing_method(exc: BaseException) -> str:
+    """The system method a traced call failed in (the innermost frame of one), for messages."""
+    names, tb = [], exc.__traceback__
+    while tb is not None:
+        names.append(tb.tb_frame.f_code.co_name)
+        tb = tb.tb_next
+    methods = ("reset", "step", "passive_inputs", "passive_action", "sample_starts")
+    return next((n for n in reversed(names) if n in methods), "a simulator method")
+
+
+def _legacy(system) -> bool:
+    """Whether ``system`` runs through the 0.1 compatibility path."""
+    return any(getattr(c, ADAPTED, None) for c in type(system).__mro__)
 
 
 def _is_system(system) -> bool:
@@ -98,7 +126,8 @@ def resolve_backend(system, steps: int, device: torch.device | str, requested: s
         kernel = native_kernel(system, steps, device)
         if not isinstance(kernel, str):
             return "native"
-        warn_once(f"{system.name}: no fused kernel ({kernel}); simulating with torch")
+        if kernel is not LEGACY:  # its LegacySystemWarning already says what differs
+            warn_once(f"{system.name}: no fused kernel ({kernel}); simulating with torch")
     if device.type == "cuda":
         return "compiled"
     return "eager"

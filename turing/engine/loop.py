@@ -4,8 +4,8 @@ function per control step (judge, input choice and system step fused by torch.co
 A trial (see :mod:`turing.engine.trials`): reset gives observation 0; the judge reads each
 observation, the input source chooses the next input, the system steps. Everything a
 system returns is checked on its first step (shapes, dtype, device), each failure naming
-the system; a system written for engine 1 (drawing from a torch generator) is told what
-changed.
+the system; a system whose body still hands its noise to torch as a generator (as systems
+of turing-learning 0.1 did) is told what changed.
 """
 
 from __future__ import annotations
@@ -37,11 +37,7 @@ def run_loop(
     system, steps = engine.system, engine.steps
     n = params.shape[-1]
     state, obs = reset(engine, params, noise, start)
-    passive_inputs = (
-        system.passive_inputs(n, steps, noise.inputs(), engine.device)
-        if inputs is PASSIVE
-        else None
-    )
+    passive_inputs = passive_draws(engine, n, noise) if inputs is PASSIVE else None
     nets = None if judge is None else networks(judge, params.dtype)
     hidden = None if nets is None else nets.initial_state()
     previous = (
@@ -95,7 +91,7 @@ def run_loop(
 def reset(engine, params, noise, start):
     system = engine.system
     at0 = noise.at(0)
-    with _migration_hint(system, "reset"):
+    with MigrationHint(system, "reset"):
         if start is None:
             result = system.reset(params, at0)
         else:
@@ -105,12 +101,18 @@ def reset(engine, params, noise, start):
     return state, obs
 
 
+def passive_draws(engine, n, noise):
+    """The passive input's exogenous draws (:meth:`System.passive_inputs`)."""
+    with MigrationHint(engine.system, "passive_inputs"):
+        return engine.system.passive_inputs(n, engine.steps, noise.inputs(), engine.device)
+
+
 def step(engine, state, params, action, noise):
     system = engine.system
     if engine._checked:
         state, obs = system.step(state, params, action, noise)
         return state, obs
-    with _migration_hint(system, "step"):
+    with MigrationHint(system, "step"):
         state, obs = pair(system.step(state, params, action, noise), system, "step")
     if not engine._checked:
         check(engine, obs, "step", params.shape[-1], system.observation_size)
@@ -202,9 +204,11 @@ def step_tensors(engine) -> list[Tensor]:
     return engine._step_times
 
 
-class _migration_hint:
-    """Turns the TypeError of a system written for engine 1 (``torch.rand(...,
-    generator=generator)``) into a one-line contract error that says what changed."""
+class MigrationHint:
+    """Turns the TypeError of a system that hands its noise to torch as a generator
+    (``torch.rand(..., generator=noise)``, 0.1's way) into a one-line contract error that
+    says what changed. (A class with 0.1's signatures runs through
+    :mod:`turing.integrations.legacy` instead.)"""
 
     def __init__(self, system, what: str):
         self.system, self.what = system, what
@@ -216,9 +220,10 @@ class _migration_hint:
         if kind is TypeError and "Noise" in str(value) and "generator" in str(value):
             raise SystemContractError(
                 f"{self.system.name}: {self.what} passes its noise argument to torch as a "
-                "generator; since turing-learning 0.2 systems draw from the Noise they "
-                "receive: noise.uniform(k) and noise.normal(k) give [k, n] draws "
-                "(docs/adding-a-system.md)"
+                "generator; since turing-learning 0.2 a system draws from the Noise it "
+                "receives (noise.uniform(k) and noise.normal(k) give [k, n] draws), or keeps "
+                "0.1's signature (a `generator` argument) to run through the compatibility "
+                "path (docs/adding-a-system.md, 'Migrating a system from turing-learning 0.1')"
             ) from None
         return False
 

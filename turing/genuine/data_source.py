@@ -122,7 +122,10 @@ class DataSource(GenuineSource):
 
 def recorded_steps(path: str | Path) -> int | None:
     """The trial length of a recorded file, read from its header alone (``None`` when the
-    file cannot tell: :func:`load_recorded` then says what is wrong with it)."""
+    file cannot tell: :func:`load_recorded` then says what is wrong with it). Only a regular
+    file is opened: a FIFO would block the run until someone wrote to it."""
+    if not Path(path).is_file():
+        return None
     try:
         with zipfile.ZipFile(path) as archive, archive.open("observations.npy") as handle:
             version = np.lib.format.read_magic(handle)
@@ -135,6 +138,17 @@ def recorded_steps(path: str | Path) -> int | None:
     except (OSError, KeyError, ValueError, zipfile.BadZipFile):
         return None
     return int(shape[1]) if len(shape) == 3 and shape[1] >= 1 else None
+
+
+def not_a_file(path: Path) -> UserError:
+    """The error for a ``--genuine-data`` path that names no regular file."""
+    if path.is_dir():
+        problem = " is a folder"
+    elif path.exists():
+        problem = " is not a regular file (a FIFO, device or socket)"
+    else:
+        problem = ": no such file"
+    return UserError(f"--genuine-data {path}{problem}; give the path of an NPZ of recorded trials")
 
 
 def load_recorded(
@@ -151,7 +165,7 @@ def load_recorded(
     path = Path(path)
     where = f"--genuine-data {path}"
     if not path.is_file():
-        raise UserError(f"{where}: no such file; give the path of an NPZ of recorded trials")
+        raise not_a_file(path)
     try:
         with zipfile.ZipFile(path) as archive:
             members = {info.filename: info for info in archive.infolist()}

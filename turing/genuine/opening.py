@@ -18,7 +18,7 @@ from turing.contracts.config import RunConfig
 from turing.contracts.system import System, Truth
 from turing.engine import Engine
 from turing.errors import UserError
-from turing.genuine.data_source import DataSource, load_recorded
+from turing.genuine.data_source import DataSource, load_recorded, not_a_file
 from turing.genuine.env_source import open_env_source
 from turing.genuine.records import FOLDER
 from turing.genuine.source import GenuineSource, SimulatorSource
@@ -132,9 +132,7 @@ def with_digest(config: RunConfig) -> RunConfig:
         return config
     path = Path(config.genuine_data)
     if not path.is_file():
-        raise UserError(
-            f"--genuine-data {path}: no such file; give the path of an NPZ of recorded trials"
-        )
+        raise not_a_file(path)
     return dataclasses.replace(config, genuine_digest=file_digest(path))
 
 

@@ -25,6 +25,7 @@ import torch
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 
+from turing.contracts.legacy import migration_hint
 from turing.contracts.system import System
 from turing.engine.random import Noise, stream_key
 from turing.errors import UserError
@@ -138,7 +139,8 @@ class SystemEnv(gymnasium.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         self._noise = self._episodes.next(seed, self.np_random)
-        result = self.system.reset(self.params, self._noise.at(0))
+        with migration_hint(self.system, "reset"):
+            result = self.system.reset(self.params, self._noise.at(0))
         self._state, obs = checked_step(self.system, result, "reset", 1)
         self._started = True
         self._t = 0
@@ -155,7 +157,8 @@ class SystemEnv(gymnasium.Env):
             )
         action = torch.as_tensor(action.reshape(-1, 1))
         noise = self._noise.at(self._t + 1)
-        result = self.system.step(self._state, self.params, action, noise)
+        with migration_hint(self.system, "step"):
+            result = self.system.step(self._state, self.params, action, noise)
         self._state, obs = checked_step(self.system, result, "step", 1)
         self._t += 1
         truncated = self._t >= self.steps - 1
@@ -216,7 +219,8 @@ class SystemVectorEnv(VectorEnv):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         self._noise = self._episodes.next(seed, self.np_random)
-        result = self.system.reset(self.params, self._noise.at(0))
+        with migration_hint(self.system, "reset"):
+            result = self.system.reset(self.params, self._noise.at(0))
         self._state, obs = checked_step(self.system, result, "reset", self.num_envs)
         self._started = True
         self._t = 0
@@ -239,7 +243,8 @@ class SystemVectorEnv(VectorEnv):
             )
         action = torch.as_tensor(actions.reshape(self.num_envs, -1).T.copy(), device=self.device)
         noise = self._noise.at(self._t + 1)
-        result = self.system.step(self._state, self.params, action, noise)
+        with migration_hint(self.system, "step"):
+            result = self.system.step(self._state, self.params, action, noise)
         self._state, obs = checked_step(self.system, result, "step", self.num_envs)
         self._t += 1
         truncated = np.full(self.num_envs, self._t >= self.steps - 1)

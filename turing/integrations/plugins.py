@@ -9,9 +9,9 @@ Two ways make a system known to turing without changing turing:
       my-variants = "my_package:register_all"    # a callable: calling it registers
 
   (an entry point may also name a :class:`turing.System` subclass, which is registered as
-  it is). They are loaded the first time the registry is read (``turing list``, any command
-  or call that names a system unknown so far); Gymnasium 1.x no longer loads plugins, so
-  this is turing's own loader. A plugin that fails to load is reported as one line on
+  it is). They are loaded by ``import turing`` (so that their Gymnasium ids exist after it
+  alone), and in any case before the registry is first read; Gymnasium 1.x no longer loads
+  plugins, so this is turing's own loader. A plugin that fails to load is reported as one line on
   stderr (logger ``turing.integrations.plugins``) and skipped: one broken package must not take the
   command line down.
 * **Modules.** ``--system-module MODULE`` on every command, or :func:`load_system_module`
@@ -33,12 +33,14 @@ import logging
 import os
 import sys
 import traceback
+import warnings
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from turing.contracts.legacy import LegacySystemWarning
 from turing.contracts.system import System
 from turing.errors import UserError
 from turing.integrations.registry import (
@@ -90,9 +92,9 @@ _loaded_modules: list[str] = []
 def load_plugins(*, rescan: bool = False) -> list[PluginFailure]:
     """Loads the systems of every installed ``turing.systems`` entry point, once.
 
-    The registry calls this the first time it is read, so calling it yourself is only
-    needed after installing a plugin into a running process (``rescan=True``). Modules
-    listed in ``TURING_SYSTEM_MODULES`` are imported too.
+    ``import turing`` calls this (and the registry before it is first read), so calling it
+    yourself is only needed after installing a plugin into a running process
+    (``rescan=True``). Modules listed in ``TURING_SYSTEM_MODULES`` are imported too.
 
     Args:
         rescan: look for entry points again; those already loaded are not loaded twice.
@@ -124,7 +126,7 @@ def load_plugins(*, rescan: bool = False) -> list[PluginFailure]:
             failures.append(failure)
     for module in _inherited_modules():
         failure = _load(
-            lambda m=module: _import(m),
+            lambda m=module: _inherited_import(m),
             module,
             f"${MODULES_VARIABLE}",
             f"module {module} from ${MODULES_VARIABLE}",
@@ -184,6 +186,18 @@ def system_modules() -> tuple[str, ...]:
     """The modules loaded with :func:`load_system_module` in this process, in order (what
     a worker process must import to know the same systems)."""
     return tuple(_loaded_modules)
+
+
+def system_module_of(module: str) -> str | None:
+    """The ``--system-module`` value (as loaded here, or inherited by this worker process)
+    that imported ``module`` (a registration's source), or ``None``: a built-in system, an
+    installed plugin, or a module imported otherwise."""
+    for loaded in [*_loaded_modules, *_inherited_modules()]:
+        if loaded.endswith(".py") and Path(loaded).stem == module:
+            return loaded
+        if not loaded.endswith(".py") and (module == loaded or module.startswith(loaded + ".")):
+            return loaded
+    return None
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -246,6 +260,14 @@ def _register_from(loaded: Any, value: str) -> None:
     raise TypeError(
         f"{value} is a {type(loaded).__name__}; name a module, a System subclass or a function"
     )
+
+
+def _inherited_import(text: str) -> ModuleType:
+    """Imports a module inherited from the process that started this one, which has already
+    said whatever its classes warn about (a system written for turing-learning 0.1)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LegacySystemWarning)
+        return _import(text)
 
 
 def _import(text: str) -> ModuleType:

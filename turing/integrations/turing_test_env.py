@@ -52,6 +52,7 @@ import torch
 from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 
+from turing.contracts.legacy import migration_hint
 from turing.contracts.system import System
 from turing.engine.random import Noise
 from turing.errors import SystemContractError, UserError
@@ -170,9 +171,9 @@ class TuringTest:
         self.failed = np.zeros(n, dtype=bool)
         self.t = 0
         self.running = True
-        self.state, obs = _pair(
-            self.system.reset(self.params, self.noise.at(0)), self.system, "reset"
-        )
+        with migration_hint(self.system, "reset"):
+            result = self.system.reset(self.params, self.noise.at(0))
+        self.state, obs = _pair(result, self.system, "reset")
         return self.observe(obs, "reset")
 
     def advance(self, actions: np.ndarray) -> np.ndarray:
@@ -181,9 +182,9 @@ class TuringTest:
         drive = np.clip(actions[:, :-1], self.action_space.low[:-1], self.action_space.high[:-1])
         action = torch.as_tensor(drive.T.copy(), device=self.device)
         noise = self.noise.at(self.t + 1)
-        self.state, obs = _pair(
-            self.system.step(self.state, self.params, action, noise), self.system, "step"
-        )
+        with migration_hint(self.system, "step"):
+            result = self.system.step(self.state, self.params, action, noise)
+        self.state, obs = _pair(result, self.system, "step")
         self.t += 1
         return self.observe(obs, "step")
 

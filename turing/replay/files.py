@@ -4,9 +4,11 @@ checks that a path can be written before anything is played."""
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from turing.errors import UserError
+from turing.runs.files import check_path_names
 
 VIDEO_SUFFIXES = (".mp4", ".gif")
 
@@ -36,6 +38,14 @@ def check_video_path(path: str | os.PathLike) -> Path:
 
 
 def check_writable(path: Path, what: str, flag: str) -> None:
+    """Checks that a file can be written at ``path``: in a writable folder, not a folder,
+    and not a special file (:func:`check_regular`).
+
+    Raises:
+        UserError: naming the problem and ``flag`` to give another place.
+    """
+    check_regular(path, what, flag)
+    check_path_names(path, what)
     folder = path.parent if str(path.parent) else Path(".")
     existing = folder
     while not existing.exists() and existing != existing.parent:
@@ -51,6 +61,41 @@ def check_writable(path: Path, what: str, flag: str) -> None:
     if path.exists() and not os.access(path, os.W_OK):
         raise UserError(
             f"cannot write the {what} to {path}: the file is read-only; give another place with {flag}"
+        )
+
+
+SPECIAL = {
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def check_regular(path: Path, what: str, flag: str) -> None:
+    """Refuses a path that names a device, a FIFO, a socket (or a link to one, or a link to
+    nowhere): the file would be renamed over it, or written into it (run as root, a figure
+    once replaced a system device node).
+
+    Raises:
+        UserError: naming the kind of file.
+    """
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise UserError(
+                f"cannot write the {what} to {path}: it is a symbolic link to nowhere; give a "
+                f"plain file path with {flag}"
+            ) from None
+        return
+    except OSError:
+        return  # the folder checks say what is wrong
+    kind = SPECIAL.get(stat.S_IFMT(info.st_mode))
+    if kind:
+        raise UserError(
+            f"cannot write the {what} to {path}: it is {kind}, which turing never writes into "
+            f"or replaces; give a file path with {flag}"
         )
 
 

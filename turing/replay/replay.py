@@ -44,6 +44,7 @@ from turing.replay.figure import Episode, draw_figure
 from turing.replay.files import check_video_path, check_writable
 from turing.replay.live import Request
 from turing.replay.player import Player, lost_message
+from turing.replay.recorded import RecordedGenuineScene, external_genuine, load_recorded
 from turing.replay.scenes import (
     VIDEO_SIZE,
     WINDOW_SIZE,
@@ -52,7 +53,9 @@ from turing.replay.scenes import (
     SceneOptions,
     StepView,
 )
+from turing.runs.integrity import check_kinds
 from turing.runs.limits import check_replay_size
+from turing.runs.provenance import system_hint
 from turing.runs.result import Result
 from turing.runs.rundir import RunDir, atomic_write_npz, save_figure
 from turing.runs.setup import check_engine
@@ -95,6 +98,12 @@ class ReplayResult:
 
 
 # ----------------------------------------------------------------------------- the replay
+DAMAGED = (
+    "the run folder is damaged or was edited: delete populations.npz and result.json, and "
+    "finish the run again with `turing run --resume DIR`"
+)
+
+
 class Replay:
     """An interrogator and a model of a finished evolutionary run, ready to be replayed.
 
@@ -113,7 +122,8 @@ class Replay:
         self.config = RunConfig.from_run_folder(
             self.run_dir.read_config(), str(self.run_dir.config_path)
         )
-        self.system = make_system(self.config.system, **self.config.system_options)
+        with system_hint(self.run_dir.path, self.config.system):
+            self.system = make_system(self.config.system, **self.config.system_options)
         check_engine(self.config.engine, self.config, self.system)
         if self.config.mode not in COEVOLUTION_MODES:
             raise UserError(
@@ -131,12 +141,10 @@ class Replay:
         self.mode = self.config.mode
         self.steps = int(self.config.steps or self.system.default_steps)
         self.shape = interrogator_shape(self.system, self.mode, self.config.hidden)
-        for key in ("interrogator_weights", "model_genes"):
-            if np.asarray(populations[key]).dtype.kind not in "fiu":
-                raise UserError(
-                    f"{self.run_dir.path}/populations.npz: {key} is not numbers; the run "
-                    "folder is damaged"
-                )
+        where = self.run_dir.path / "populations.npz"
+        float64 = np.dtype(np.float64)
+        known = ("model_genes", "model_sigma", "interrogator_weights", "interrogator_sigma")
+        check_kinds(where, populations, dict.fromkeys(known, float64), DAMAGED)
         weights = np.asarray(populations["interrogator_weights"], dtype=np.float64)
         genes = np.asarray(populations["model_genes"], dtype=np.float64)
         if weights.ndim != 2 or weights.shape[1] != self.shape.n_weights:
@@ -156,6 +164,14 @@ class Replay:
                 f"{self.run_dir.path}/populations.npz holds no interrogators, or NaN or infinite "
                 "values, which no run writes; the run folder is damaged"
             )
+        outside = (genes < self.system.lows - 1e-9) | (genes > self.system.highs + 1e-9)
+        if outside.any():
+            row, column = (int(i) for i in np.argwhere(outside)[0])
+            raise UserError(
+                f"{where}: model {row}'s {self.system.parameter_names[column]} = "
+                f"{genes[row, column]:g} is outside its bounds, where no run puts genes; "
+                f"{DAMAGED}"
+            )
         self.interrogator_count, self.model_count = len(weights), len(genes)
         self.interrogator = _rank(interrogator, len(weights), "--interrogator", "interrogators")
         self.model = _rank(model, len(genes), "--model", "models")
@@ -168,6 +184,17 @@ class Replay:
         )
         self.params = torch.cat([genuine, model.to(torch.float32)], dim=1)
         self.labels = ("genuine", f"model #{self.model}")
+        self.external = external_genuine(self.config)
+        self.recorded = None
+        if self.external:
+            self.labels = ("genuine (recorded)", self.labels[1])
+            if self.mode == "interrogate" and self.interrogator != 0:
+                raise UserError(
+                    f"the genuine system of {self.run_dir.path} ({self.external}) is outside "
+                    "turing: a replay shows the trials it recorded with the best interrogator; "
+                    "leave out --interrogator (or give 0)"
+                )
+            self.recorded = load_recorded(self.run_dir, self.steps, self.system.observation_size)
 
     def scene(self, options: SceneOptions) -> ReplayScene:
         """The system's scene, or a :class:`ChartScene` for systems without one.
@@ -178,6 +205,8 @@ class Replay:
         scene = presentation(self.system).replay_scene(options)
         if scene is None:
             scene = ChartScene(self.system, options)
+        if self.recorded is not None:
+            scene = RecordedGenuineScene(scene, self.recorded, self.external)
         if options.gui and not scene.supports_gui:
             scene.close()
             raise UserError(
@@ -236,6 +265,11 @@ class Replay:
         if not fps > 0:
             raise UserError(f"--fps must be positive, got {fps!r}")
         check_replay_size(trials, self.steps, self.system)
+        if self.recorded is not None and trials > len(self.recorded):
+            raise UserError(
+                f"--trials {trials}: the run recorded {len(self.recorded)} genuine trials with "
+                f"{self.external} to replay; give --trials {len(self.recorded)} or fewer"
+            )
         seed = self.config.seed if seed is None else int(seed)
         if seed < 0:
             raise UserError(f"--seed must be a non-negative whole number, got {seed}")
@@ -253,6 +287,7 @@ class Replay:
             )
         )
         check_writable(figure_path, "figure", "--figure FILE.png")
+        check_writable(figure_path.with_suffix(".npz"), "replayed trials", "--figure FILE.png")
         data_path = figure_path.with_suffix(".npz")
         options = SceneOptions(gui=gui, size=size, labels=self.labels, renderer=renderer)
         own_scene = scene is None
@@ -304,7 +339,8 @@ class Replay:
     # ------------------------------------------------------------------ internals
     def caption(self) -> str:
         """What is replayed, for the frames' header."""
-        return f"{self.system.name} | {self.mode} | interrogator #{self.interrogator}"
+        caption = f"{self.system.name} | {self.mode} | interrogator #{self.interrogator}"
+        return caption + (f" | genuine: {self.external}" if self.external else "")
 
     def play_trial(self, engine, trial, seed, draw) -> tuple[Episode | None, str | None]:
         """One trial pair on the engine, drawn at every step by ``draw(view)`` (which may
@@ -353,7 +389,8 @@ class Replay:
         fig = draw_figure(self.system, episodes, self.labels, self.steps)
         title = (
             f"{self.system.name} | {self.mode}",
-            f"interrogator #{self.interrogator} vs genuine and {self.labels[1]} | replay seed {seed}",
+            f"interrogator #{self.interrogator} vs genuine and {self.labels[1]} | replay seed {seed}"
+            + (f" | genuine: {self.external}" if self.external else ""),
         )
         fig.suptitle("\n".join(title) if len(episodes) == 1 else " | ".join(title), fontsize=9)
         try:

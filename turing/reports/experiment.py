@@ -26,7 +26,8 @@ from turing.contracts.presentation import presentation
 from turing.errors import SystemContractError, UserError
 from turing.integrations.registry import make_system
 from turing.methods.method import get_method
-from turing.reports.summary import Summary, summarise_results
+from turing.reports.summaries import summarise_results
+from turing.reports.summary import Summary
 from turing.reports.summary_files import write_summary
 from turing.runs.result import Result
 
@@ -153,7 +154,10 @@ def conclude(finished: Finished, publish_to: str | None, extra: Sequence[str] = 
 
 
 def write_markdown(folder: Path, lines: list[str], summary: Summary) -> Path:
-    """Writes ``report.md`` (with the failed runs, if any, at the end)."""
+    """Writes ``report.md`` (under its title, with fewer than 5 seeds, the smallest p-values
+    the tests can reach; the failed runs, if any, at the end)."""
+    if summary.few_seeds_note():
+        lines = [*lines[:2], summary.few_seeds_note(), "", *lines[2:]]
     if summary.failures:
         lines += ["", "Failed runs: " + "; ".join(f"{k}: {v}" for k, v in summary.failures.items())]
     path = folder / "report.md"

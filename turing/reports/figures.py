@@ -5,7 +5,8 @@ per system metric, and the C2ST where runs recorded one) with one box per method
 seeds, every run drawn as a dot (comparisons often have few seeds). ``plots/
 convergence_<estimate>.png``: for the best model and the top-10 median, each parameter's
 absolute error per generation, median over seeds with the interquartile range as a band,
-one line per method. Axes switch to a log scale when the values span well over a decade.
+one line per method. Axes switch to a log scale when the values span well over a decade;
+every y axis says its unit (from ``result.json``) and whether it is logarithmic.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from turing.reports.quantities import (
     CONVERGENCE_PREFIXES,
     CONVERGENCE_SUFFIXES,
     ESTIMATES,
+    axis_label,
     quantity_label,
+    quantity_unit,
 )
 from turing.runs.result import ESTIMATE_LABELS, Result
 
@@ -107,10 +110,15 @@ def plot_boxes(summary, folder: Path) -> list[Path]:
                     else np.zeros(len(sample))
                 )
                 ax.scatter(k + 1 + offsets, sample, s=10, color=f"C{k % 10}", alpha=0.8, zorder=3)
+            log = quantity != "c2st" and _log_scale_reads_better(v for s in samples for v in s)
             if quantity == "c2st":
                 ax.axhline(0.5, color="grey", ls="--", lw=0.8)
-            elif _log_scale_reads_better(v for s in samples for v in s):
+            elif log:
                 _log_axis(ax)
+            what = "accuracy" if quantity == "c2st" else "value"
+            if quantity.startswith("abs_error_"):
+                what = "|error|"
+            ax.set_ylabel(axis_label(what, quantity_unit(quantity, summary.units), log), fontsize=8)
             ax.set_xticks(
                 range(1, len(summary.methods) + 1),
                 summary.methods,
@@ -154,16 +162,19 @@ def plot_convergence(summary, results: Sequence[Result], folder: Path) -> list[P
     }
     paths = []
     for estimate, prefix in CONVERGENCE_PREFIXES.items():
-        columns = [(f"{prefix}{p}", f"|error| of {p}") for p in summary.parameters]
+        columns = [
+            (f"{prefix}{p}", f"|error| of {p}", quantity_unit(f"abs_error_{p}", summary.units))
+            for p in summary.parameters
+        ]
         columns += [
-            (f"{q}{CONVERGENCE_SUFFIXES[estimate]}", q.replace("_", " "))
+            (f"{q}{CONVERGENCE_SUFFIXES[estimate]}", q.replace("_", " "), quantity_unit(q, {}))
             for q in summary.metric_names(estimate)
         ]
         columns = [c for c in columns if any(c[0] in h for hs in histories.values() for h in hs)]
         if not columns:
             continue
         fig, axes = _panel_grid(plt, len(columns), width=3.6)
-        for ax, (column, label) in zip(axes, columns, strict=True):
+        for ax, (column, label, unit) in zip(axes, columns, strict=True):
             drawn: list[float] = []
             for k, method in enumerate(summary.methods):
                 series = [h[column] for h in histories[method] if column in h and len(h[column])]
@@ -179,8 +190,11 @@ def plot_convergence(summary, results: Sequence[Result], folder: Path) -> list[P
                 ax.plot(generation, median, color=f"C{k % 10}", lw=1.3, label=method)
                 ax.fill_between(generation, q25, q75, color=f"C{k % 10}", alpha=0.2, lw=0)
                 drawn += list(q25) + list(q75)
-            if _log_scale_reads_better(drawn):
+            log = _log_scale_reads_better(drawn)
+            if log:
                 _log_axis(ax)
+            what = "|error|" if label.startswith("|error|") else "value"
+            ax.set_ylabel(axis_label(what, unit, log), fontsize=8)
             ax.set_title(label, fontsize=9)
             ax.set_xlabel("generation", fontsize=8)
             ax.grid(alpha=0.3)

@@ -113,3 +113,59 @@ def quantity_label(quantity: str) -> str:
     if quantity.startswith("abs_error_"):
         return f"|error| of {quantity.removeprefix('abs_error_')}"
     return {"c2st": "C2ST accuracy"}.get(quantity, quantity.replace("_", " "))
+
+
+METRIC_UNITS = {"deg": "deg", "cm": "cm", "mm": "mm", "m": "m", "s": "s", "rad": "rad"}
+"""Units a system metric's name may end in (``mean_angle_error_deg``)."""
+
+
+def quantity_unit(quantity: str, units: Mapping[str, str]) -> str:
+    """The unit of a quantity's values: its parameter's (``units``: parameter -> unit, as
+    ``result.json`` records them), a system metric's name suffix (``_deg``), ``""`` for
+    dimensionless ones, or ``"?"`` where a parameter's unit was not recorded."""
+    if quantity.startswith("abs_error_"):
+        return units.get(quantity.removeprefix("abs_error_"), "?")
+    if quantity == "c2st":
+        return ""
+    return METRIC_UNITS.get(quantity.rsplit("_", 1)[-1], "")
+
+
+def axis_label(what: str, unit: str, log: bool) -> str:
+    """A y-axis label that says the unit and whether the axis is logarithmic:
+    ``|error| (cm), log scale``; ``?`` (not recorded) says "unit not recorded"."""
+    if unit == "?":
+        text = f"{what} (unit not recorded)"
+    elif unit:
+        text = f"{what} ({unit})"
+    else:
+        text = f"{what} (no unit)"
+    return text + (", log scale" if log else "")
+
+
+def recorded_units(results) -> dict[str, str]:
+    """The parameters' units that the runs' ``result.json`` files record (runs written before
+    0.2 record none: their parameters are left out)."""
+    units: dict[str, str] = {}
+    for result in results:
+        entry = result.data.get("units")
+        if isinstance(entry, Mapping):
+            units.update({str(k): str(v) for k, v in entry.items() if isinstance(v, str)})
+    return units
+
+
+def parameter_units(system: str, parameters, results) -> dict[str, str]:
+    """The parameters' units as the runs recorded them (``result.json``'s ``units``); for runs
+    that recorded none (written before 0.2), those of the system if it is registered in this
+    process (summaries never need the system's code otherwise)."""
+    units = recorded_units(results)
+    if all(p in units for p in parameters):
+        return units
+    from turing.integrations.registry import make_system, registered
+
+    if registered(system) is None:
+        return units
+    try:
+        known = {p.name: p.unit for p in make_system(system).parameters}
+    except Exception:  # a hint for axis labels only: never fail a summary over it
+        return units
+    return {**known, **units}

@@ -62,3 +62,48 @@ def holm(p_values: Sequence[float]) -> list[float]:
         running = max(running, min(1.0, (m - rank) * p))
         adjusted[k] = running
     return adjusted
+
+
+FEW_SEEDS = 5
+"""Below this many runs of a method, a comparison says how small its p-values can get."""
+
+
+def smallest_p_value(n1: int, n2: int) -> float:
+    """The smallest two-sided p-value an exact Mann-Whitney U test of ``n1`` against ``n2``
+    values can give: every value of one sample below every value of the other,
+    ``2 / C(n1 + n2, n1)`` (at most 1)."""
+    if n1 < 1 or n2 < 1:
+        return math.nan
+    return min(1.0, 2 / math.comb(n1 + n2, n1))
+
+
+def few_seeds_note(reference: str, n_reference: int, others: dict[str, int], family: int) -> str:
+    """One sentence on the smallest p-values reachable where a test has fewer than
+    :data:`FEW_SEEDS` runs on a side (empty if none has).
+
+    Args:
+        reference: the method every other one is tested against.
+        n_reference: its finished runs.
+        others: every other method's finished runs.
+        family: tests per Holm family (the parameters).
+    """
+    groups: dict[int, list[str]] = {}
+    for method, n in others.items():
+        if n and n_reference and min(n, n_reference) < FEW_SEEDS:
+            groups.setdefault(n, []).append(method)
+    if not groups:
+        return ""
+    parts = []
+    for n, methods in groups.items():
+        p = smallest_p_value(n_reference, n)
+        holm_p = min(1.0, family * p)
+        after = f"; {holm_p:.2g} after Holm's correction across {family} parameters"
+        parts.append(
+            f"{p:.2g} against {' and '.join(methods)} ({n_reference} vs {n} runs"
+            + (after if family > 1 else "")
+            + ")"
+        )
+    return (
+        f"With fewer than {FEW_SEEDS} seeds the tests cannot reach small p-values: the "
+        f"smallest two-sided Mann-Whitney U p-value of {reference} is " + "; ".join(parts) + "."
+    )

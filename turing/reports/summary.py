@@ -24,21 +24,25 @@ summarising needs neither the process that ran them nor the system's code.
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from turing.reports.formatting import fmt as _fmt
+from turing.reports.formatting import fmt_count as _fmt_count
+from turing.reports.formatting import fmt_p as _fmt_p
+from turing.reports.formatting import md_table as _md_table
 from turing.reports.quantities import (
     ESTIMATES,
     REFERENCE_METHOD,
     CellValues,
-    cell_values,
     quantity_label,
 )
-from turing.reports.statistics import holm, mann_whitney, quartiles, rank_biserial
+from turing.reports.statistics import (
+    few_seeds_note,
+)
 from turing.runs.result import ESTIMATE_LABELS, Result
 
 
@@ -57,6 +61,7 @@ class Summary:
         path: the comparison folder the files were written to (None if not written).
         files: the files written.
         failures: cells that raised while running, name -> one-line message.
+        units: each parameter's unit (``""`` dimensionless), for the figures' axes.
     """
 
     system: str
@@ -69,6 +74,7 @@ class Summary:
     path: Path | None = None
     files: list[Path] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
+    units: dict[str, str] = field(default_factory=dict)
     reference: str = REFERENCE_METHOD
     """The method every other is tested against (``interrogate``; a comparison of variants
     names its own)."""
@@ -141,7 +147,18 @@ class Summary:
             f"; p: Mann-Whitney U, {self.reference} vs method" if self._reference_present() else ""
         )
         title = f"absolute error of the {label} estimate, median [25th, 75th percentile] over seeds"
-        return f"{title}{note}\n" + "\n".join(lines)
+        few = self.few_seeds_note()
+        return f"{title}{note}\n" + "\n".join(lines) + (f"\n{few}" if few else "")
+
+    def few_seeds_note(self) -> str:
+        """With fewer than 5 runs of a method, the smallest p-value its tests can reach
+        (empty otherwise, or without the reference method)."""
+        if not self._reference_present():
+            return ""
+        others = {m: self.finished(m) for m in self.methods if m != self.reference}
+        return few_seeds_note(
+            self.reference, self.finished(self.reference), others, len(self.parameters)
+        )
 
     def markdown(self) -> str:
         """The whole summary as Markdown (what ``summary.md`` holds)."""
@@ -151,6 +168,8 @@ class Summary:
             f"`{self.reference}` against each method on the same quantity; Holm: corrected "
             "across a method's parameters; r: rank-biserial effect size."
         )
+        if self.few_seeds_note():
+            out += ["", self.few_seeds_note()]
         out.append("")
         for estimate in ESTIMATES:
             quantities = [f"abs_error_{p}" for p in self.parameters] + self.metric_names(estimate)
@@ -317,130 +336,3 @@ class Summary:
 
     def _reference_present(self) -> bool:
         return self.reference in self.methods and self.finished(self.reference) > 0
-
-
-def summarise_results(
-    results: Iterable[Result],
-    *,
-    methods: Sequence[str],
-    planned: Mapping[str, int] | None = None,
-    title: str = "",
-    reference: str = REFERENCE_METHOD,
-    label: Callable[[Result], str] | None = None,
-) -> Summary:
-    """Summarises finished runs (without writing anything).
-
-    Args:
-        results: the finished runs, any order; runs of methods not in ``methods`` are ignored.
-        methods: the methods in the order of the tables.
-        planned: runs in the grid per method (for "finished/planned" counts).
-        title: the heading of ``summary.md``.
-        reference: the method the p-values test every other against.
-        label: a run's "method" (default its mode); e.g. a variant's name, to compare
-            variants of one mode.
-
-    Returns:
-        the :class:`Summary`.
-    """
-    methods = list(methods)
-    label = label or (lambda r: r.mode)
-    results = [r for r in results if label(r) in methods]
-    cells = sorted(
-        (dataclasses.replace(cell_values(r), method=label(r)) for r in results),
-        key=lambda c: (methods.index(c.method), c.seed),
-    )
-    system = results[0].system if results else ""
-    parameters: list[str] = []
-    for cell in cells:
-        for estimate, quantity in cell.values:
-            name = quantity.removeprefix("abs_error_")
-            if estimate == "best" and quantity.startswith("abs_error_") and name not in parameters:
-                parameters.append(name)
-    keys: list[tuple[str, str]] = []
-    for cell in cells:
-        keys += [k for k in cell.values if k not in keys]
-    samples = {
-        (m, k): [c.values[k] for c in cells if c.method == m and k in c.values]
-        for m in methods
-        for k in keys
-    }
-    rows = []
-    for method in methods:
-        for estimate, quantity in keys:
-            sample = samples[(method, (estimate, quantity))]
-            if not sample:
-                continue
-            median, q25, q75 = quartiles(sample)
-            p_value = effect = math.nan
-            if method != reference and reference in methods:
-                baseline = samples[(reference, (estimate, quantity))]
-                p_value = mann_whitney(baseline, sample)
-                effect = rank_biserial(baseline, sample)
-            rows.append(
-                {
-                    "method": method,
-                    "estimate": estimate,
-                    "quantity": quantity,
-                    "n": sum(1 for v in sample if math.isfinite(v)),
-                    "median": median,
-                    "q25": q25,
-                    "q75": q75,
-                    "iqr": q75 - q25,
-                    "p_vs_interrogate": p_value,
-                    "p_holm": math.nan,
-                    "effect_size": effect,
-                }
-            )
-    _correct(rows)
-    return Summary(
-        system=system,
-        methods=methods,
-        parameters=parameters,
-        cells=cells,
-        planned=dict(planned or {m: sum(1 for c in cells if c.method == m) for m in methods}),
-        rows=rows,
-        title=title,
-        reference=reference,
-        label=label,
-    )
-
-
-def _correct(rows: list[dict[str, Any]]) -> None:
-    """Holm-corrects the p-values of each method and estimate across its parameters (the
-    family of a "better on which parameters?" question); other quantities keep NaN."""
-    families: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for row in rows:
-        if row["quantity"].startswith("abs_error_"):
-            families.setdefault((row["method"], row["estimate"]), []).append(row)
-    for family in families.values():
-        for row, adjusted in zip(
-            family, holm([r["p_vs_interrogate"] for r in family]), strict=True
-        ):
-            row["p_holm"] = adjusted
-
-
-def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return lines
-
-
-def _fmt(value: float) -> str:
-    if math.isnan(value):
-        return "nan"
-    magnitude = abs(value)
-    if magnitude != 0 and (magnitude < 1e-3 or magnitude >= 1e5):
-        return f"{value:.2e}"
-    if magnitude >= 100:
-        return f"{value:.0f}"
-    return f"{value:.3g}"  # three significant digits: seeds vary more than that
-
-
-def _fmt_p(value: float) -> str:
-    if math.isnan(value):
-        return "-"
-    return f"{value:.2g}" if value >= 1e-3 else f"{value:.1e}"
-
-
-def _fmt_count(value: float) -> str:
-    return "-" if math.isnan(value) else f"{value:,.0f}"

@@ -64,8 +64,10 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = str(path)  # a write's error names no file: name the one meant
         raise
     _sync_folder(path.parent)
 
@@ -113,6 +115,12 @@ def _finite(value: Any) -> Any:
     return value
 
 
+def as_written(data: Any) -> Any:
+    """``data`` as :func:`atomic_write_json` writes it and JSON reads it back (non-finite
+    numbers as null, numpy values as Python ones)."""
+    return json.loads(json.dumps(_finite(data), default=json_default))
+
+
 def atomic_write_json(path: Path, data: Any) -> None:
     text = json.dumps(_finite(data), indent=2, default=json_default) + "\n"
     atomic_write_bytes(path, text.encode())
@@ -142,6 +150,7 @@ def load_npz(path: Path, fix: str = "the run folder is damaged") -> dict[str, np
     if magic not in (b"PK\x03\x04", b"PK\x05\x06"):
         what = "is empty" if not magic else "is not an NPZ archive (truncated or another format)"
         raise UserError(f"{path} {what}; {fix}")
+    check_inflated_size(path, fix)
     try:
         with np.load(path, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
@@ -156,6 +165,63 @@ def load_npz(path: Path, fix: str = "the run folder is damaged") -> dict[str, np
         raise UserError(
             f"{path} is not a valid NPZ file ({type(exc).__name__}: {exc}); {fix}"
         ) from None
+
+
+MAX_NPZ_BYTES = 2**30
+"""Bytes an NPZ of a run folder may inflate to (a checkpoint at the paper's sizes holds a
+few hundred kilobytes)."""
+
+
+def check_inflated_size(path: Path, fix: str, limit: int = MAX_NPZ_BYTES) -> None:
+    """Refuses, before inflating anything, an NPZ whose members would inflate beyond
+    ``limit`` bytes, or whose arrays' headers declare more data than their members hold (a
+    compressed member can inflate a thousandfold: a folder someone sent you could fill the
+    memory).
+
+    Raises:
+        UserError: naming the file, the member and the size.
+    """
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            total = 0
+            for info in archive.infolist():
+                total += info.file_size
+                if total > limit:
+                    raise UserError(
+                        f"{path}: its member {info.filename} would inflate it to more than "
+                        f"{limit / 2**30:g} GiB ({total / 2**30:.3g} GiB so far); refused before "
+                        f"inflating it; {fix}"
+                    )
+                if info.filename.endswith(".npy"):
+                    declared = _declared_bytes(archive, info)
+                    if declared is not None and declared > info.file_size:
+                        raise UserError(
+                            f"{path}: {info.filename} declares {declared:,} bytes of values but "
+                            f"holds {info.file_size:,}; {fix}"
+                        )
+    except UserError:
+        raise
+    except Exception:  # not a readable archive: np.load says what is wrong
+        return
+
+
+def _declared_bytes(archive, info) -> int | None:
+    """The bytes of values an ``.npy`` member's header declares (``None`` if unreadable)."""
+    from numpy.lib import format as npy
+
+    readers = {(1, 0): npy.read_array_header_1_0, (2, 0): npy.read_array_header_2_0}
+    try:
+        with archive.open(info) as member:
+            reader = readers.get(npy.read_magic(member))
+            if reader is None:
+                return None
+            header = reader(member, max_header_size=10_000)
+    except Exception:
+        return None
+    shape, _, dtype = header
+    return int(np.prod(shape, dtype=object)) * dtype.itemsize
 
 
 def read_json(path: Path, fix: str) -> Any:
@@ -181,13 +247,45 @@ def folder_path(path: Any, what: str = "run folder") -> Path:
     """``path`` as a Path.
 
     Raises:
-        UserError: if it is not a str or path-like object (``None``, a number, ...).
+        UserError: if it is not a str or path-like object (``None``, a number, ...), or has
+            a name or a length no file system takes (:func:`check_path_names`).
     """
     if isinstance(path, bytes):
         path = os.fsdecode(path)
     if not isinstance(path, str | os.PathLike) or not os.fspath(path):
         raise UserError(f"give the {what} as a path (a str or pathlib.Path), got {path!r}")
+    check_path_names(Path(path), what)
     return Path(path)
+
+
+def check_path_names(path: Path, what: str) -> None:
+    """Refuses, before anything is created, a path with a name longer than the file system
+    takes (255 bytes on most) or longer than a path may be (4095 bytes): it would fail
+    after its first folders were made.
+
+    Raises:
+        UserError: naming the part that is too long.
+    """
+    existing = Path(os.path.abspath(path))
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    try:
+        name_max = os.pathconf(existing, "PC_NAME_MAX")
+        path_max = os.pathconf(existing, "PC_PATH_MAX")
+    except (OSError, ValueError, AttributeError):
+        name_max, path_max = 255, 4096
+    for part in path.parts:
+        if len(os.fsencode(part)) > name_max:
+            raise UserError(
+                f"the {what} {str(path)[:80]}...: the name {part[:40]}... has "
+                f"{len(os.fsencode(part))} bytes, more than the {name_max} the file system "
+                "takes; choose a shorter name"
+            )
+    if len(os.fsencode(os.path.abspath(path))) >= path_max:
+        raise UserError(
+            f"the {what} {str(path)[:80]}... is {len(os.fsencode(os.path.abspath(path)))} "
+            f"bytes long, more than the {path_max - 1} a path may have; choose a shorter one"
+        )
 
 
 def plot_atomically(folder: Path, draw) -> list[Path]:
@@ -221,3 +319,39 @@ def plot_atomically(folder: Path, draw) -> list[Path]:
         return placed
     finally:
         shutil.rmtree(drawing, ignore_errors=True)
+
+
+def refuse_links(folder: Path, depth: int = 2, what: str = "a run folder") -> None:
+    """Refuses symbolic links in ``folder`` (and its subfolders, ``depth`` levels down):
+    through a link, a folder someone sent you could make turing read, create, overwrite or
+    delete files anywhere (a linked ``checkpoints/`` had a resume delete files where it
+    pointed). Also refuses a hard-linked ``metrics.csv``, which rows are appended to.
+
+    Raises:
+        UserError: naming the link and the fix.
+    """
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return  # the readers say what is wrong with the folder itself
+    for entry in entries:
+        path = Path(entry.path)
+        if entry.is_symlink():
+            try:
+                target = os.readlink(path)
+            except OSError:
+                target = "?"
+            shown = "".join(c for c in target if c.isprintable())[:200]
+            raise UserError(
+                f"{path} is a symbolic link (to {shown}); {what} holds plain files and turing "
+                "reads and writes nothing through links: replace it with a copy of what it "
+                "points to (cp -rL), or remove it"
+            )
+        if entry.name == "metrics.csv" and entry.is_file() and entry.stat().st_nlink > 1:
+            raise UserError(
+                f"{path} has other hard links, and rows would be appended to all of them: "
+                "replace it with a copy (cp metrics.csv m && mv m metrics.csv)"
+            )
+        if depth > 1 and entry.is_dir():
+            refuse_links(path, depth - 1, what)
+

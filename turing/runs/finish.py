@@ -23,7 +23,7 @@ from turing.contracts.presentation import presentation
 from turing.engine import default_threads
 from turing.runs.convergence import assess
 from turing.runs.files import atomic_write_npz
-from turing.runs.integrity import RECORD, record
+from turing.runs.integrity import RECORD, record, seal
 from turing.runs.setup import versions
 
 Runner = Any
@@ -74,6 +74,7 @@ def result_data(runner: Runner, estimates: dict[str, dict[str, float]]) -> dict[
         "generations": config.generations,
         "true_params": truth.reference,
         "true_params_overrides": truth.spec,
+        "units": {p.name: p.unit for p in system.parameters},  # for figures without the system
         "estimates": estimates,
         "abs_error": {k: system.errors(list(v.values()), truth) for k, v in estimates.items()},
         "last50_window": min(LAST_WINDOW, len(runner.best_history)),
@@ -112,7 +113,7 @@ def add_run_facts(runner: Runner, result: dict[str, Any], history: dict[str, np.
         result["failed_models"] = failed
     result["convergence"] = assess(runner.system, history)
     header = list(history)
-    result[RECORD] = record(runner.stored_config, config.generations, header)
+    result[RECORD] = record(runner.stored_config, config.generations, header, runner.run_dir)
     result["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
@@ -121,10 +122,13 @@ def write_outputs(runner: Runner, result, plot, episodes: dict[str, np.ndarray])
     figures (``plot(result)``: a :class:`turing.Result` not yet saved), then ``result.json``
     last."""
     run_dir = runner.run_dir
+    run_dir.check_pin()
     populations = runner.method.final_arrays()
     if populations:
         run_dir.write_populations(populations)
     if episodes:
         atomic_write_npz(run_dir.episodes_dir / "final.npz", episodes)
+    run_dir.check_pin()
     plot(result)
+    seal(result.data, populations, episodes)  # digests of what the folder holds, last
     run_dir.write_result(result.data)

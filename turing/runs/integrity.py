@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 
 from turing.errors import UserError
-from turing.runs.metrics_file import header_digest
+from turing.runs.files import as_written, load_npz
+from turing.runs.metrics_file import header_digest, rows_digest
 from turing.runs.rundir import RunDir
 
 RECORD = "integrity"
@@ -40,13 +41,45 @@ def config_digest(data: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def record(config: Mapping[str, Any], rows: int, header: list[str] | None) -> dict[str, Any]:
-    """What a checkpoint or result.json records of the folder."""
-    return {
+def record(
+    config: Mapping[str, Any], rows: int, header: list[str] | None, run_dir: RunDir | None = None
+) -> dict[str, Any]:
+    """What a checkpoint or result.json records of the folder: the digest of config.json,
+    and the number, the header and (given the folder) the values of the metrics rows."""
+    found = {
         "config_digest": config_digest(config),
         "metrics_rows": int(rows),
         "metrics_header": header_digest(header) if header else None,
     }
+    if run_dir is not None:
+        found["metrics_digest"] = rows_digest(run_dir.metrics.table()[1][: int(rows)])
+    return found
+
+
+def arrays_digest(arrays: Mapping[str, Any]) -> str:
+    """A digest of named arrays (names, dtypes, shapes and values)."""
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        value = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}|{value.dtype.str}|{value.shape}|".encode())
+        digest.update(value.tobytes())
+    return digest.hexdigest()[:32]
+
+
+def result_digest(data: Mapping[str, Any]) -> str:
+    """A digest of result.json's contents but its own records (as JSON reads them back)."""
+    return config_digest(as_written({k: v for k, v in data.items() if k != RECORD}))
+
+
+def seal(data: dict[str, Any], populations: Mapping[str, Any], episodes: Mapping[str, Any]) -> None:
+    """Adds to ``data``'s records the digests of the populations, the episodes and of
+    ``data`` itself (call it last, just before result.json is written)."""
+    records = data.setdefault(RECORD, {})
+    if populations:
+        records["populations_digest"] = arrays_digest(populations)
+    if episodes:
+        records["episodes_digest"] = arrays_digest(episodes)
+    records["result_digest"] = result_digest(data)
 
 
 def _edited(run_dir: RunDir, where: Path) -> UserError:
@@ -94,6 +127,13 @@ def check_metrics(
     recorded = records.get("metrics_header")
     if expected and recorded and header_digest(header) != recorded:
         raise _lost(run_dir, "has another header than the one the run wrote")
+    digest = records.get("metrics_digest")
+    if digest is not None and rows_digest(body[:expected]) != digest:
+        raise _lost(
+            run_dir,
+            f"holds other values than the run wrote in its first {expected} rows (an edited "
+            "value)",
+        )
     if expected and "generation" in header:
         column = header.index("generation")
         for k, row in enumerate(body[:expected]):
@@ -152,6 +192,9 @@ def check_checkpoint(
     expected = {"best_history": (generation, parameters)}
     fresh_arrays, fresh_meta = fresh
     expected.update({k: np.shape(v) for k, v in fresh_arrays.items()})
+    dtypes = {k: np.asarray(v).dtype for k, v in fresh_arrays.items()}
+    dtypes["best_history"] = np.dtype(np.float64)
+    check_kinds(where, {k: arrays[k] for k in expected if k in arrays}, dtypes, fix)
     for name, shape in expected.items():
         if name not in arrays:
             raise UserError(f"{where} lacks the array {name!r}; the checkpoint is damaged: {fix}")
@@ -172,6 +215,34 @@ def check_checkpoint(
     if isinstance(records, Mapping) and int(records.get("metrics_rows") or 0) != generation:
         raise UserError(f"{where} contradicts itself (rows vs generation); it is damaged: {fix}")
     return generation
+
+
+def check_kinds(
+    where: Path, arrays: Mapping[str, np.ndarray], dtypes: Mapping[str, np.dtype], fix: str
+) -> None:
+    """Checks that ``arrays`` have the dtypes a run writes (``dtypes``) and that step sizes
+    (``*_sigma``) are positive: a wrong dtype would be cast silently, a negative or zero step
+    size would mutate nothing, or the wrong way.
+
+    Raises:
+        UserError: naming the file, the array and the fix.
+    """
+    for name, value in arrays.items():
+        value = np.asarray(value)
+        wanted = dtypes.get(name)
+        if wanted is not None and value.dtype != wanted:
+            raise UserError(
+                f"{where}: {name} is {value.dtype}, a run writes {wanted}; the file is damaged "
+                f"or was edited: {fix}"
+            )
+        if name.endswith("sigma") and value.dtype.kind == "f" and value.size:
+            if not bool(np.all(value > 0)):  # NaN is caught where finiteness is checked
+                if not bool(np.all(np.isfinite(value))):
+                    continue
+                raise UserError(
+                    f"{where}: {name} holds step sizes of {float(value.min()):g}, and a run's are "
+                    f"positive; the file is damaged or was edited: {fix}"
+                )
 
 
 def check_result(run_dir: RunDir, config: Mapping[str, Any], data: Any) -> dict[str, Any]:
@@ -210,9 +281,30 @@ def check_result(run_dir: RunDir, config: Mapping[str, Any], data: Any) -> dict[
     ):
         raise _edited(run_dir, where)
     records = dict(records) if isinstance(records, Mapping) else {}
+    if records.get("result_digest") not in (None, result_digest(data)):
+        raise UserError(
+            f"{where} was edited after the run finished (its values differ from those the run "
+            f"recorded); {fix}"
+        )
     records.setdefault("metrics_rows", data["generations"])
     check_metrics(run_dir, records, where, exact=True)
+    for name, recorded in (("populations", records.get("populations_digest")),
+                           ("episodes", records.get("episodes_digest"))):  # fmt: skip
+        if recorded is not None:
+            check_arrays_file(run_dir, name, recorded, fix)
     return data
+
+
+def check_arrays_file(run_dir: RunDir, name: str, recorded: str, fix: str) -> None:
+    """Checks ``populations.npz`` or ``episodes/final.npz`` against the digest result.json
+    recorded of it (another run's file, or an edited one, is refused)."""
+    path = run_dir.path / "populations.npz" if name == "populations" else run_dir.episodes_dir / "final.npz"
+    arrays = load_npz(path, fix)
+    if arrays_digest(arrays) != recorded:
+        raise UserError(
+            f"{path} is not the file this run wrote (its arrays differ from what result.json "
+            f"recorded: another run's, or edited); {fix}"
+        )
 
 
 def check_unfinished(run_dir: RunDir, config: Mapping[str, Any]) -> None:

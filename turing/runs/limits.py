@@ -90,13 +90,62 @@ def _largest_part(config: RunConfig, system: System) -> str:
     return f"--models {config.models} --interrogators {config.interrogators}"
 
 
+MAX_SIGMA_INIT = 1e6
+"""Initial step sizes above this overflow the evolution strategy within a few generations
+(step sizes grow by random log-normal factors; 1e308 is infinite after one)."""
+
+
+def thread_limit() -> int:
+    """The most ``--threads`` a run may ask for: 4 per core, at least 64 (torch crashed with
+    70,000 on a 2-core machine; more threads than cores only slow a run down)."""
+    from turing.engine import default_threads
+
+    return max(64, 4 * default_threads())
+
+
+def check_threads(threads: int | None, flag: str = "--threads") -> None:
+    """Refuses a thread count far above the cores.
+
+    Raises:
+        UserError: naming the cores and the limit.
+    """
+    if threads is not None and not isinstance(threads, bool) and threads > thread_limit():
+        from turing.engine import default_threads
+
+        raise UserError(
+            f"{flag} {threads} is far above this machine's {default_threads()} cores; give at "
+            f"most {thread_limit()} (threads beyond the cores only slow a run down)"
+        )
+
+
+def check_values(config: RunConfig) -> None:
+    """Refuses values the parser accepts but a run cannot survive.
+
+    Raises:
+        UserError: for thread counts far above the cores, or initial step sizes that
+            overflow.
+    """
+    check_threads(config.threads)
+    for name, default in (("model_sigma_init", "0.1, a tenth of each parameter's range"),
+                          ("interrogator_sigma_init", "1.0")):  # fmt: skip
+        value = getattr(config, name)
+        if isinstance(value, int | float) and value > MAX_SIGMA_INIT:
+            raise UserError(
+                f"--{name.replace('_', '-')} {value:g} would overflow the evolution strategy "
+                f"(step sizes grow by random factors every generation); give at most "
+                f"{MAX_SIGMA_INIT:g} (the default is {default})"
+            )
+
+
 def check_run_size(config: RunConfig, system: System) -> None:
-    """Refuses a run whose generations this machine cannot simulate.
+    """Refuses a run whose generations this machine cannot simulate, or whose values it
+    cannot survive (:func:`check_values`).
 
     Raises:
         UserError: with the estimate, for too much memory or too many trial-steps per
             generation.
     """
+    check_values(config)
     if config.generations is not None and config.generations > MAX_GENERATIONS:
         raise UserError(
             f"--generations {config.generations}: a run may have at most {MAX_GENERATIONS:,} "

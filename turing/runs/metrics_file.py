@@ -36,6 +36,21 @@ def header_digest(header: list[str]) -> str:
     return hashlib.sha256(",".join(header).encode()).hexdigest()[:16]
 
 
+def rows_digest(rows: list[list[str]]) -> str:
+    """A digest of rows as they read back (every value's text): what a checkpoint and
+    ``result.json`` record of the rows they cover, so that an edited value is noticed."""
+    digest = hashlib.sha256()
+    for row in rows:
+        digest.update("\x1f".join(row).encode())
+        digest.update(b"\x1e")
+    return digest.hexdigest()[:32]
+
+
+MAX_BYTES = 2**30
+"""A metrics.csv larger than this is not a run's (10^6 generations of case study 2 write
+about 500 MB); refused rather than read into memory."""
+
+
 class MetricsFile:
     """The ``metrics.csv`` of a run folder.
 
@@ -63,6 +78,8 @@ class MetricsFile:
         if not self.path.is_file():
             raise self._damaged("is not a file")
         try:
+            if self.path.stat().st_size > MAX_BYTES:
+                raise self._damaged(f"is larger than {MAX_BYTES / 2**30:g} GiB, which no run writes")
             return self.path.read_bytes()
         except OSError as exc:
             raise self._damaged(f"cannot be read ({exc.strerror})") from None
@@ -121,7 +138,9 @@ class MetricsFile:
         elif self._header is None:
             self._header = self.table()[0]
         values = [row.get(name, "") for name in self._header]
-        with self.path.open("a", newline="") as handle:
+        # Never through a link (see turing.runs.files.refuse_links).
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
+        with os.fdopen(os.open(self.path, flags, 0o666), "a", newline="") as handle:
             writer = csv.writer(handle)
             if new:
                 writer.writerow(self._header)

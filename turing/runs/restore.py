@@ -39,7 +39,11 @@ def restore(runner) -> None:
     records = meta.get(RECORD) if isinstance(meta.get(RECORD), dict) else {}
     _, longer = check_metrics(
         runner.run_dir,
-        {"metrics_rows": generation, "metrics_header": records.get("metrics_header")},
+        {
+            "metrics_rows": generation,
+            "metrics_header": records.get("metrics_header"),
+            "metrics_digest": records.get("metrics_digest"),
+        },
         where,
         exact=False,
     )

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from turing.errors import UserError
+from turing.runs.disk import Pin
 from turing.runs.files import (
     TEMPORARY_SUFFIX,
     atomic_write_bytes,
@@ -36,6 +37,7 @@ from turing.runs.files import (
     json_default,
     load_npz,
     read_json,
+    refuse_links,
     save_figure,
 )
 from turing.runs.metrics_file import MetricsFile, format_value
@@ -56,6 +58,7 @@ __all__ = [
     "load_npz",
     "new_run_path",
     "read_json",
+    "refuse_links",
     "save_figure",
 ]
 
@@ -72,6 +75,19 @@ class RunDir:
     def __init__(self, path: str | os.PathLike):
         self.path = folder_path(path)
         self.metrics = MetricsFile(self.path / METRICS)
+        self.pin: Pin | None = None
+
+    def pin_folder(self) -> None:
+        """Remembers the folder's identity (its writer has just taken it): every later write
+        first checks that it is still there (:class:`turing.runs.disk.Pin`)."""
+        self.pin = Pin(self.path)
+        self.pin.config = self.config_path if self.is_run() else None
+
+    def check_pin(self) -> None:
+        """Raises a one-line error if the pinned folder was removed or moved (or its
+        config.json, once written, is gone: the folder is being deleted)."""
+        if self.pin is not None:
+            self.pin.check()
 
     # ------------------------------------------------------------------ identity
     @property
@@ -124,6 +140,7 @@ class RunDir:
                 f"{self.path} is not a run folder (no {CONFIG}); give the folder a "
                 "`turing run` wrote"
             )
+        refuse_links(self.path)  # before anything in it is read or written
         data = read_json(self.config_path, "the run folder is damaged: restore config.json")
         if not isinstance(data, dict):
             raise UserError(
@@ -134,11 +151,15 @@ class RunDir:
 
     def write_config(self, config: Mapping[str, Any]) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
+        self.check_pin()
         atomic_write_json(self.config_path, dict(config))
+        if self.pin is not None:
+            self.pin.config = self.config_path
 
     # ------------------------------------------------------------------ metrics
     def append_metrics(self, row: Mapping[str, Any]) -> None:
         """Appends one row (writing the header first if the file is new)."""
+        self.check_pin()
         self.metrics.append(row)
 
     def read_metrics(self) -> list[dict[str, str]]:
@@ -152,6 +173,7 @@ class RunDir:
     def truncate_metrics(self, generations: int) -> None:
         """Keeps the rows of the first ``generations`` generations (atomically; none: the
         file is removed, and the next row writes a fresh header)."""
+        self.check_pin()
         self.metrics.truncate(generations, atomic_write_bytes)
 
     # ------------------------------------------------------------------ checkpoints
@@ -160,6 +182,7 @@ class RunDir:
     ) -> Path:
         """Writes ``checkpoints/gen-NNNNNN.npz`` (after syncing the metrics rows it covers)
         and removes older ones beyond the last two."""
+        self.check_pin()
         self.metrics.sync()
         path = self.checkpoint_dir / f"gen-{generation:06d}.npz"
         payload = dict(arrays)
@@ -203,6 +226,7 @@ class RunDir:
 
     # ------------------------------------------------------------------ result
     def write_result(self, result: Mapping[str, Any]) -> None:
+        self.check_pin()
         atomic_write_json(self.result_path, dict(result))
 
     def read_result(self) -> dict[str, Any]:
@@ -220,6 +244,7 @@ class RunDir:
         return data
 
     def write_populations(self, arrays: Mapping[str, np.ndarray]) -> None:
+        self.check_pin()
         atomic_write_npz(self.path / POPULATIONS, arrays)
 
     def read_populations(self) -> dict[str, np.ndarray]:
@@ -289,8 +314,14 @@ class FolderLock:
             return self
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.handle = self.path.open("a")
+            # Never through a link: a .lock linked elsewhere would create its target.
+            flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
+            self.handle = os.fdopen(os.open(self.path, flags, 0o666), "a")
         except OSError as exc:
+            if self.path.is_symlink():
+                raise UserError(
+                    f"{self.path} is a symbolic link; a run folder holds plain files: remove it"
+                ) from None
             raise UserError(
                 f"cannot write in {self.path.parent} ({exc.strerror}); choose a writable folder"
             ) from None

@@ -32,10 +32,12 @@ from turing.genuine.records import GenuineRecords
 from turing.integrations.plugins import system_modules
 from turing.integrations.registry import make_system
 from turing.methods.method import GenerationReport, get_method
+from turing.runs.disk import file_system_errors
 from turing.runs.finish import EPISODE_TRIALS, add_run_facts, result_data, write_outputs
 from turing.runs.integrity import RECORD, check_checkpoint, check_metrics, record
 from turing.runs.limits import check_run_size
 from turing.runs.preflight import preflight
+from turing.runs.provenance import record_system, system_hint
 from turing.runs.restore import restore
 from turing.runs.rows import as_dict, median, metrics_row, progress_text
 from turing.runs.rundir import FolderLock, RunDir, new_run_path
@@ -159,11 +161,13 @@ class Runner:
             if run_dir.is_run():  # another process started it while we checked
                 lock.release()
                 return cls._same_run(config, run_dir, progress, genuine)
-            run_dir.remove_stale_temporaries()
-            keep_data(config, run_dir.path)
-            run_dir.write_config(runner.stored_config)
-            runner.lock = lock
-            runner._save_checkpoint()
+            with file_system_errors("run the same command again (it continues the run)"):
+                run_dir.remove_stale_temporaries()
+                keep_data(config, run_dir.path)
+                run_dir.write_config(runner.stored_config)
+                record_system(run_dir.path, system.name)  # which --system-module, for readers
+                runner.lock = lock
+                runner._save_checkpoint()
         except BaseException:
             lock.release()
             raise
@@ -197,7 +201,8 @@ class Runner:
         stored = run_dir.read_config()
         config = RunConfig.from_run_folder(stored, str(run_dir.config_path))
         stored_engine = config.engine
-        config, system = cls.resolve(config)
+        with system_hint(run_dir.path, config.system):
+            config, system = cls.resolve(config)
         check_engine(stored_engine, config, system)
         set_threads(config)
         runner = cls(config, run_dir, system, progress, genuine)
@@ -208,7 +213,8 @@ class Runner:
         preflight(system, runner.truth, config.steps, config.backend)
         lock = writer_lock(run_dir)
         try:
-            runner._restore()
+            with file_system_errors(f"continue with `turing run --resume {run_dir.path}`"):
+                runner._restore()
         except BaseException:
             lock.release()
             raise
@@ -230,7 +236,7 @@ class Runner:
         arrays["best_history"] = history
         meta = dict(meta, generation=generation, elapsed_seconds=elapsed,
                     genuine_used=trials["used"], trial_seconds=trials["seconds"])  # fmt: skip
-        meta[RECORD] = record(self.stored_config, generation, self.metrics_header)
+        meta[RECORD] = record(self.stored_config, generation, self.metrics_header, self.run_dir)
         self.run_dir.save_checkpoint(generation, arrays, meta)
 
     def _restore(self) -> None:
@@ -245,7 +251,8 @@ class Runner:
         if self.run_dir.is_finished():
             return Result.load(self.run_dir.path)
         try:
-            return self._run()
+            with file_system_errors(f"continue with `turing run --resume {self.run_dir.path}`"):
+                return self._run()
         finally:
             self.method.trials.source.close()
             if self.lock is not None:

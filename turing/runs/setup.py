@@ -98,16 +98,21 @@ def writer_lock(run_dir: RunDir) -> FolderLock:
     Raises:
         UserError: if another process is writing the run.
     """
-    return FolderLock(
+    lock = FolderLock(
         run_dir.path,
         f"{run_dir.path} is being written by another process (a run has one writer); wait "
         f"for it to finish, or stop it and continue with `turing run --resume {run_dir.path}`",
     ).acquire()
+    run_dir.pin_folder()  # from now on a write notices the folder removed or moved
+    return lock
 
 
 def versions() -> dict[str, str]:
+    from turing.version import VERSION
+
     found = {"python": platform.python_version(), "platform": platform.platform()}
-    for package in ("turing-learning", "torch", "numpy", "deap", "gymnasium", "pybullet"):
+    found["turing-learning"] = VERSION  # the code that ran (see turing.version)
+    for package in ("torch", "numpy", "deap", "gymnasium", "pybullet"):
         try:
             found[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
