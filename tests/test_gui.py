@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -121,7 +123,7 @@ def last_frame(run, size, gui=True, seed=None) -> np.ndarray:
     window.size = size
     try:
         replay.play(gui=True, window=window, scene=scene, seed=seed, fps=1000.0, size=size,
-                    figure="reference.png")  # fmt: skip
+                    figure=Path(tempfile.mkdtemp()) / "reference.png")  # fmt: skip
     finally:
         scene.close()
     return window.held
