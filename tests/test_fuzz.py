@@ -109,7 +109,8 @@ def test_a_start_killed_after_taking_the_lock_leaves_a_usable_folder(tmp_path):
 def _start(out: Path, generations: int = 400) -> subprocess.Popen:
     command = [*CLI, "run", "agent-inference", "--generations", str(generations), *TINY_RUN]
     command += ["--checkpoint-every", "1000", "--out", str(out), "--quiet"]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_signals)  # fmt: skip
 
 
 def _wait_for_rows(out: Path, rows: int, timeout: float = 120) -> None:
@@ -189,3 +190,12 @@ def test_random_sigkills_resume_to_the_uninterrupted_result(tmp_path):
         report = kill_and_resume(tmp_path / f"kill-{k}", fraction * seconds, generations=40)
         assert report["code"] == 0, report["stderr"]
         assert outcome(report["folder"]) == expected, report["stage"]
+
+
+def _default_signals() -> None:
+    """The child takes SIGINT and SIGTERM as a shell's foreground command does, whatever the
+    test process inherited (a background job's SIGINT is ignored, and so would be its
+    children's)."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)

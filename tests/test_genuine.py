@@ -440,12 +440,17 @@ def test_the_metric_compares_every_model_with_the_same_genuine_trials(tmp_path):
 
 
 def test_sources_close_their_workers_when_a_run_ends(tmp_path):
+    def children() -> set[str]:
+        return {
+            p.name
+            for p in Path("/proc").iterdir()
+            if p.name.isdigit() and _child_of(p, os.getpid())
+        }
+
+    before = children()  # other tests' processes (a suite's worker has some) are not ours
     _learn(tmp_path / "run", generations=1, genuine="turing/AgentInference-v0",
            genuine_trials=2, genuine_workers=2)  # fmt: skip
-    children = [
-        p for p in Path("/proc").iterdir() if p.name.isdigit() and _child_of(p, os.getpid())
-    ]
-    assert not children
+    assert not children() - before
 
 
 def _child_of(proc: Path, parent: int) -> bool:

@@ -133,7 +133,12 @@ def start(screen, run, tmp_path, kind, *args):
     figure = tmp_path / f"{kind}.png"
     command = xscreen.replay_command(run, "--window", kind, "--figure", str(figure), *args)
     process = subprocess.Popen(
-        command, env=screen.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        command,
+        env=screen.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_default_signals,
     )
     window = screen.wait_for(xscreen.NAMES[kind], process=process)
     return process, window, figure
@@ -407,3 +412,12 @@ def test_a_session_follows_the_requests_for_other_ranks(runs, monkeypatch):
     figures = [result.figure.name for _, result in pairs]
     assert figures == ["f.png", "f-i0-m0.png", "f-i1-m0.png"]
     assert all(len(result.episodes) == 1 for _, result in pairs)
+
+
+def _default_signals() -> None:
+    """The child takes SIGINT and SIGTERM as a shell's foreground command does, whatever the
+    test process inherited (a background job's SIGINT is ignored, and so would be its
+    children's)."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
