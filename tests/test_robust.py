@@ -194,9 +194,10 @@ def test_diagnostic_columns_describe_the_parents_only():
 
 
 # ----------------------------------------------------------------------------- convergence
-def history(system, generations=300, drift=None, gap=0.0, seed=0):
+def history(system, generations=300, drift=None, gap=0.0, seed=0, spread=0.02):
     """A synthetic metrics history: the genuine values with small noise, optionally one
-    parameter moving linearly by ``drift`` (a fraction of its range) over the run."""
+    parameter moving linearly by ``drift`` (a fraction of its range) over the run, and the
+    model parents spread over ``spread`` of each range."""
     rng = np.random.default_rng(seed)
     columns = {}
     for k, parameter in enumerate(system.parameters):
@@ -208,6 +209,7 @@ def history(system, generations=300, drift=None, gap=0.0, seed=0):
         columns[f"top10_{parameter.name}"] = values
     columns["accuracy_genuine"] = np.full(generations, 0.6)
     columns["models_fooled_best"] = np.full(generations, 0.6 - gap)
+    columns["model_spread_median"] = np.full(generations, spread)
     return columns
 
 
@@ -242,6 +244,25 @@ def test_a_moving_estimate_and_a_best_model_the_interrogators_catch_are_flagged(
     assert not caught["converged"] and "interrogators" in caught["reasons"][0]
     assert "NOT CONVERGED" in verdict_text(caught)
     assert assess(system, history(system, generations=20)) is None
+
+
+def test_a_population_still_spread_over_its_ranges_is_flagged_even_when_quiet():
+    # Scarce genuine trials: the interrogators barely tell models apart, so the estimate
+    # and the gap are quiet while the parents still cover much of each range.
+    from turing.runs.convergence import MAX_SPREAD, assess, verdict_text
+
+    system = SensorSelfId()
+    wide = assess(system, history(system, spread=2 * MAX_SPREAD))
+    assert not wide["converged"] and wide["spread"] == pytest.approx(2 * MAX_SPREAD)
+    assert len(wide["reasons"]) == 1 and "narrowed down" in wide["reasons"][0]
+    assert "spread 20% of a range" in verdict_text(wide)
+    narrow = assess(system, history(system, spread=MAX_SPREAD / 2))
+    assert narrow["converged"]
+    # Runs without the population columns (other methods, earlier versions) are judged
+    # on the other two signals.
+    columns = history(system, spread=2 * MAX_SPREAD)
+    del columns["model_spread_median"]
+    assert assess(system, columns)["spread"] is None and assess(system, columns)["converged"]
 
 
 def test_runs_report_their_verdict_and_a_summary_lists_the_unconverged(tmp_path):

@@ -12,7 +12,15 @@ it can see two symptoms of not having arrived:
   (``accuracy_genuine - models_fooled_best``). A model the interrogators cannot tell from
   the genuine system has a gap near 0; coevolution methods only.
 
-A run is flagged when either exceeds its threshold. The thresholds were read off case
+* **spread**: its models are not narrowed down. The spread of the model parents (median
+  over the parameters, as a fraction of each range; ``model_spread_median`` in
+  ``metrics.csv``), averaged over the last 20 generations. Where genuine trials are scarce
+  the interrogators may tell models apart too weakly to select among them: the gap and the
+  drift then look quiet while the population still covers much of the range, and the
+  last generation's top 10 is a noisy sample of it (``docs/results/robust/report.md``,
+  the pendulum with 100 genuine trials per generation).
+
+A run is flagged when any exceeds its threshold. The thresholds were read off case
 study 2's stuck and converged seeds (``docs/results/robust/report.md``, which also shows
 how well they separate runs the flags were not chosen on); a flag is a reason to run
 longer or with other seeds, not a proof either way.
@@ -35,6 +43,10 @@ MAX_DRIFT = 0.10
 """Largest drift (fraction of a parameter's range over ``WINDOW`` generations) of a run that
 looks converged. Case study 2's converged runs drift 4-6 % of a range (the top-10 median of
 a noisy population wobbles), its stuck ones 30 % and more."""
+MAX_SPREAD = 0.10
+"""Largest parents' spread (median over parameters, fraction of a range) of a run that looks
+converged. Case study 2's converged runs end at 0.02; the pendulum's runs with 100 genuine
+trials per generation at up to 0.22, 0.03 with the paper's 10^4."""
 MAX_GAP = 0.05
 """Largest Turing-test gap of a run that looks converged. Case study 2's converged runs end
 near 0 (-0.02 to +0.01), its stuck ones at 0.28 and 0.49."""
@@ -55,7 +67,8 @@ def assess(system: System, history: dict[str, np.ndarray]) -> dict[str, Any] | N
 
     Returns:
         ``window``, ``drift`` (largest, a fraction of the range), ``drift_parameter``,
-        ``gap`` (``None`` without interrogators), ``converged`` (bool) and ``reasons``
+        ``gap`` (``None`` without interrogators), ``spread`` (``None`` without the
+        population columns), ``converged`` (bool) and ``reasons``
         (one sentence per exceeded threshold).
     """
     names = system.parameter_names
@@ -79,6 +92,11 @@ def assess(system: System, history: dict[str, np.ndarray]) -> dict[str, Any] | N
         genuine = np.asarray(history["accuracy_genuine"], dtype=np.float64)[-window:]
         fooled = np.asarray(history["models_fooled_best"], dtype=np.float64)[-window:]
         gap = float(np.mean(genuine - fooled))
+    spread = None
+    if "model_spread_median" in history:
+        recent = np.asarray(history["model_spread_median"], dtype=np.float64)[-RECENT:]
+        recent = recent[np.isfinite(recent)]
+        spread = float(recent.mean()) if recent.size else None
     reasons = []
     if drifts[worst] > MAX_DRIFT:
         reasons.append(
@@ -92,11 +110,19 @@ def assess(system: System, history: dict[str, np.ndarray]) -> dict[str, Any] | N
             f"the genuine system genuine {100 * gap:.0f} points more often than the best model "
             f"over the last {window} generations (converged runs: under {100 * MAX_GAP:g})"
         )
+    if spread is not None and spread > MAX_SPREAD:
+        reasons.append(
+            f"its models are not narrowed down: the best half of the population spreads over "
+            f"{100 * spread:.0f}% of a parameter's range (median over the parameters, last "
+            f"{RECENT} generations; converged runs: under {100 * MAX_SPREAD:g}%); with few "
+            f"genuine trials per generation read the last-50 median, or give more"
+        )
     return {
         "window": window,
         "drift": drifts[worst],
         "drift_parameter": names[worst],
         "gap": gap,
+        "spread": spread,
         "converged": not reasons,
         "reasons": reasons,
     }
@@ -110,6 +136,8 @@ def verdict_text(assessment: dict[str, Any] | None) -> str:
     numbers = f"drift {100 * assessment['drift']:.1f}% of a range ({assessment['drift_parameter']})"
     if gap is not None:
         numbers += f", Turing-test gap {gap:+.2f}"
+    if assessment.get("spread") is not None:
+        numbers += f", spread {100 * assessment['spread']:.0f}% of a range"
     if assessment["converged"]:
         return f"convergence: looks converged ({numbers} over the last {assessment['window']} generations)"
     return (
