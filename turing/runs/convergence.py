@@ -46,7 +46,7 @@ a noisy population wobbles), its stuck ones 30 % and more."""
 MAX_SPREAD = 0.10
 """Largest parents' spread (median over parameters, fraction of a range) of a run that looks
 converged. Case study 2's converged runs end at 0.02; the pendulum's runs with 100 genuine
-trials per generation at up to 0.22, 0.03 with the paper's 10^4."""
+trials per generation at up to 0.22, 0.03-0.07 with the paper's 10^4."""
 MAX_GAP = 0.05
 """Largest Turing-test gap of a run that looks converged. Case study 2's converged runs end
 near 0 (-0.02 to +0.01), its stuck ones at 0.28 and 0.49."""
