@@ -59,6 +59,9 @@ class Args:
     """the budgets at which sbi runs (each simulation has as many trials as its data)"""
     seeds: int = 2
     """seeds per method and budget"""
+    sbi_seeds: int | None = None
+    """seeds of sbi (default: --seeds; a round at budget 100 trains for 10-15 minutes on
+    one core, so fewer seeds may be what a machine affords)"""
     generations: int = 100
     """generations of interrogate and metric where the budget allows one genuine trial per
     generation or more (fewer: as many generations as genuine trials)"""
@@ -109,7 +112,7 @@ def run(args: Args | None = None, **changes) -> Path:
             rows += _rows(grid.results, budget, f"{generations} x {per_generation}")
         if "sbi" in args.methods and budget in args.sbi_budgets:
             grid = E.run_comparison(
-                SYSTEM, methods=["sbi"], seeds=range(args.seeds),
+                SYSTEM, methods=["sbi"], seeds=range(args.sbi_seeds or args.seeds),
                 out=folder / f"budget-{budget}-sbi", c2st_trials=0, threads=1,
                 method_options={"trials": budget, "simulations": args.sbi_simulations},
                 workers=args.workers, progress=not args.quiet,
@@ -217,7 +220,8 @@ def _report(folder: Path, args: Args, rows: list[dict], figure: Path, finished) 
     lines = ["# Genuine-trial budget: case study 2", ""]
     if finished:
         lines += E.header("experiments/genuine_budget.py", finished[0],
-                          f"{args.seeds} seeds per method and budget.")  # fmt: skip
+                          f"{args.seeds} seeds per method and budget"
+                          + (f" ({args.sbi_seeds} of sbi)." if args.sbi_seeds else "."))  # fmt: skip
     lines += [
         "",
         "The genuine robot is case study 2's own simulator (so errors are known); a run may use "
