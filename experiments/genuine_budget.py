@@ -73,6 +73,10 @@ class Args:
     """interrogator population size"""
     sbi_simulations: int = 1000
     """sbi's parameter draws per round (3 rounds)"""
+    keep: str | None = None
+    """an earlier summary.csv (e.g. docs/results/genuine-budget/summary.csv) whose rows join
+    the report for the (method, budget) pairs this invocation does not run: adds a method
+    to a report without running the others again"""
     workers: int = 0
     """runs at once (0: one per CPU core)"""
     out: str = "reports/genuine-budget"
@@ -119,9 +123,14 @@ def run(args: Args | None = None, **changes) -> Path:
             )  # fmt: skip
             finished.append(grid)
             rows += _rows(grid.results, budget, f"observed {budget}")
+    kept: list[tuple[str, int]] = []
+    if args.keep:
+        earlier = _kept(Path(args.keep), {(r["method"], r["budget"]) for r in rows})
+        kept = sorted({(r["method"], r["budget"]) for r in earlier})
+        rows += earlier
     _write_csv(folder / "summary.csv", rows)
     figure = _figure(folder, rows)
-    _report(folder, args, rows, figure, finished)
+    _report(folder, args, rows, figure, finished, kept)
     if args.publish:
         E.publish(folder, Path("docs/results/genuine-budget"))
     print((folder / "report.md").read_text())
@@ -145,6 +154,19 @@ def _rows(results: list[Result], budget: int, schedule_text: str) -> list[dict]:
             row[quantity] = float(data[quantity]["top10_median"])
         rows.append(row)
     return rows
+
+
+def _kept(path: Path, run: set[tuple[str, int]]) -> list[dict]:
+    """The rows of an earlier ``summary.csv`` for the (method, budget) pairs not in ``run``."""
+    types = {"seed": int, "budget": int, "genuine_trials": int}
+    kept = []
+    with open(path, newline="") as handle:
+        for row in csv.DictReader(handle):
+            row = {k: types.get(k, float)(v) if k not in ("method", "schedule") else v
+                   for k, v in row.items()}  # fmt: skip
+            if (row["method"], row["budget"]) not in run:
+                kept.append(row)
+    return kept
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:
@@ -213,7 +235,8 @@ def _figure(folder: Path, rows: list[dict]) -> Path:
     return save_figure(fig, folder / "error-vs-genuine-trials.png")
 
 
-def _report(folder: Path, args: Args, rows: list[dict], figure: Path, finished) -> None:
+def _report(folder: Path, args: Args, rows: list[dict], figure: Path, finished,
+            kept: list[tuple[str, int]] = ()) -> None:  # fmt: skip
     from scipy.stats import mannwhitneyu
 
     groups = _groups(rows)
@@ -251,6 +274,9 @@ def _report(folder: Path, args: Args, rows: list[dict], figure: Path, finished) 
         used = int(np.median([r["genuine_trials"] for r in group]))
         lines.append(f"| {budget:,} | {method} | {group[0]['schedule']} | {used:,} | "
                      + " | ".join(cells) + f" | {p} | {len(group)} |")  # fmt: skip
+    if kept:
+        lines += ["", f"Rows not run by this invocation, kept from `{args.keep}`: "
+                      + ", ".join(f"{m} at {b:,}" for m, b in kept) + "."]  # fmt: skip
     published = _published()
     if published:
         text = ", ".join(f"{v:.3g} ({q.split('_')[1]})" for q, (v, _) in published.items())

@@ -111,3 +111,34 @@ def test_robust_compares_the_preset_with_the_paper_and_states_its_targets(tmp_pa
     assert {r["method"] for r in rows} == {"default", "robust", "graded+wrapped", "robust passive"}
     for folder in ("default", "robust", "graded+wrapped", "robust-passive", "default-marks"):
         assert (out / "sensor-self-id" / folder / "comparison.json").is_file()
+
+
+def test_genuine_budget_adds_a_method_to_an_earlier_report(tmp_path):
+    # A report of the metric at two budgets, then the interrogation added at one of them
+    # with the metric's rows kept from the first summary (not run again).
+    import csv
+
+    tiny = ["--seeds", "1", "--generations", "2", "--models", "4", "--interrogators", "4",
+            "--workers", "1", "--quiet"]  # fmt: skip
+    first = _run("genuine_budget.py", *tiny, "--methods", "metric", "--budgets", "4", "8",
+                 "--out", str(tmp_path / "first"))  # fmt: skip
+    assert first.returncode == 0, first.stderr[-3000:]
+    earlier = tmp_path / "first" / "s1-g2" / "summary.csv"
+    summary = tmp_path / "second" / "s1-g2" / "summary.csv"
+    with open(earlier, newline="") as handle:
+        metric = {(r["budget"], r["mean_angle_error_deg"]) for r in csv.DictReader(handle)}
+    assert {b for b, _ in metric} == {"4", "8"}
+    second = _run("genuine_budget.py", *tiny, "--methods", "interrogate", "--budgets", "4",
+                  "--keep", str(earlier), "--out", str(tmp_path / "second"))  # fmt: skip
+    assert second.returncode == 0, second.stderr[-3000:]
+    with open(summary, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {(r["method"], r["budget"]) for r in rows} == {
+        ("interrogate", "4"), ("metric", "4"), ("metric", "8")}  # fmt: skip
+    assert {
+        (r["budget"], r["mean_angle_error_deg"]) for r in rows if r["method"] == "metric"
+    } == metric
+    report = (tmp_path / "second" / "s1-g2" / "report.md").read_text()
+    assert "kept from" in report and "metric at 4, metric at 8" in report
+    assert "| 4 | metric |" in report and "| 8 | metric |" in report
+    assert (tmp_path / "second" / "s1-g2" / "error-vs-genuine-trials.png").stat().st_size > 0
