@@ -72,7 +72,10 @@ class Args:
     interrogators: int = 100
     """interrogator population size"""
     sbi_simulations: int = 1000
-    """sbi's parameter draws per round (3 rounds)"""
+    """sbi's parameter draws per round"""
+    sbi_rounds: int = 3
+    """sbi's rounds (1: plain NPE; later rounds draw from the truncated posterior and retrain
+    on every simulation so far, so round r costs about r times round 1)"""
     keep: str | None = None
     """an earlier summary.csv (e.g. docs/results/genuine-budget/summary.csv) whose rows join
     the report for the (method, budget) pairs this invocation does not run: adds a method
@@ -118,11 +121,13 @@ def run(args: Args | None = None, **changes) -> Path:
             grid = E.run_comparison(
                 SYSTEM, methods=["sbi"], seeds=range(args.sbi_seeds or args.seeds),
                 out=folder / f"budget-{budget}-sbi", c2st_trials=0, threads=1,
+                generations=args.sbi_rounds,
                 method_options={"trials": budget, "simulations": args.sbi_simulations},
                 workers=args.workers, progress=not args.quiet,
             )  # fmt: skip
             finished.append(grid)
-            rows += _rows(grid.results, budget, f"observed {budget}")
+            rows += _rows(grid.results, budget, f"{args.sbi_rounds} x {args.sbi_simulations} "
+                                                f"sims, observed {budget}")  # fmt: skip
     kept: list[tuple[str, int]] = []
     if args.keep:
         earlier = _kept(Path(args.keep), {(r["method"], r["budget"]) for r in rows})
