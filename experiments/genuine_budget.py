@@ -60,7 +60,7 @@ class Args:
     seeds: int = 2
     """seeds per method and budget"""
     sbi_seeds: int | None = None
-    """seeds of sbi (default: --seeds; a round at budget 100 trains for 10-15 minutes on
+    """seeds of sbi (default: --seeds; a round at budget 100 trained for 5-23 minutes on
     one core, so fewer seeds may be what a machine affords)"""
     generations: int = 100
     """generations of interrogate and metric where the budget allows one genuine trial per
