@@ -198,7 +198,7 @@ def test_the_help_says_what_graded_model_fitness_is(capsys):
     code, out, _ = run_cli(capsys, "run", "--help")
     assert code == 0
     text = " ".join(out.split())
-    entry = text[text.index("--model-fitness {verdict,graded} a model") :]
+    entry = text[text.index("--model-fitness {verdict,graded,weighted} a model") :]
     entry = entry[: entry.index("--periodic-genes")]
     assert "mean judgement output on its trials, in [0, 1]" in entry, entry
     assert "output 0" not in entry

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 import turing
 from turing.contracts.config import RunConfig
@@ -277,3 +278,23 @@ def test_runs_report_their_verdict_and_a_summary_lists_the_unconverged(tmp_path)
     assert summary.unconverged() == [cell]
     assert "seed 2: its estimate still moves" in "\n".join(summary.convergence_lines())
     assert "## Convergence" in summary.markdown()
+
+
+def test_weighted_model_fitness_listens_only_to_interrogators_above_chance():
+    from turing.methods.coevolution import score_models
+
+    # Interrogator 0 guesses (accuracy 0.5), 1 is good (0.9), 2 is fair (0.7).
+    output = torch.tensor([[1.0, 0.0, 0.5], [0.2, 0.8, 0.4], [0.4, 0.6, 0.1]])
+    accuracy = np.array([0.5, 0.9, 0.7])
+    fooled = np.array([1 / 3, 2 / 3, 0.0])
+    weighted = score_models("weighted", output, fooled, accuracy)
+    expected = (0.4 * output[1] + 0.2 * output[2]).double().numpy() / 0.6
+    np.testing.assert_allclose(weighted, expected)
+    # The guessing interrogator's love of model 0 does not make it the best any more.
+    assert np.argmax(score_models("graded", output, fooled, accuracy)) == 0
+    assert np.argmax(weighted) == 1
+    # With no interrogator above chance it is the graded fitness; verdict is the paper's.
+    np.testing.assert_allclose(
+        score_models("weighted", output, fooled, np.full(3, 0.4)), output.double().mean(0).numpy()
+    )
+    assert score_models("verdict", output, fooled, accuracy) is fooled

@@ -137,8 +137,9 @@ class RunConfig:
         "a model's fitness: verdict (the paper: the fraction of interrogators that judge it "
         "genuine) or graded (the interrogators' mean judgement output on its trials, in [0, 1] "
         "before the 0.5 threshold: an almost convincing model is rewarded before it fools "
-        "anyone)",
-        choices=("verdict", "graded"),
+        "anyone) or weighted (graded, each interrogator weighted by how far its accuracy in "
+        "the generation is above chance: guessing interrogators do not count)",
+        choices=("verdict", "graded", "weighted"),
         default_text="the preset's: verdict for paper, graded for robust",
     )
     periodic_genes: str | None = option(

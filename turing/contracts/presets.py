@@ -33,7 +33,7 @@ preset's (``None`` in :class:`~turing.contracts.config.RunConfig` until the run 
 
 PRESET_OPTIONS = tuple(PRESETS["paper"])
 CHOICES = {
-    "model_fitness": ("verdict", "graded"),
+    "model_fitness": ("verdict", "graded", "weighted"),
     "periodic_genes": ("bounded", "wrapped"),
     "model_strategy": ("es", "cma"),
 }

@@ -171,11 +171,6 @@ class Coevolution(Method):
         self._count(p * m + genuine_simulated, self.config.steps)
 
         fooled = judgements.model_fitness.cpu().numpy()
-        model_fitness = (
-            judgements.graded_model_fitness.cpu().numpy()
-            if self.config.model_fitness == "graded"
-            else fooled
-        )
         self._remember(allocation, judgements.genuine_correct.cpu().numpy())
         valid = self.windows != EMPTY
         judged = valid.sum(1)
@@ -183,6 +178,9 @@ class Coevolution(Method):
         model_right = (~judgements.model).sum(1).cpu().numpy()
         genuine_part = np.where(judged > 0, right * m / np.maximum(judged, 1), 0.5 * m)
         interrogator_fitness = (genuine_part + model_right) / (2 * m)
+        model_fitness = score_models(
+            self.config.model_fitness, judgements.model_output, fooled, interrogator_fitness
+        )
         EvolutionStrategy.set_fitness(self.models, model_fitness)
         EvolutionStrategy.set_fitness(self.interrogators, interrogator_fitness)
         ranked_models = self.model_es.rank(self.models)
@@ -316,3 +314,27 @@ def _positions(population: list, ranked: list) -> np.ndarray:
     """Where each member of ``ranked`` stood in ``population``."""
     where = {id(individual): i for i, individual in enumerate(population)}
     return np.array([where[id(individual)] for individual in ranked], dtype=np.int64)
+
+
+def score_models(
+    kind: str, output: torch.Tensor, fooled: np.ndarray, interrogator_fitness: np.ndarray
+) -> np.ndarray:
+    """Each model's fitness under ``--model-fitness``.
+
+    Args:
+        kind: ``verdict``, the fraction of interrogators fooled (the paper); ``graded``, the
+            interrogators' mean output on its trials ``output.mean(0)``; ``weighted``, that
+            mean with interrogator ``i`` weighted by ``max(0, interrogator_fitness[i] -
+            0.5)``, how far above chance it judged this generation (one that guesses, or
+            calls everything genuine or everything counterfeit, does not count; ``graded``
+            when none is above chance).
+        output: ``[P, M]`` the interrogators' outputs on the model trials.
+        fooled: ``[M]`` the fraction of interrogators each model fooled.
+        interrogator_fitness: ``[P]`` the interrogators' accuracies this generation.
+    """
+    if kind == "verdict":
+        return fooled
+    weight = np.clip(np.asarray(interrogator_fitness, dtype=np.float64) - 0.5, 0.0, None)
+    if kind == "graded" or not weight.sum() > 0:
+        return output.double().mean(0).cpu().numpy()
+    return weight @ output.double().cpu().numpy() / weight.sum()
