@@ -43,7 +43,6 @@ VARIANTS = {
     "graded+wrapped+uniform": {**GW, "init": "uniform"},
     "graded+wrapped+wide": {**GW, "model_sigma_init": 0.3},
     "graded+wrapped+sigma0.03": {**GW, "model_sigma_init": 0.03},
-    "graded+wrapped+sigma0.05": {**GW, "model_sigma_init": 0.05},
     "graded+wrapped+uniform+sigma0.05": {**GW, "init": "uniform", "model_sigma_init": 0.05},
     "graded+wrapped+isigma0.3": {**GW, "interrogator_sigma_init": 0.3},
     "weighted+wrapped": {"model_fitness": "weighted", "periodic_genes": "wrapped"},

@@ -40,7 +40,7 @@ GROUPS = {
             "gw1000/sensor-self-id/graded+wrapped/runs/interrogate",
             "robust/sensor-self-id/robust/runs/interrogate",
         ],
-        "--preset robust (graded fitness, wrapped angles)",
+        "--preset robust as it was then (graded fitness, wrapped angles; zero start)",
     ),
     "graded+wrapped+uniform": (
         ["screen/sensor-self-id/graded+wrapped+uniform/runs/interrogate"],

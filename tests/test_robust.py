@@ -56,6 +56,10 @@ def test_explicit_options_override_the_preset_and_the_folder_stores_what_ran(tmp
     assert stored["preset"] == "robust"
     assert stored["model_fitness"] == "verdict"
     assert stored["model_strategy"] == PRESETS["robust"]["model_strategy"]
+    assert (stored["init"], stored["model_sigma_init"]) == ("uniform", 0.05)
+    # The models started spread over their ranges, with the preset's step sizes.
+    first = result.history
+    assert first["model_sigma_median"][0] > 0 and first["model_spread_median"][0] > 0.1
 
 
 def test_an_unknown_preset_is_one_clear_error(tmp_path):

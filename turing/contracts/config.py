@@ -80,18 +80,21 @@ class RunConfig:
         "positive_int",
         default_text="the system's",
     )
-    model_sigma_init: float = option(
-        0.1,
+    model_sigma_init: float | None = option(
+        None,
         "initial model step size, as a fraction of each parameter's range (the original code "
         "used 1 on [0, 1])",
         "positive_float",
+        default_text="the preset's: 0.1 for paper, 0.05 for robust",
     )
     interrogator_sigma_init: float = option(1.0, "initial interrogator step size", "positive_float")
-    init: str = option(
-        "zero",
-        "initial genes: zero (clamped into the bounds, as the original code) or uniform "
-        "within the bounds",
+    init: str | None = option(
+        None,
+        "initial genes of both populations: zero (clamped into the bounds, as the original "
+        "code) or uniform (models uniform within their bounds, interrogator weights in "
+        "[-1, 1])",
         choices=("zero", "uniform"),
+        default_text="the preset's: zero for paper, uniform for robust",
     )
     hidden: int = option(5, "hidden units of the interrogators", "positive_int")
     threads: int | None = option(
@@ -309,7 +312,7 @@ class RunConfig:
             )
         if self.genuine_kwargs and self.genuine is None:
             raise UserError("--genuine-kwargs needs --genuine ENV_ID (the env they are for)")
-        for name in ("mode", "device", "init", "backend"):
+        for name in ("mode", "device", "backend"):
             if not isinstance(getattr(self, name), str):
                 raise UserError(
                     f"--{name.replace('_', '-')} must be a string, got {getattr(self, name)!r}"
@@ -318,12 +321,17 @@ class RunConfig:
             raise UserError(f"--seed must be a non-negative whole number, got {self.seed!r}")
         for name in ("model_sigma_init", "interrogator_sigma_init"):
             value = getattr(self, name)
-            if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+            if value is None and name in presets.PRESET_OPTIONS:
+                continue
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value <= 0
+            ):
                 raise UserError(
                     f"--{name.replace('_', '-')} must be a positive number, got {value!r}"
                 )
-        if self.init not in ("zero", "uniform"):
-            raise UserError(f"--init must be 'zero' or 'uniform', got {self.init!r}")
         presets.check(self)
         if self.backend not in ("auto", *BACKENDS):
             raise UserError(f"--backend must be auto, {', '.join(BACKENDS)}; got {self.backend!r}")
