@@ -323,12 +323,7 @@ class RunConfig:
             value = getattr(self, name)
             if value is None and name in presets.PRESET_OPTIONS:
                 continue
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not math.isfinite(value)
-                or value <= 0
-            ):
+            if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
                 raise UserError(
                     f"--{name.replace('_', '-')} must be a positive number, got {value!r}"
                 )
