@@ -123,12 +123,6 @@ class Judgements:
         return self.model.double().mean(0)
 
     @property
-    def graded_model_fitness(self) -> Tensor:
-        """Mean output 0 of the interrogators on each model's trials (how genuine it looked,
-        before thresholding)."""
-        return self.model_output.double().mean(0)
-
-    @property
     def accuracy_genuine(self) -> Tensor:
         """Each interrogator's fraction of genuine trials judged genuine (every pair's)."""
         return self.genuine.double().mean(1)

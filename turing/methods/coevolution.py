@@ -330,7 +330,8 @@ def score_models(
             when none is above chance).
         output: ``[P, M]`` the interrogators' outputs on the model trials.
         fooled: ``[M]`` the fraction of interrogators each model fooled.
-        interrogator_fitness: ``[P]`` the interrogators' accuracies this generation.
+        interrogator_fitness: ``[P]`` the interrogators' fitness this generation (their
+            accuracy on genuine and model trials).
     """
     if kind == "verdict":
         return fooled
