@@ -55,9 +55,16 @@ VARIANTS = {
     "robust": {"preset": "robust"},
     # Screened on the way; at this budget without the C2ST (as experiments/convergence.py).
     "graded+wrapped": {**GW, "c2st_trials": 0},
-    # The robust preset before it started both populations uniformly with smaller model
-    # steps (what docs/results/robust/ measured first): graded fitness and wrapped angles.
-    "robust-zero": {"preset": "robust", "init": "zero", "model_sigma_init": 0.1},
+    # The robust preset's earlier versions (what docs/results/robust/ measured before):
+    # graded fitness, wrapped angles, uniform start and model steps of 0.05 (the second);
+    # the same from the paper's zero start with steps of 0.1 (the first).
+    "robust-graded": {"preset": "robust", "model_fitness": "graded"},
+    "robust-zero": {
+        "preset": "robust",
+        "model_fitness": "graded",
+        "init": "zero",
+        "model_sigma_init": 0.1,
+    },
     # The paper's algorithm for --mark-generations: its 15-degree marks on every seed.
     "default-marks": {"c2st_trials": 0},
 }

@@ -251,6 +251,23 @@ def test_a_moving_estimate_and_a_best_model_the_interrogators_catch_are_flagged(
     assert assess(system, history(system, generations=20)) is None
 
 
+def test_drift_the_interrogators_cannot_see_is_told_apart_from_drift_they_can():
+    # A parameter that moves while the best model fools the interrogators is one the trials
+    # barely constrain: more generations may not settle it (random layouts' inner radii).
+    from turing.runs.convergence import MAX_GAP, assess, verdict_text
+
+    system = SensorSelfId()
+    unseen = assess(system, history(system, drift=(9, 1.0), gap=0.0))
+    assert not unseen["converged"] and unseen["unconstrained"]
+    assert "barely depends on r_1" in unseen["reasons"][0]
+    assert "run more generations" not in verdict_text(unseen)
+    seen = assess(system, history(system, drift=(9, 1.0), gap=2 * MAX_GAP))
+    assert not seen["converged"] and not seen["unconstrained"]
+    assert "barely depends" not in seen["reasons"][0]
+    assert "run more generations" in verdict_text(seen)
+    assert not assess(system, history(system))["unconstrained"]
+
+
 def test_a_population_still_spread_over_its_ranges_is_flagged_even_when_quiet():
     # Scarce genuine trials: the interrogators barely tell models apart, so the estimate
     # and the gap are quiet while the parents still cover much of each range.

@@ -25,7 +25,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "model_sigma_init": 0.1,
     },
     "robust": {
-        "model_fitness": "graded",
+        "model_fitness": "weighted",
         "periodic_genes": "wrapped",
         "model_strategy": "es",
         "init": "uniform",

@@ -1,7 +1,7 @@
-"""Does a finished run look converged? Two signals from its ``metrics.csv`` alone.
+"""Does a finished run look converged? Three signals from its ``metrics.csv`` alone.
 
 A run cannot know its own error (the genuine parameters are what it is looking for), but
-it can see two symptoms of not having arrived:
+it can see three symptoms of not having arrived:
 
 * **drift**: its estimate still moves. The top-10 median of each parameter over the last
   20 generations against the same median ``window`` generations earlier, as a fraction of
@@ -20,7 +20,11 @@ it can see two symptoms of not having arrived:
   last generation's top 10 is a noisy sample of it (``docs/results/robust/report.md``,
   the pendulum with 100 genuine trials per generation).
 
-A run is flagged when any exceeds its threshold. The thresholds were read off case
+A run is flagged when any exceeds its threshold. An estimate that drifts while the gap is
+near 0 is a parameter the trials barely constrain (the interrogators are fooled wherever it
+sits): the flag then says that more generations may not settle it. On random e-puck layouts
+the radius of a sensor deep inside the body wanders 0.3-1 cm per 100 generations with no
+trend over the last 700 (``docs/results/generality/report.md``). The thresholds were read off case
 study 2's stuck and converged seeds (``docs/results/robust/report.md``, which also shows
 how well they separate runs the flags were not chosen on); a flag is a reason to run
 longer or with other seeds, not a proof either way.
@@ -68,8 +72,9 @@ def assess(system: System, history: dict[str, np.ndarray]) -> dict[str, Any] | N
     Returns:
         ``window``, ``drift`` (largest, a fraction of the range), ``drift_parameter``,
         ``gap`` (``None`` without interrogators), ``spread`` (``None`` without the
-        population columns), ``converged`` (bool) and ``reasons``
-        (one sentence per exceeded threshold).
+        population columns), ``converged`` (bool), ``unconstrained`` (the estimate drifts
+        while the best model fools the interrogators: a parameter the trials barely
+        constrain) and ``reasons`` (one sentence per exceeded threshold).
     """
     names = system.parameter_names
     if not names or any(f"top10_{n}" not in history for n in names):
@@ -98,11 +103,21 @@ def assess(system: System, history: dict[str, np.ndarray]) -> dict[str, Any] | N
         recent = recent[np.isfinite(recent)]
         spread = float(recent.mean()) if recent.size else None
     reasons = []
+    # Drift while the best model fools the interrogators: the trials barely depend on the
+    # drifting parameter (random e-puck layouts' inner sensors, docs/results/generality/).
+    unconstrained = drifts[worst] > MAX_DRIFT and gap is not None and gap <= MAX_GAP
     if drifts[worst] > MAX_DRIFT:
         reasons.append(
             f"its estimate still moves: the top-10 median of {names[worst]} moved "
             f"{100 * drifts[worst]:.1f}% of its range in the last {window} generations "
             f"(converged runs: under {100 * MAX_DRIFT:g}%)"
+            + (
+                f" while the interrogators no longer tell the best model from the genuine "
+                f"system, so what they observe barely depends on {names[worst]}: more "
+                f"generations may not settle it; compare seeds to see how uncertain it is"
+                if unconstrained
+                else ""
+            )
         )
     if gap is not None and gap > MAX_GAP:
         reasons.append(
@@ -124,6 +139,7 @@ def assess(system: System, history: dict[str, np.ndarray]) -> dict[str, Any] | N
         "gap": gap,
         "spread": spread,
         "converged": not reasons,
+        "unconstrained": unconstrained,
         "reasons": reasons,
     }
 
@@ -140,8 +156,7 @@ def verdict_text(assessment: dict[str, Any] | None) -> str:
         numbers += f", spread {100 * assessment['spread']:.0f}% of a range"
     if assessment["converged"]:
         return f"convergence: looks converged ({numbers} over the last {assessment['window']} generations)"
-    return (
-        f"convergence: NOT CONVERGED ({numbers}): "
-        + "; ".join(assessment["reasons"])
-        + "; run more generations, or compare seeds (turing compare)"
-    )
+    advice = "run more generations, or compare seeds (turing compare)"
+    if assessment.get("unconstrained") and len(assessment["reasons"]) == 1:
+        advice = "compare seeds (turing compare)"
+    return f"convergence: NOT CONVERGED ({numbers}): " + "; ".join(assessment["reasons"]) + f"; {advice}"
