@@ -114,7 +114,7 @@ def assess(system: System, history: dict[str, np.ndarray]) -> dict[str, Any] | N
             + (
                 f" while the interrogators no longer tell the best model from the genuine "
                 f"system, so what they observe barely depends on {names[worst]}: more "
-                f"generations may not settle it; compare seeds to see how uncertain it is"
+                f"generations may not settle it"
                 if unconstrained
                 else ""
             )
@@ -158,5 +158,9 @@ def verdict_text(assessment: dict[str, Any] | None) -> str:
         return f"convergence: looks converged ({numbers} over the last {assessment['window']} generations)"
     advice = "run more generations, or compare seeds (turing compare)"
     if assessment.get("unconstrained") and len(assessment["reasons"]) == 1:
-        advice = "compare seeds (turing compare)"
-    return f"convergence: NOT CONVERGED ({numbers}): " + "; ".join(assessment["reasons"]) + f"; {advice}"
+        advice = "compare seeds (turing compare) to see how uncertain it is"
+    return (
+        f"convergence: NOT CONVERGED ({numbers}): "
+        + "; ".join(assessment["reasons"])
+        + f"; {advice}"
+    )
