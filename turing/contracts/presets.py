@@ -69,9 +69,10 @@ HELP = (
     + describe("robust")
     + "; on case study 2 it lets angles cross +-180 deg, where the paper's stuck seeds sat, "
     "starts both populations spread over their ranges with smaller model steps, and scores "
-    "models by the interrogators' outputs weighted by how far above chance each judged: every seed of case study 2 "
-    "within 4 deg at the paper's budget, 15 deg in 0.35 of the paper's generations, "
-    "docs/results/robust/report.md); options given explicitly override the preset's"
+    "models by the interrogators' outputs weighted by how far above chance each judged: "
+    "every seed of case study 2 within 4 deg at the paper's budget, 15 deg in 0.35 of the "
+    "paper's generations, docs/results/robust/report.md); options given explicitly "
+    "override the preset's"
 )
 
 
