@@ -23,8 +23,9 @@ it can see three symptoms of not having arrived:
 A run is flagged when any exceeds its threshold. An estimate that drifts while the gap is
 near 0 is a parameter the trials barely constrain (the interrogators are fooled wherever it
 sits): the flag then says that more generations may not settle it. On random e-puck layouts
-the radius of a sensor deep inside the body wanders 0.3-1 cm per 100 generations with no
-trend over the last 700 (``docs/results/generality/report.md``). The thresholds were read off case
+the radius of a sensor deep inside the body (1.2-1.7 cm from the centre) drifts 12-21 % of
+its range per 100 generations, its error no smaller at generations 800-1000 than at 300-500
+(``docs/results/generality/report.md``). The thresholds were read off case
 study 2's stuck and converged seeds (``docs/results/robust/report.md``, which also shows
 how well they separate runs the flags were not chosen on); a flag is a reason to run
 longer or with other seeds, not a proof either way.
